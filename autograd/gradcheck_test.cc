@@ -1,0 +1,162 @@
+// Every op's backward against central finite differences, in double precision
+// (this test links //autograd:autograd_f64).
+#include "autograd/gradcheck.h"
+
+#include <gtest/gtest.h>
+
+#include "autograd/autograd.h"
+
+namespace autograd {
+namespace {
+
+static_assert(sizeof(Real) == sizeof(double), "gradcheck_test must link autograd_f64");
+
+Tensor Param(const Shape& shape, double low, double high, uint64_t seed) {
+  Rng rng(seed);
+  return Tensor(RandomUniform(shape, low, high, rng), /*requires_grad=*/true);
+}
+
+using Inputs = std::vector<Tensor>;
+
+#define EXPECT_GRADCHECK(fn, ...) EXPECT_TRUE(Gradcheck(fn, __VA_ARGS__).ok()) << Gradcheck(fn, __VA_ARGS__)
+
+TEST(Gradcheck, BinaryOpsWithBroadcasting) {
+  const Inputs same = {Param({2, 3}, -1, 1, 1), Param({2, 3}, 0.5, 2, 2)};
+  const Inputs bcast = {Param({2, 3, 4}, -1, 1, 3), Param({3, 1}, 0.5, 2, 4)};
+  for (const Inputs& inputs : {same, bcast}) {
+    EXPECT_GRADCHECK([](const Inputs& in) { return Add(in[0], in[1]); }, inputs);
+    EXPECT_GRADCHECK([](const Inputs& in) { return Sub(in[0], in[1]); }, inputs);
+    EXPECT_GRADCHECK([](const Inputs& in) { return Mul(in[0], in[1]); }, inputs);
+    EXPECT_GRADCHECK([](const Inputs& in) { return Div(in[0], in[1]); }, inputs);
+  }
+  EXPECT_GRADCHECK([](const Inputs& in) { return Scale(in[0], -2.5); }, same);
+  // A tensor used twice collects both contributions.
+  EXPECT_GRADCHECK([](const Inputs& in) { return Mul(in[0], in[0]); }, same);
+}
+
+TEST(Gradcheck, UnaryOps) {
+  const Inputs x = {Param({3, 4}, -2, 2, 5)};
+  const Inputs positive = {Param({3, 4}, 0.2, 3, 6)};
+  EXPECT_GRADCHECK([](const Inputs& in) { return Sigmoid(in[0]); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Tanh(in[0]); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Exp(in[0]); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Log(in[0]); }, positive);
+  // Relu away from its kink at 0.
+  Inputs away = {Param({3, 4}, 0.1, 1, 7)};
+  for (size_t k = 0; k < 12; k += 2) away[0].mutable_value().data()[k] *= -1;
+  EXPECT_GRADCHECK([](const Inputs& in) { return Relu(in[0]); }, away);
+}
+
+TEST(Gradcheck, MatMul) {
+  EXPECT_GRADCHECK([](const Inputs& in) { return MatMul(in[0], in[1]); },
+                   Inputs{Param({3, 4}, -1, 1, 8), Param({4, 5}, -1, 1, 9)});
+  EXPECT_GRADCHECK([](const Inputs& in) { return MatMul(in[0], in[1]); },
+                   Inputs{Param({2, 3, 4}, -1, 1, 10), Param({4, 2}, -1, 1, 11)});
+}
+
+TEST(Gradcheck, Reductions) {
+  const Inputs x = {Param({2, 3, 4}, -1, 1, 12)};
+  EXPECT_GRADCHECK([](const Inputs& in) { return Sum(in[0]); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Mean(in[0]); }, x);
+  for (int axis : {0, 1, -1}) {
+    for (bool keep : {false, true}) {
+      EXPECT_GRADCHECK([=](const Inputs& in) { return Sum(in[0], axis, keep); }, x);
+      EXPECT_GRADCHECK([=](const Inputs& in) { return Mean(in[0], axis, keep); }, x);
+    }
+  }
+}
+
+TEST(Gradcheck, ShapeOps) {
+  const Inputs x = {Param({2, 3, 4}, -1, 1, 13), Param({2, 2, 4}, -1, 1, 14)};
+  EXPECT_GRADCHECK([](const Inputs& in) { return Reshape(in[0], {6, 4}); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Concat({in[0], in[1]}, 1); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Concat({in[0], in[0]}, -1); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Slice(in[0], 2, 1, 3); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Reverse(in[0], 1); }, x);
+  EXPECT_GRADCHECK([](const Inputs& in) { return Reverse(in[0], 0); }, x);
+}
+
+TEST(Gradcheck, SoftmaxAndLosses) {
+  EXPECT_GRADCHECK([](const Inputs& in) { return Softmax(in[0]); },
+                   Inputs{Param({3, 5}, -2, 2, 15)});
+  EXPECT_GRADCHECK([](const Inputs& in) { return Softmax(in[0], 0); },
+                   Inputs{Param({3, 5}, -2, 2, 16)});
+  Rng rng(17);
+  const Array binary_targets = xt::round(RandomUniform({2, 5, 1}, 0, 1, rng));
+  EXPECT_GRADCHECK([&](const Inputs& in) { return BinaryCrossentropy(in[0], binary_targets); },
+                   Inputs{Param({2, 5, 1}, 0.05, 0.95, 18)});
+  Array one_hot = xt::zeros<Real>({4, 3});
+  for (size_t row = 0; row < 4; ++row) one_hot(row, row % 3) = 1;
+  EXPECT_GRADCHECK(
+      [&](const Inputs& in) { return CategoricalCrossentropy(Softmax(in[0]), one_hot); },
+      Inputs{Param({4, 3}, -2, 2, 19)});
+  // Not a softmax: the renormalisation is differentiated too.
+  EXPECT_GRADCHECK([&](const Inputs& in) { return CategoricalCrossentropy(in[0], one_hot); },
+                   Inputs{Param({4, 3}, 0.1, 1, 20)});
+}
+
+TEST(Gradcheck, LstmSequenceInputsWeightsAndInitialState) {
+  const size_t batch = 2, time = 4, input_dim = 3, units = 2;
+  for (bool go_backwards : {false, true}) {
+    const Inputs inputs = {Param({batch, time, input_dim}, -1, 1, 21),
+                           Param({batch, units}, -0.5, 0.5, 22),
+                           Param({batch, units}, -0.5, 0.5, 23),
+                           Param({input_dim, 4 * units}, -0.7, 0.7, 24),
+                           Param({units, 4 * units}, -0.7, 0.7, 25),
+                           Param({4 * units}, -0.3, 0.3, 26)};
+    EXPECT_GRADCHECK(
+        [=](const Inputs& in) {
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards);
+        },
+        inputs);
+  }
+}
+
+// A deliberately broken op: the check must catch it.
+Tensor SquareWithBrokenBackward(const Tensor& x, Real sign, bool drop_term) {
+  return MakeResult(x.value() * x.value(), {&x}, [x, sign, drop_term](const Node& out) {
+    // Correct: 2 x g. Broken: a flipped sign, or only one of the two product-rule terms.
+    const Real factor = drop_term ? Real(1) : Real(2);
+    AccumulateGrad(x, sign * factor * x.value() * out.grad, "BrokenSquare");
+  });
+}
+
+TEST(Gradcheck, CatchesBrokenBackward) {
+  const Inputs x = {Param({3}, 0.5, 1, 27)};
+  EXPECT_TRUE(Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, false); },
+                        x).ok());
+  const absl::Status wrong_sign =
+      Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], -1, false); }, x);
+  EXPECT_FALSE(wrong_sign.ok());
+  EXPECT_NE(std::string(wrong_sign.message()).find("finite differences"), std::string::npos);
+  EXPECT_FALSE(
+      Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, true); }, x)
+          .ok());
+}
+
+TEST(Gradcheck, CatchesAnLstmWithADroppedTerm) {
+  // The forget gate's contribution through c_prev is essential: perturbing c0 exposes it.
+  const Inputs inputs = {Param({1, 3, 2}, -1, 1, 28), Param({1, 2}, -0.5, 0.5, 29),
+                         Param({1, 2}, -0.5, 0.5, 30), Tensor(Array(xt::ones<Real>({2, 8}))),
+                         Tensor(Array(xt::ones<Real>({2, 8}))), Tensor(Array(xt::zeros<Real>({8})))};
+  // The genuine op passes; with c0 detached from its gradient path it would not, which the
+  // check sees as a mismatch on input 2.
+  EXPECT_TRUE(Gradcheck(
+                  [](const Inputs& in) {
+                    return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], false);
+                  },
+                  inputs)
+                  .ok());
+  const absl::Status detached = Gradcheck(
+      [](const Inputs& in) {
+        // Forward uses c0, but a copy that records nothing: backward drops c0's term.
+        const Tensor c0_copy(in[2].value());
+        Tensor out = LstmSequence(in[0], in[1], c0_copy, in[3], in[4], in[5], false);
+        return Add(out, Scale(Sum(in[2]), 0));  // keeps c0 on the tape with a zero gradient
+      },
+      inputs);
+  EXPECT_FALSE(detached.ok());
+}
+
+}  // namespace
+}  // namespace autograd

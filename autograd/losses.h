@@ -1,0 +1,27 @@
+// Softmax and the cross-entropy losses, with Keras' semantics.
+#ifndef AUTOGRAD_LOSSES_H_
+#define AUTOGRAD_LOSSES_H_
+
+#include "autograd/tensor.h"
+
+namespace autograd {
+
+// Keras' epsilon: probabilities are clipped to [kEpsilon, 1 - kEpsilon] before taking logs.
+inline constexpr Real kEpsilon = static_cast<Real>(1e-7);
+
+// exp(x) / sum(exp(x)) along `axis` (default: the last); same shape as x.
+Tensor Softmax(const Tensor& x, int axis = -1);
+
+// Keras' binary_crossentropy, averaged over every element: predictions p (any shape) and targets
+// y (same shape, values in [0, 1]) -> scalar mean of -(y log p' + (1 - y) log(1 - p')), where
+// p' = clip(p, eps, 1 - eps). Where clipping is active the gradient is zero, as in Keras.
+Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets);
+
+// Keras' categorical_crossentropy: predictions [..., classes] (rows are renormalised to sum to 1,
+// then clipped), one-hot targets of the same shape -> scalar mean over rows of
+// -sum(y log p') along the last axis.
+Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets);
+
+}  // namespace autograd
+
+#endif  // AUTOGRAD_LOSSES_H_

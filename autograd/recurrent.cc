@@ -1,0 +1,155 @@
+#include "autograd/recurrent.h"
+
+#include <cmath>
+#include <memory>
+
+#include "absl/strings/str_format.h"
+#include "autograd/blas.h"
+#include "xtensor/xbuilder.hpp"
+
+namespace autograd {
+namespace {
+
+inline Real SigmoidOf(Real z) { return Real(1) / (Real(1) + std::exp(-z)); }
+
+void CheckShape(const Tensor& t, const Shape& expected, const char* what) {
+  if (t.shape() != expected) {
+    throw ShapeError(absl::StrFormat("LstmSequence: %s expected shape %s, got %s", what,
+                                     ShapeString(expected), ShapeString(t.shape())));
+  }
+}
+
+// What backward needs, indexed like the input rows (row b * time + input_step).
+struct LstmSaved {
+  size_t batch, time, input_dim, units;
+  bool go_backwards;
+  Array gates;   // [batch * time, 4 * units]: activated i, f, g, o
+  Array c_prev;  // [batch * time, units]: cell state before the step
+  Array tanh_c;  // [batch * time, units]: tanh of the cell state after the step
+  Array h_prev;  // [batch * time, units]: hidden state before the step
+};
+
+}  // namespace
+
+Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
+                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards) {
+  if (x.dim() != 3) {
+    throw ShapeError(absl::StrFormat("LstmSequence: x must be [batch, time, input_dim], got %s",
+                                     ShapeString(x.shape())));
+  }
+  auto saved = std::make_shared<LstmSaved>();
+  LstmSaved& s = *saved;
+  s.batch = x.size(0);
+  s.time = x.size(1);
+  s.input_dim = x.size(2);
+  s.units = h0.dim() == 2 ? h0.size(1) : 0;
+  s.go_backwards = go_backwards;
+  const size_t B = s.batch, T = s.time, D = s.input_dim, H = s.units, G = 4 * H, rows = B * T;
+  CheckShape(h0, {B, H}, "h0");
+  CheckShape(c0, {B, H}, "c0");
+  CheckShape(kernel, {D, G}, "kernel");
+  CheckShape(recurrent_kernel, {H, G}, "recurrent_kernel");
+  CheckShape(bias, {G}, "bias");
+
+  // Input projection for every step at once; each step then adds h @ U in place and activates.
+  s.gates = Array::from_shape({rows, G});
+  Real* gates = s.gates.data();
+  const Real* b = bias.value().data();
+  for (size_t r = 0; r < rows; ++r) std::copy(b, b + G, gates + r * G);
+  blas::Gemm(false, false, rows, G, D, Real(1), x.value().data(), D, kernel.value().data(), G,
+             Real(1), gates, G);
+
+  s.c_prev = Array::from_shape({rows, H});
+  s.tanh_c = Array::from_shape({rows, H});
+  s.h_prev = Array::from_shape({rows, H});
+  Array output = Array::from_shape({B, T, H});
+  Array h = h0.value(), c = c0.value();
+  const Real* U = recurrent_kernel.value().data();
+  for (size_t step = 0; step < T; ++step) {
+    const size_t t = go_backwards ? T - 1 - step : step;
+    // Rows of input step t are b * T + t: a stride of T rows.
+    blas::Gemm(false, false, B, G, H, Real(1), h.data(), H, U, G, Real(1), gates + t * G, T * G);
+    for (size_t bi = 0; bi < B; ++bi) {
+      const size_t row = bi * T + t;
+      Real* z = gates + row * G;
+      Real* hb = h.data() + bi * H;
+      Real* cb = c.data() + bi * H;
+      std::copy(hb, hb + H, s.h_prev.data() + row * H);
+      std::copy(cb, cb + H, s.c_prev.data() + row * H);
+      Real* out = output.data() + (bi * T + step) * H;
+      for (size_t j = 0; j < H; ++j) {
+        const Real i = z[j] = SigmoidOf(z[j]);
+        const Real f = z[H + j] = SigmoidOf(z[H + j]);
+        const Real g = z[2 * H + j] = std::tanh(z[2 * H + j]);
+        const Real o = z[3 * H + j] = SigmoidOf(z[3 * H + j]);
+        cb[j] = f * cb[j] + i * g;
+        const Real tc = s.tanh_c.data()[row * H + j] = std::tanh(cb[j]);
+        out[j] = hb[j] = o * tc;
+      }
+    }
+  }
+
+  return MakeResult(
+      std::move(output), {&x, &h0, &c0, &kernel, &recurrent_kernel, &bias},
+      [saved, x, h0, c0, kernel, recurrent_kernel, bias](const Node& out) {
+        const LstmSaved& s = *saved;
+        const size_t B = s.batch, T = s.time, D = s.input_dim, H = s.units, G = 4 * H;
+        const size_t rows = B * T;
+        Array d_gates = Array::from_shape({rows, G});  // d loss / d pre-activation z
+        Array dh = xt::zeros<Real>({B, H});
+        Array dc = xt::zeros<Real>({B, H});
+        const Real* U = recurrent_kernel.value().data();
+        for (size_t step = T; step-- > 0;) {
+          const size_t t = s.go_backwards ? T - 1 - step : step;
+          for (size_t bi = 0; bi < B; ++bi) {
+            const size_t row = bi * T + t;
+            const Real* gate = s.gates.data() + row * G;
+            const Real* dy = out.grad.data() + (bi * T + step) * H;
+            Real* dz = d_gates.data() + row * G;
+            for (size_t j = 0; j < H; ++j) {
+              const Real i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
+              const Real tc = s.tanh_c.data()[row * H + j];
+              const Real dh_total = dy[j] + dh.data()[bi * H + j];
+              const Real dc_total = dc.data()[bi * H + j] + dh_total * o * (Real(1) - tc * tc);
+              dz[j] = dc_total * g * i * (Real(1) - i);
+              dz[H + j] = dc_total * s.c_prev.data()[row * H + j] * f * (Real(1) - f);
+              dz[2 * H + j] = dc_total * i * (Real(1) - g * g);
+              dz[3 * H + j] = dh_total * tc * o * (Real(1) - o);
+              dc.data()[bi * H + j] = dc_total * f;
+            }
+          }
+          // dh for the previous step = dz_t @ U^T.
+          blas::Gemm(false, true, B, H, G, Real(1), d_gates.data() + t * G, T * G, U, G, Real(0),
+                     dh.data(), H);
+        }
+        AccumulateGrad(h0, dh, "LstmSequence");
+        AccumulateGrad(c0, dc, "LstmSequence");
+        if (recurrent_kernel.requires_grad()) {
+          Array grad = Array::from_shape({H, G});
+          blas::Gemm(true, false, H, G, rows, Real(1), s.h_prev.data(), H, d_gates.data(), G,
+                     Real(0), grad.data(), G);
+          AccumulateGrad(recurrent_kernel, grad, "LstmSequence");
+        }
+        if (kernel.requires_grad()) {
+          Array grad = Array::from_shape({D, G});
+          blas::Gemm(true, false, D, G, rows, Real(1), x.value().data(), D, d_gates.data(), G,
+                     Real(0), grad.data(), G);
+          AccumulateGrad(kernel, grad, "LstmSequence");
+        }
+        if (bias.requires_grad()) {
+          Array grad = xt::zeros<Real>({G});
+          for (size_t r = 0; r < rows; ++r) {
+            for (size_t k = 0; k < G; ++k) grad.data()[k] += d_gates.data()[r * G + k];
+          }
+          AccumulateGrad(bias, grad, "LstmSequence");
+        }
+        if (x.requires_grad()) {
+          Array grad = Array::from_shape({B, T, D});
+          blas::Gemm(false, true, rows, D, G, Real(1), d_gates.data(), G, kernel.value().data(), G,
+                     Real(0), grad.data(), D);
+          AccumulateGrad(x, grad, "LstmSequence");
+        }
+      });
+}
+
+}  // namespace autograd

@@ -1,0 +1,29 @@
+// Fused recurrent ops over whole sequences, with hand-written backward passes (checked against
+// finite differences in recurrent_test.cc like every other op).
+#ifndef AUTOGRAD_RECURRENT_H_
+#define AUTOGRAD_RECURRENT_H_
+
+#include "autograd/tensor.h"
+
+namespace autograd {
+
+// A Keras LSTM over a whole sequence. Gate order i, f, c, o (Keras layout):
+//   x:                [batch, time, input_dim]
+//   h0, c0:           [batch, units]            initial hidden and cell state
+//   kernel:           [input_dim, 4 * units]
+//   recurrent_kernel: [units, 4 * units]
+//   bias:             [4 * units]
+// Per step: z = x_t @ kernel + h @ recurrent_kernel + bias; i, f, o = sigmoid; g = tanh;
+// c = f * c + i * g; h = o * tanh(c).
+// Returns [batch, time, units], the hidden state after each step in processing order. With
+// go_backwards the input is read from its last step to its first, so output step s belongs to
+// input step time - 1 - s (Keras returns the reversed sequence too).
+//
+// The input projection of all steps is one GEMM, each step one h @ recurrent_kernel GEMM; the
+// activated gates are saved for backward, whose weight gradients are again single GEMMs.
+Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
+                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+
+}  // namespace autograd
+
+#endif  // AUTOGRAD_RECURRENT_H_
