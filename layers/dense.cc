@@ -1,0 +1,60 @@
+#include "layers/dense.h"
+
+#include "absl/strings/str_format.h"
+#include "autograd/elementwise.h"
+#include "autograd/matmul.h"
+#include "autograd/shape_ops.h"
+#include "xtensor/xbuilder.hpp"
+
+namespace layers {
+
+absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  if (units_ == 0) return absl::InvalidArgumentError("units must be positive, got 0");
+  if (absl::Status status = CheckActivation(activation_); !status.ok()) return status;
+  if (input_shape.empty() || input_shape.back() == 0) {
+    return absl::InvalidArgumentError("Dense needs inputs with a non-empty last axis");
+  }
+  const size_t input_dim = input_shape.back();
+  kernel_ = AddWeight("kernel", autograd::GlorotUniform({input_dim, units_}, input_dim, units_, rng));
+  bias_ = AddWeight("bias", xt::zeros<Real>({units_}));
+  Shape output = input_shape;
+  output.back() = units_;
+  return output;
+}
+
+Tensor DenseLayer::Call(const Tensor& x, bool /*training*/) {
+  return Activate(activation_, autograd::Add(autograd::MatMul(x, kernel_), bias_));
+}
+
+absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  if (input_shape.size() < 2) {
+    return absl::InvalidArgumentError(
+        "TimeDistributed needs inputs of at least [time, features]");
+  }
+  layer_->set_name(name() + "/" + (layer_->name().empty() ? layer_->type() : layer_->name()));
+  const Shape step_shape(input_shape.begin() + 1, input_shape.end());
+  if (absl::Status status = layer_->Build(step_shape, rng); !status.ok()) return status;
+  Shape output = {input_shape[0]};
+  output.insert(output.end(), layer_->output_shape().begin(), layer_->output_shape().end());
+  return output;
+}
+
+Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
+  const size_t batch = x.size(0), time = x.size(1);
+  Shape flat = {batch * time};
+  flat.insert(flat.end(), input_shape().begin() + 1, input_shape().end());
+  Tensor y = layer_->Call(autograd::Reshape(x, flat), training);
+  Shape unflat = {batch};
+  unflat.insert(unflat.end(), output_shape().begin(), output_shape().end());
+  return autograd::Reshape(y, unflat);
+}
+
+LayerPtr Dense(size_t units, std::string activation) {
+  return std::make_unique<DenseLayer>(units, std::move(activation));
+}
+
+LayerPtr TimeDistributed(LayerPtr layer) {
+  return std::make_unique<TimeDistributedLayer>(std::move(layer));
+}
+
+}  // namespace layers

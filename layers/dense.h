@@ -1,0 +1,48 @@
+// Dense and TimeDistributed.
+#ifndef LAYERS_DENSE_H_
+#define LAYERS_DENSE_H_
+
+#include <string>
+
+#include "layers/layer.h"
+
+namespace layers {
+
+// Keras Dense: y = activation(x @ kernel + bias) on the last axis.
+// Input [..., input_dim] -> [..., units]; kernel [input_dim, units] (glorot_uniform), bias [units]
+// (zeros).
+class DenseLayer : public Layer {
+ public:
+  DenseLayer(size_t units, std::string activation)
+      : Layer("Dense"), units_(units), activation_(std::move(activation)) {}
+  Tensor Call(const Tensor& x, bool training) override;
+
+ private:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  size_t units_;
+  std::string activation_;
+  Tensor kernel_, bias_;
+};
+
+// Keras TimeDistributed: applies `layer` to every timestep. Input [time, features...] ->
+// [time, inner output...]; the inner layer sees [batch * time, features...].
+class TimeDistributedLayer : public Layer {
+ public:
+  explicit TimeDistributedLayer(LayerPtr layer)
+      : Layer("TimeDistributed"), layer_(std::move(layer)) {}
+  Tensor Call(const Tensor& x, bool training) override;
+  std::vector<Weight> weights() const override { return layer_->weights(); }
+  const Layer& inner() const { return *layer_; }
+
+ private:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  LayerPtr layer_;
+};
+
+// Keras-style constructors: model.Add(Dense(1, "sigmoid")).
+LayerPtr Dense(size_t units, std::string activation = "linear");
+LayerPtr TimeDistributed(LayerPtr layer);
+
+}  // namespace layers
+
+#endif  // LAYERS_DENSE_H_

@@ -1,0 +1,91 @@
+#include "layers/layer.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "autograd/elementwise.h"
+#include "autograd/losses.h"
+
+namespace layers {
+
+absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
+  if (built_) {
+    if (input_shape == input_shape_) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "layer '%s' (%s) was built for input %s and cannot take %s", name_, type_,
+        KerasShapeString(input_shape_), KerasShapeString(input_shape)));
+  }
+  weights_.clear();
+  absl::StatusOr<Shape> output = DoBuild(input_shape, rng);
+  if (!output.ok()) {
+    weights_.clear();
+    return absl::Status(output.status().code(),
+                        absl::StrFormat("layer '%s' (%s) on input %s: %s", name_, type_,
+                                        KerasShapeString(input_shape), output.status().message()));
+  }
+  input_shape_ = input_shape;
+  output_shape_ = *std::move(output);
+  built_ = true;
+  return absl::OkStatus();
+}
+
+Tensor Layer::AddWeight(std::string name, Array initial_value) {
+  Tensor weight(std::move(initial_value), /*requires_grad=*/true);
+  weights_.push_back({std::move(name), weight});
+  return weight;
+}
+
+size_t Layer::CountParams() const {
+  size_t count = 0;
+  for (const Weight& weight : weights()) count += weight.tensor.numel();
+  return count;
+}
+
+std::vector<Array> Layer::GetWeights() const {
+  std::vector<Array> values;
+  for (const Weight& weight : weights()) values.push_back(weight.tensor.value());
+  return values;
+}
+
+absl::Status Layer::SetWeights(const std::vector<Array>& values) {
+  std::vector<Weight> current = weights();
+  if (values.size() != current.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "layer '%s' (%s): set_weights expected %d arrays, got %d", name_, type_, current.size(),
+        values.size()));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (autograd::ShapeOf(values[i]) != current[i].tensor.shape()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "layer '%s' (%s): set_weights: %s expected shape %s, got %s", name_, type_,
+          current[i].name, autograd::ShapeString(current[i].tensor.shape()),
+          autograd::ShapeString(autograd::ShapeOf(values[i]))));
+    }
+  }
+  for (size_t i = 0; i < values.size(); ++i) current[i].tensor.mutable_value() = values[i];
+  return absl::OkStatus();
+}
+
+std::string KerasShapeString(const Shape& shape) {
+  if (shape.empty()) return "(None,)";
+  return absl::StrCat("(None, ", absl::StrJoin(shape, ", "), ")");
+}
+
+absl::Status CheckActivation(const std::string& name) {
+  if (name.empty() || name == "linear" || name == "sigmoid" || name == "tanh" || name == "relu" ||
+      name == "softmax") {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "unknown activation '%s' (expected linear, sigmoid, tanh, relu or softmax)", name));
+}
+
+Tensor Activate(const std::string& name, const Tensor& x) {
+  if (name == "sigmoid") return autograd::Sigmoid(x);
+  if (name == "tanh") return autograd::Tanh(x);
+  if (name == "relu") return autograd::Relu(x);
+  if (name == "softmax") return autograd::Softmax(x);
+  return x;
+}
+
+}  // namespace layers

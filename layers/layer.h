@@ -1,0 +1,86 @@
+// The Layer interface, with Keras' vocabulary: a layer is built from its input shape (weights are
+// created then), called on a batch with a `training` flag, and reports its output shape and
+// parameter count. Shapes here leave out the batch axis, as Keras prints them after "None".
+#ifndef LAYERS_LAYER_H_
+#define LAYERS_LAYER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "autograd/random.h"
+#include "autograd/tensor.h"
+
+namespace layers {
+
+using autograd::Array;
+using autograd::Real;
+using autograd::Rng;
+using autograd::Shape;
+using autograd::Tensor;
+
+// A trainable array with its Keras name ("kernel", "recurrent_kernel", "bias", ...).
+struct Weight {
+  std::string name;
+  Tensor tensor;
+};
+
+class Layer {
+ public:
+  // `type` is the Keras class name ("LSTM", "Dense"), shown by summary().
+  explicit Layer(std::string type) : type_(std::move(type)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  // Checks the arguments against `input_shape` (no batch axis) and creates the weights. Errors
+  // name the layer and the shapes; on error the layer stays unbuilt.
+  absl::Status Build(const Shape& input_shape, Rng& rng);
+  bool built() const { return built_; }
+
+  // x: [batch, input_shape...] -> [batch, output_shape()...]. Call only once built.
+  virtual Tensor Call(const Tensor& x, bool training) = 0;
+
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  // Every trainable weight, in Keras order (a wrapper lists its inner layers' weights).
+  virtual std::vector<Weight> weights() const { return weights_; }
+  size_t CountParams() const;
+
+  // Keras' get_weights() / set_weights(): the arrays in weights() order. set_weights checks the
+  // count and every shape.
+  std::vector<Array> GetWeights() const;
+  absl::Status SetWeights(const std::vector<Array>& values);
+
+  const std::string& type() const { return type_; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+
+ protected:
+  // Validates arguments and input shape, creates weights with AddWeight, returns the output
+  // shape. Errors need not name the layer: Build prefixes it.
+  virtual absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) = 0;
+  Tensor AddWeight(std::string name, Array initial_value);
+
+ private:
+  std::string type_;
+  std::string name_;
+  bool built_ = false;
+  Shape input_shape_, output_shape_;
+  std::vector<Weight> weights_;
+};
+
+using LayerPtr = std::unique_ptr<Layer>;
+
+// "(None, 10, 1)": a shape as Keras prints it, with the batch axis.
+std::string KerasShapeString(const Shape& shape);
+
+// Keras' activations by name: "linear" (or ""), "sigmoid", "tanh", "relu", "softmax".
+absl::Status CheckActivation(const std::string& name);
+Tensor Activate(const std::string& name, const Tensor& x);
+
+}  // namespace layers
+
+#endif  // LAYERS_LAYER_H_

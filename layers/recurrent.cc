@@ -1,0 +1,118 @@
+#include "layers/recurrent.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "autograd/elementwise.h"
+#include "autograd/recurrent.h"
+#include "autograd/shape_ops.h"
+#include "xtensor/xbuilder.hpp"
+#include "xtensor/xview.hpp"
+
+namespace layers {
+namespace {
+
+absl::Status CheckSequenceInput(const Shape& input_shape) {
+  if (input_shape.size() != 2 || input_shape[0] == 0 || input_shape[1] == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "expected input of shape [time, features] with both positive, got %s",
+        KerasShapeString(input_shape)));
+  }
+  return absl::OkStatus();
+}
+
+// [batch, time, units] in processing order -> the last step [batch, units].
+Tensor LastStep(const Tensor& sequence) {
+  const size_t batch = sequence.size(0), time = sequence.size(1), units = sequence.size(2);
+  return autograd::Reshape(autograd::Slice(sequence, 1, time - 1, time), {batch, units});
+}
+
+}  // namespace
+
+absl::StatusOr<Shape> LstmLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  const size_t units = options_.units();
+  if (units == 0) return absl::InvalidArgumentError("units must be positive, got 0");
+  if (options_.activation() != "tanh" || options_.recurrent_activation() != "sigmoid") {
+    return absl::UnimplementedError(absl::StrFormat(
+        "only activation 'tanh' with recurrent_activation 'sigmoid' is implemented, got '%s' "
+        "and '%s'",
+        options_.activation(), options_.recurrent_activation()));
+  }
+  if (absl::Status status = CheckSequenceInput(input_shape); !status.ok()) return status;
+  const size_t input_dim = input_shape[1];
+  kernel_ = AddWeight("kernel",
+                      autograd::GlorotUniform({input_dim, 4 * units}, input_dim, 4 * units, rng));
+  recurrent_kernel_ = AddWeight("recurrent_kernel", autograd::Orthogonal(units, 4 * units, rng));
+  Array bias = xt::zeros<Real>({4 * units});
+  if (options_.unit_forget_bias()) xt::view(bias, xt::range(units, 2 * units)) = Real(1);
+  bias_ = AddWeight("bias", std::move(bias));
+  if (options_.return_sequences()) return Shape{input_shape[0], units};
+  return Shape{units};
+}
+
+Tensor LstmLayer::Call(const Tensor& x, bool /*training*/) {
+  const Tensor zeros(xt::zeros<Real>({x.size(0), options_.units()}));
+  const Tensor sequence = autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_,
+                                                 bias_, options_.go_backwards());
+  return options_.return_sequences() ? sequence : LastStep(sequence);
+}
+
+std::unique_ptr<RecurrentLayer> LstmLayer::MakeReversedCopy() const {
+  LstmOptions reversed = options_;
+  reversed.go_backwards(!options_.go_backwards());
+  return std::make_unique<LstmLayer>(reversed);
+}
+
+absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  if (merge_mode_ != "sum" && merge_mode_ != "mul" && merge_mode_ != "ave" &&
+      merge_mode_ != "concat") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unknown merge_mode '%s' (expected sum, mul, ave or concat)", merge_mode_));
+  }
+  if (forward_ == nullptr) {  // first build: take the wrapped layer as the forward copy
+    if (dynamic_cast<RecurrentLayer*>(layer_.get()) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "Bidirectional wraps a recurrent layer (LSTM), got %s", layer_->type()));
+    }
+    forward_.reset(static_cast<RecurrentLayer*>(layer_.release()));
+    backward_ = forward_->MakeReversedCopy();
+  }
+  const std::string inner = absl::AsciiStrToLower(forward_->type());
+  forward_->set_name(absl::StrFormat("forward_%s", inner));
+  backward_->set_name(absl::StrFormat("backward_%s", inner));
+  if (absl::Status status = forward_->Build(input_shape, rng); !status.ok()) return status;
+  if (absl::Status status = backward_->Build(input_shape, rng); !status.ok()) return status;
+  Shape output = forward_->output_shape();
+  if (merge_mode_ == "concat") output.back() *= 2;
+  return output;
+}
+
+Tensor BidirectionalLayer::Call(const Tensor& x, bool training) {
+  const Tensor forward = forward_->Call(x, training);
+  Tensor backward = backward_->Call(x, training);
+  // The backward layer returns its sequence in processing order: put it back in forward time.
+  if (forward_->return_sequences()) backward = autograd::Reverse(backward, 1);
+  if (merge_mode_ == "sum") return autograd::Add(forward, backward);
+  if (merge_mode_ == "mul") return autograd::Mul(forward, backward);
+  if (merge_mode_ == "ave") return autograd::Scale(autograd::Add(forward, backward), Real(0.5));
+  return autograd::Concat({forward, backward}, -1);
+}
+
+std::vector<Weight> BidirectionalLayer::weights() const {
+  std::vector<Weight> all;
+  for (const RecurrentLayer* layer : {forward_.get(), backward_.get()}) {
+    if (layer == nullptr) continue;
+    for (Weight weight : layer->weights()) {
+      weight.name = absl::StrFormat("%s/%s", layer->name(), weight.name);
+      all.push_back(std::move(weight));
+    }
+  }
+  return all;
+}
+
+LayerPtr LSTM(LstmOptions options) { return std::make_unique<LstmLayer>(options); }
+LayerPtr LSTM(size_t units) { return LSTM(LstmOptions(units)); }
+LayerPtr Bidirectional(LayerPtr layer, std::string merge_mode) {
+  return std::make_unique<BidirectionalLayer>(std::move(layer), std::move(merge_mode));
+}
+
+}  // namespace layers

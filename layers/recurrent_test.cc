@@ -1,0 +1,144 @@
+#include "layers/recurrent.h"
+
+#include <gtest/gtest.h>
+
+#include "autograd/shape_ops.h"
+#include "xtensor/xbuilder.hpp"
+#include "xtensor/xview.hpp"
+
+namespace layers {
+namespace {
+
+// Keras' lstm_test.py reference: LSTM(3) over arange(72).reshape(3, 6, 4) with constant
+// initializers kernel 0.01, recurrent_kernel 0.02, bias 0.03 (unit_forget_bias: forget slice 1).
+std::unique_ptr<Layer> KerasReferenceLstm(bool go_backwards, Rng& rng) {
+  LayerPtr lstm = LSTM(LstmOptions(3).go_backwards(go_backwards));
+  EXPECT_TRUE(lstm->Build({6, 4}, rng).ok());
+  Array bias = xt::full_like(Array(xt::zeros<Real>({12})), Real(0.03));
+  xt::view(bias, xt::range(3, 6)) = Real(1);
+  EXPECT_TRUE(lstm->SetWeights({xt::full_like(Array(xt::zeros<Real>({4, 12})), Real(0.01)),
+                                xt::full_like(Array(xt::zeros<Real>({3, 12})), Real(0.02)), bias})
+                  .ok());
+  return lstm;
+}
+
+Array Arange72() {
+  Array x = xt::arange<Real>(72);
+  x.reshape({3, 6, 4});
+  return x;
+}
+
+TEST(LSTM, KerasPublishedReference) {
+  Rng rng(0);
+  const Array forward = KerasReferenceLstm(false, rng)->Call(Tensor(Arange72()), false).value();
+  const Array backward = KerasReferenceLstm(true, rng)->Call(Tensor(Arange72()), false).value();
+  const double expected_forward[] = {0.6288687, 0.86899155, 0.9460773};
+  const double expected_backward[] = {0.35622165, 0.74789524, 0.8872726};
+  ASSERT_EQ(autograd::ShapeOf(forward), (Shape{3, 3}));
+  for (size_t sample = 0; sample < 3; ++sample) {
+    for (size_t unit = 0; unit < 3; ++unit) {
+      EXPECT_NEAR(forward(sample, unit), expected_forward[sample], 1e-5);
+      EXPECT_NEAR(backward(sample, unit), expected_backward[sample], 1e-5);
+    }
+  }
+}
+
+TEST(LSTM, KerasLayoutAndInitialization) {
+  Rng rng(0);
+  LayerPtr lstm = LSTM(20);
+  ASSERT_TRUE(lstm->Build({10, 1}, rng).ok());
+  EXPECT_EQ(lstm->CountParams(), 1760u);
+  const std::vector<Weight> weights = lstm->weights();
+  ASSERT_EQ(weights.size(), 3u);
+  EXPECT_EQ(weights[0].name, "kernel");
+  EXPECT_EQ(weights[0].tensor.shape(), (Shape{1, 80}));
+  EXPECT_EQ(weights[1].name, "recurrent_kernel");
+  EXPECT_EQ(weights[1].tensor.shape(), (Shape{20, 80}));
+  EXPECT_EQ(weights[2].name, "bias");
+  const Array& bias = weights[2].tensor.value();
+  for (size_t k = 0; k < 80; ++k) EXPECT_EQ(bias(k), (k >= 20 && k < 40) ? 1.0f : 0.0f) << k;
+  // glorot_uniform limit sqrt(6 / (1 + 80)).
+  EXPECT_LE(xt::amax(xt::abs(weights[0].tensor.value()))(), std::sqrt(6.0f / 81.0f));
+}
+
+TEST(LSTM, GoBackwardsReturnsTheReversedSequence) {
+  Rng rng(3);
+  LayerPtr forward = LSTM(LstmOptions(4).return_sequences(true));
+  LayerPtr backward = LSTM(LstmOptions(4).return_sequences(true).go_backwards(true));
+  ASSERT_TRUE(forward->Build({5, 2}, rng).ok());
+  ASSERT_TRUE(backward->Build({5, 2}, rng).ok());
+  ASSERT_TRUE(backward->SetWeights(forward->GetWeights()).ok());
+  Rng data(4);
+  const Tensor x(autograd::RandomUniform({2, 5, 2}, -1, 1, data));
+  // Reading x backwards = reading reversed x forwards; both outputs in processing order.
+  const Array expected = forward->Call(autograd::Reverse(x, 1), false).value();
+  const Array actual = backward->Call(x, false).value();
+  EXPECT_TRUE(xt::allclose(actual, expected, 1e-6, 1e-7));
+}
+
+// Bidirectional, checked against two separately built LSTMs with the same weights.
+class BidirectionalMerge : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+
+TEST_P(BidirectionalMerge, MatchesSeparateLayers) {
+  const auto& [mode, return_sequences] = GetParam();
+  Rng rng(5);
+  LayerPtr bi = Bidirectional(LSTM(LstmOptions(3).return_sequences(return_sequences)), mode);
+  ASSERT_TRUE(bi->Build({4, 2}, rng).ok());
+  const std::vector<Array> weights = bi->GetWeights();
+  ASSERT_EQ(weights.size(), 6u);
+  EXPECT_EQ(bi->weights()[0].name, "forward_lstm/kernel");
+  EXPECT_EQ(bi->weights()[3].name, "backward_lstm/kernel");
+  LayerPtr forward = LSTM(LstmOptions(3).return_sequences(return_sequences));
+  LayerPtr backward = LSTM(LstmOptions(3).return_sequences(return_sequences).go_backwards(true));
+  ASSERT_TRUE(forward->Build({4, 2}, rng).ok());
+  ASSERT_TRUE(backward->Build({4, 2}, rng).ok());
+  ASSERT_TRUE(forward->SetWeights({weights[0], weights[1], weights[2]}).ok());
+  ASSERT_TRUE(backward->SetWeights({weights[3], weights[4], weights[5]}).ok());
+
+  Rng data(6);
+  const Tensor x(autograd::RandomUniform({2, 4, 2}, -1, 1, data));
+  const Array f = forward->Call(x, false).value();
+  Array b = backward->Call(x, false).value();
+  if (return_sequences) b = autograd::Reverse(Tensor(b), 1).value();  // back to forward time
+  Array expected;
+  if (mode == "sum") expected = f + b;
+  if (mode == "mul") expected = f * b;
+  if (mode == "ave") expected = (f + b) / 2;
+  if (mode == "concat") expected = xt::concatenate(xt::xtuple(f, b), f.dimension() - 1);
+  const Array actual = bi->Call(x, false).value();
+  ASSERT_EQ(autograd::ShapeOf(actual), autograd::ShapeOf(expected));
+  EXPECT_TRUE(xt::allclose(actual, expected, 1e-6, 1e-7));
+  Shape out = return_sequences ? Shape{4, 3} : Shape{3};
+  if (mode == "concat") out.back() = 6;
+  EXPECT_EQ(bi->output_shape(), out);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, BidirectionalMerge,
+                         ::testing::Combine(::testing::Values("sum", "mul", "ave", "concat"),
+                                            ::testing::Bool()));
+
+TEST(Bidirectional, KerasParameterCount) {
+  Rng rng(0);
+  LayerPtr bi = Bidirectional(LSTM(LstmOptions(20).return_sequences(true)));
+  ASSERT_TRUE(bi->Build({10, 1}, rng).ok());
+  EXPECT_EQ(bi->CountParams(), 3520u);
+  EXPECT_EQ(bi->output_shape(), (Shape{10, 40}));
+}
+
+TEST(Bidirectional, BadArguments) {
+  Rng rng(0);
+  LayerPtr bad_mode = Bidirectional(LSTM(4), "max");
+  bad_mode->set_name("bidirectional");
+  EXPECT_EQ(bad_mode->Build({10, 1}, rng).message(),
+            "layer 'bidirectional' (Bidirectional) on input (None, 10, 1): unknown merge_mode "
+            "'max' (expected sum, mul, ave or concat)");
+  EXPECT_FALSE(Bidirectional(LSTM(0))->Build({10, 1}, rng).ok());
+  LayerPtr lstm = LSTM(4);
+  lstm->set_name("lstm");
+  EXPECT_EQ(lstm->Build({10}, rng).message(),
+            "layer 'lstm' (LSTM) on input (None, 10): expected input of shape [time, features] "
+            "with both positive, got (None, 10)");
+}
+
+}  // namespace
+}  // namespace layers

@@ -1,0 +1,346 @@
+#include "layers/sequential.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "autograd/elementwise.h"
+#include "autograd/losses.h"
+#include "autograd/reductions.h"
+#include "layers/progress.h"
+
+namespace layers {
+namespace {
+
+// Keras' default layer names: "TimeDistributed" -> "time_distributed", "LSTM" -> "lstm",
+// "SimpleRNN" -> "simple_rnn", "Conv1D" -> "conv1d".
+std::string SnakeCase(const std::string& type) {
+  std::string out;
+  for (size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    const bool upper = std::isupper(static_cast<unsigned char>(c));
+    if (upper && i > 0) {
+      const bool after_lower = std::islower(static_cast<unsigned char>(type[i - 1]));
+      const bool before_lower =
+          i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
+      if (after_lower || before_lower) out += '_';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string WithThousands(size_t value) {
+  std::string digits = std::to_string(value), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// One row of Keras' print_summary: each field is cut or padded to end at its column.
+std::string SummaryRow(const std::vector<std::string>& fields) {
+  static const size_t kColumnEnds[] = {29, 55, 65};
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    line += fields[i];
+    line = line.substr(0, kColumnEnds[i]);
+    line += std::string(kColumnEnds[i] - line.size(), ' ');
+  }
+  return line;
+}
+
+std::string Values(const std::map<std::string, double>& values,
+                   const std::vector<std::string>& order) {
+  std::string out;
+  for (const std::string& key : order) {
+    auto it = values.find(key);
+    if (it == values.end()) continue;
+    absl::StrAppend(&out, out.empty() ? "" : " - ", absl::StrFormat("%s: %.4f", key, it->second));
+  }
+  return out;
+}
+
+}  // namespace
+
+Sequential::Sequential(uint64_t seed, std::string name) : name_(std::move(name)), rng_(seed) {}
+
+void Sequential::Add(LayerPtr layer, Shape input_shape) {
+  if (layers_.empty()) input_shape_ = std::move(input_shape);
+  const std::string base = SnakeCase(layer->type());
+  const int used = names_used_[base]++;
+  layer->set_name(used == 0 ? base : absl::StrCat(base, "_", used));
+  layers_.push_back(std::move(layer));
+  compiled_ = false;
+}
+
+absl::Status Sequential::Compile(const std::string& loss,
+                                 std::unique_ptr<autograd::Optimizer> optimizer,
+                                 std::vector<std::string> metrics) {
+  if (layers_.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("model '%s' has no layers: add some before compile", name_));
+  }
+  if (input_shape_.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "model '%s': the first layer '%s' needs an input shape (Add(layer, {time, features}))",
+        name_, layers_[0]->name()));
+  }
+  if (loss != "binary_crossentropy" && loss != "categorical_crossentropy" && loss != "mse") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unknown loss '%s' (expected binary_crossentropy, categorical_crossentropy or mse)", loss));
+  }
+  accuracy_ = false;
+  for (const std::string& metric : metrics) {
+    if (metric != "acc" && metric != "accuracy") {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unknown metric '%s' (expected acc or accuracy)", metric));
+    }
+    accuracy_ = true;
+  }
+  if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
+  Shape shape = input_shape_;
+  for (const LayerPtr& layer : layers_) {
+    if (absl::Status status = layer->Build(shape, rng_); !status.ok()) return status;
+    shape = layer->output_shape();
+  }
+  parameters_.clear();
+  for (const LayerPtr& layer : layers_) {
+    for (const Weight& weight : layer->weights()) parameters_.push_back(weight.tensor);
+  }
+  loss_ = loss;
+  optimizer_ = std::move(optimizer);
+  compiled_ = true;
+  return absl::OkStatus();
+}
+
+std::vector<Tensor> Sequential::Parameters() const { return parameters_; }
+
+size_t Sequential::CountParams() const {
+  size_t count = 0;
+  for (const LayerPtr& layer : layers_) count += layer->built() ? layer->CountParams() : 0;
+  return count;
+}
+
+std::string Sequential::Summary() const {
+  const std::string rule(65, '_'), double_rule(65, '=');
+  std::string out = absl::StrFormat("Model: \"%s\"\n%s\n", name_, rule);
+  absl::StrAppend(&out, SummaryRow({"Layer (type)", "Output Shape", "Param #"}), "\n", double_rule,
+                  "\n");
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = *layers_[i];
+    absl::StrAppend(&out,
+                    SummaryRow({absl::StrFormat("%s (%s)", layer.name(), layer.type()),
+                                layer.built() ? KerasShapeString(layer.output_shape()) : "multiple",
+                                std::to_string(layer.built() ? layer.CountParams() : 0)}),
+                    "\n", i + 1 < layers_.size() ? rule : double_rule, "\n");
+  }
+  const std::string total = WithThousands(CountParams());
+  absl::StrAppend(&out, "Total params: ", total, "\nTrainable params: ", total,
+                  "\nNon-trainable params: 0\n", rule, "\n");
+  return out;
+}
+
+absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* method) const {
+  if (!compiled_) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: model '%s' is not compiled: call Compile first", method, name_));
+  }
+  const Shape x_shape = autograd::ShapeOf(x);
+  const Shape x_sample(x_shape.begin() + std::min<size_t>(1, x_shape.size()), x_shape.end());
+  if (x_shape.empty() || x_sample != input_shape_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: x has shape %s but model '%s' expects %s", method, autograd::ShapeString(x_shape),
+        name_, KerasShapeString(input_shape_)));
+  }
+  if (y == nullptr) return absl::OkStatus();
+  const Shape y_shape = autograd::ShapeOf(*y);
+  const Shape& out = layers_.back()->output_shape();
+  Shape expected = {x_shape[0]};
+  expected.insert(expected.end(), out.begin(), out.end());
+  if (y_shape != expected) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: y has shape %s but the model's output for x is %s", method,
+        autograd::ShapeString(y_shape), autograd::ShapeString(expected)));
+  }
+  return absl::OkStatus();
+}
+
+Tensor Sequential::Forward(const Array& x, bool training) {
+  Tensor out(x);
+  for (const LayerPtr& layer : layers_) out = layer->Call(out, training);
+  return out;
+}
+
+Tensor Sequential::Loss(const Tensor& predictions, const Array& targets) const {
+  if (loss_ == "binary_crossentropy") return autograd::BinaryCrossentropy(predictions, targets);
+  if (loss_ == "categorical_crossentropy") {
+    return autograd::CategoricalCrossentropy(predictions, targets);
+  }
+  const Tensor error = autograd::Sub(predictions, Tensor(targets));
+  return autograd::Mean(autograd::Mul(error, error));
+}
+
+double Sequential::Accuracy(const Array& predictions, const Array& targets) const {
+  if (!accuracy_) return std::numeric_limits<double>::quiet_NaN();
+  const size_t classes = predictions.shape().back();
+  const size_t rows = predictions.size() / classes;
+  size_t correct = 0, total = 0;
+  const Real* p = predictions.data();
+  const Real* y = targets.data();
+  if (loss_ == "categorical_crossentropy") {
+    // Keras' categorical_accuracy: arg max of prediction and target agree.
+    for (size_t r = 0; r < rows; ++r, p += classes, y += classes) {
+      correct += std::max_element(p, p + classes) - p == std::max_element(y, y + classes) - y;
+    }
+    total = rows;
+  } else {
+    // Keras' binary_accuracy: every output thresholded at 0.5.
+    for (size_t k = 0; k < predictions.size(); ++k) correct += (p[k] > Real(0.5)) == (y[k] > Real(0.5));
+    total = predictions.size();
+  }
+  return total == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(total);
+}
+
+Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, size_t begin,
+                         size_t end) {
+  Shape shape = autograd::ShapeOf(data);
+  const size_t row = data.size() / shape[0];
+  shape[0] = end - begin;
+  Array out = Array::from_shape(shape);
+  for (size_t i = begin; i < end; ++i) {
+    std::memcpy(out.data() + (i - begin) * row, data.data() + indices[i] * row,
+                row * sizeof(Real));
+  }
+  return out;
+}
+
+absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
+  if (absl::Status status = CheckData(x, &y, "train_on_batch"); !status.ok()) return status;
+  autograd::CurrentTape().Clear();
+  const Tensor predictions = Forward(x, /*training=*/true);
+  const Tensor loss = Loss(predictions, y);
+  Scores scores{loss.item(), Accuracy(predictions.value(), y)};
+  if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
+  optimizer_->Step(parameters_);
+  return scores;
+}
+
+absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
+                                        const FitOptions& options) {
+  if (absl::Status status = CheckData(x, &y, "fit"); !status.ok()) return status;
+  const bool validate = options.validation_x().size() > 0;
+  if (validate) {
+    if (absl::Status status = CheckData(options.validation_x(), &options.validation_y(),
+                                        "fit (validation_data)");
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (options.batch_size() == 0) return absl::InvalidArgumentError("fit: batch_size must be positive");
+  const size_t samples = x.shape()[0];
+  std::vector<size_t> order(samples);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<std::string> keys = {"loss"};
+  if (accuracy_) keys.push_back("acc");
+  if (validate) {
+    keys.push_back("val_loss");
+    if (accuracy_) keys.push_back("val_acc");
+  }
+  const bool terminal = IsTerminal(stdout);
+  History history;
+  for (size_t epoch = 0; epoch < options.epochs(); ++epoch) {
+    if (options.verbose() > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
+    if (options.shuffle()) {
+      for (size_t i = samples; i > 1; --i) std::swap(order[i - 1], order[rng_.Below(i)]);
+    }
+    ProgressBar bar(samples, options.verbose() == 1 && terminal);
+    double loss_sum = 0, acc_sum = 0;
+    size_t steps = 0;
+    for (size_t begin = 0; begin < samples; begin += options.batch_size(), ++steps) {
+      const size_t end = std::min(samples, begin + options.batch_size());
+      absl::StatusOr<Scores> scores = TrainOnBatch(Gather(x, order, begin, end), Gather(y, order, begin, end));
+      if (!scores.ok()) return scores.status();
+      loss_sum += scores->loss * (end - begin);
+      acc_sum += scores->accuracy * (end - begin);
+      std::map<std::string, double> running = {{"loss", loss_sum / end}, {"acc", acc_sum / end}};
+      bar.Update(end, Values(running, keys));
+    }
+    std::map<std::string, double> epoch_values = {{"loss", loss_sum / samples},
+                                                  {"acc", acc_sum / samples}};
+    if (validate) {
+      absl::StatusOr<Scores> scores =
+          Evaluate(options.validation_x(), options.validation_y(), options.batch_size());
+      if (!scores.ok()) return scores.status();
+      epoch_values["val_loss"] = scores->loss;
+      epoch_values["val_acc"] = scores->accuracy;
+    }
+    for (const std::string& key : keys) history.history[key].push_back(epoch_values[key]);
+    if (options.verbose() == 2) {
+      std::printf(" - %.0fs - %s\n", bar.ElapsedSeconds(), Values(epoch_values, keys).c_str());
+    } else if (options.verbose() == 1) {
+      bar.Finish(Values(epoch_values, keys), steps);
+    }
+  }
+  return history;
+}
+
+absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size_t batch_size) {
+  if (absl::Status status = CheckData(x, &y, "evaluate"); !status.ok()) return status;
+  autograd::NoGradGuard no_grad;
+  const size_t samples = x.shape()[0];
+  std::vector<size_t> order(samples);
+  std::iota(order.begin(), order.end(), 0);
+  double loss_sum = 0, acc_sum = 0;
+  for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
+    const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
+    const Array targets = Gather(y, order, begin, end);
+    const Tensor predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
+    loss_sum += Loss(predictions, targets).item() * (end - begin);
+    acc_sum += Accuracy(predictions.value(), targets) * (end - begin);
+  }
+  return Scores{loss_sum / samples, acc_sum / samples};
+}
+
+absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
+  if (absl::Status status = CheckData(x, nullptr, "predict"); !status.ok()) return status;
+  autograd::NoGradGuard no_grad;
+  const size_t samples = x.shape()[0];
+  Shape shape = {samples};
+  const Shape& out = layers_.back()->output_shape();
+  shape.insert(shape.end(), out.begin(), out.end());
+  Array result = Array::from_shape(shape);
+  const size_t row = result.size() / std::max<size_t>(samples, 1);
+  std::vector<size_t> order(samples);
+  std::iota(order.begin(), order.end(), 0);
+  for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
+    const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
+    const Tensor predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
+    std::memcpy(result.data() + begin * row, predictions.value().data(),
+                (end - begin) * row * sizeof(Real));
+  }
+  return result;
+}
+
+absl::StatusOr<Array> Sequential::PredictClasses(const Array& x, size_t batch_size) {
+  absl::StatusOr<Array> probabilities = Predict(x, batch_size);
+  if (!probabilities.ok()) return probabilities.status();
+  const Array& p = *probabilities;
+  const size_t classes = p.shape().back();
+  if (classes == 1) return Array(xt::cast<Real>(p > Real(0.5)));
+  Shape shape = autograd::ShapeOf(p);
+  shape.pop_back();  // Keras returns the class index, without the class axis
+  Array out = Array::from_shape(shape);
+  for (size_t r = 0; r < out.size(); ++r) {
+    const Real* row = p.data() + r * classes;
+    out.data()[r] = static_cast<Real>(std::max_element(row, row + classes) - row);
+  }
+  return out;
+}
+
+}  // namespace layers

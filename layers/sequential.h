@@ -1,0 +1,98 @@
+// Keras' Sequential model: add layers, compile with a loss, an optimizer and metrics, then fit,
+// evaluate, predict and print a summary.
+#ifndef LAYERS_SEQUENTIAL_H_
+#define LAYERS_SEQUENTIAL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "autograd/optimizers.h"
+#include "layers/layer.h"
+#include "layers/options.h"
+
+namespace layers {
+
+struct FitOptions {
+  LAYERS_ARG(size_t, epochs, 1);
+  LAYERS_ARG(size_t, batch_size, 32);
+  // 0: silent; 1: a progress bar on a terminal (plain per-epoch lines otherwise); 2: one line per
+  // epoch.
+  LAYERS_ARG(int, verbose, 1);
+  // Reshuffle the training samples before every epoch (Keras' default).
+  LAYERS_ARG(bool, shuffle, true);
+  // Evaluated after every epoch when both are set (Keras' validation_data).
+  LAYERS_ARG(Array, validation_x, Array());
+  LAYERS_ARG(Array, validation_y, Array());
+};
+
+// Keras' History.history: "loss", the compiled metrics ("acc"), and "val_" variants, one value per
+// epoch.
+struct History {
+  std::map<std::string, std::vector<double>> history;
+};
+
+// Loss and, when "acc" was compiled, accuracy (NaN otherwise).
+struct Scores {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+class Sequential {
+ public:
+  explicit Sequential(uint64_t seed = 0, std::string name = "sequential");
+
+  // Appends a layer, naming it as Keras does ("lstm", "lstm_1", ...). The first layer needs
+  // input_shape without the batch axis, like Keras' input_shape=(10, 1).
+  void Add(LayerPtr layer, Shape input_shape = {});
+
+  // Builds every layer and sets the loss ("binary_crossentropy", "categorical_crossentropy" or
+  // "mse") and metrics ({} or {"acc"}; "accuracy" is accepted too). Errors name the layer.
+  absl::Status Compile(const std::string& loss, std::unique_ptr<autograd::Optimizer> optimizer,
+                       std::vector<std::string> metrics = {});
+
+  // x: [samples, input_shape...], y: [samples, output_shape...].
+  absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
+  // One gradient step on one batch; returns the batch's loss and accuracy before the update.
+  absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
+  absl::StatusOr<Scores> Evaluate(const Array& x, const Array& y, size_t batch_size = 32);
+  // Records nothing on the tape. Returns [samples, output_shape...].
+  absl::StatusOr<Array> Predict(const Array& x, size_t batch_size = 32);
+  // Class per output: p > 0.5 for a single unit (same shape as Predict), else the arg max over
+  // the last axis (that axis dropped).
+  absl::StatusOr<Array> PredictClasses(const Array& x, size_t batch_size = 32);
+
+  // Keras' summary table (layer, output shape, parameters, totals).
+  std::string Summary() const;
+  size_t CountParams() const;
+  std::vector<Tensor> Parameters() const;
+  const std::vector<LayerPtr>& layers() const { return layers_; }
+  Layer& layer(size_t index) { return *layers_.at(index); }
+  Rng& rng() { return rng_; }
+
+ private:
+  absl::Status CheckData(const Array& x, const Array* y, const char* method) const;
+  Tensor Forward(const Array& x, bool training);
+  Tensor Loss(const Tensor& predictions, const Array& targets) const;
+  double Accuracy(const Array& predictions, const Array& targets) const;
+  // Rows `indices[begin, end)` of `data`.
+  static Array Gather(const Array& data, const std::vector<size_t>& indices, size_t begin,
+                      size_t end);
+
+  std::string name_;
+  Rng rng_;
+  std::vector<LayerPtr> layers_;
+  std::map<std::string, int> names_used_;
+  Shape input_shape_;
+  bool compiled_ = false;
+  std::string loss_;
+  bool accuracy_ = false;
+  std::unique_ptr<autograd::Optimizer> optimizer_;
+  std::vector<Tensor> parameters_;
+};
+
+}  // namespace layers
+
+#endif  // LAYERS_SEQUENTIAL_H_
