@@ -43,11 +43,13 @@ std::string WithThousands(size_t value) {
   return out;
 }
 
-// One row of Keras' print_summary: each field is cut or padded to end at its column.
+// One row of Keras' print_summary: each field is cut or padded to end at its column, and the
+// last character before a column is always a space.
 std::string SummaryRow(const std::vector<std::string>& fields) {
   static const size_t kColumnEnds[] = {29, 55, 65};
   std::string line;
   for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line.back() = ' ';
     line += fields[i];
     line = line.substr(0, kColumnEnds[i]);
     line += std::string(kColumnEnds[i] - line.size(), ' ');
@@ -234,7 +236,7 @@ absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) 
 absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
                                         const FitOptions& options) {
   if (absl::Status status = CheckData(x, &y, "fit"); !status.ok()) return status;
-  const bool validate = options.validation_x().size() > 0;
+  const bool validate = options.validation_x().dimension() > 0;  // Array() is 0-d: unset
   if (validate) {
     if (absl::Status status = CheckData(options.validation_x(), &options.validation_y(),
                                         "fit (validation_data)");

@@ -1,0 +1,134 @@
+#include "layers/sequential.h"
+
+#include <gtest/gtest.h>
+
+#include "datasets/cumsum.h"
+#include "layers/dense.h"
+#include "layers/recurrent.h"
+
+namespace layers {
+namespace {
+
+std::unique_ptr<Sequential> BiLstmModel(uint64_t seed, const std::string& mode = "concat") {
+  auto model = std::make_unique<Sequential>(seed);
+  model->Add(Bidirectional(LSTM(LstmOptions(20).return_sequences(true)), mode), {10, 1});
+  model->Add(TimeDistributed(Dense(1, "sigmoid")));
+  EXPECT_TRUE(model->Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  return model;
+}
+
+TEST(Sequential, SummaryIsKerasTable) {
+  // Keras 2.3 prints exactly this for the tutorial's BiLSTM model (columns end at 29, 55, 65).
+  const std::string expected =
+      "Model: \"sequential\"\n"
+      "_________________________________________________________________\n"
+      "Layer (type)                 Output Shape              Param #   \n"
+      "=================================================================\n"
+      "bidirectional (Bidirectional (None, 10, 40)            3520      \n"
+      "_________________________________________________________________\n"
+      "time_distributed (TimeDistri (None, 10, 1)             41        \n"
+      "=================================================================\n"
+      "Total params: 3,561\n"
+      "Trainable params: 3,561\n"
+      "Non-trainable params: 0\n"
+      "_________________________________________________________________\n";
+  EXPECT_EQ(BiLstmModel(0)->Summary(), expected);
+}
+
+TEST(Sequential, KerasNamesForRepeatedLayers) {
+  Sequential model;
+  model.Add(LSTM(LstmOptions(4).return_sequences(true)), {5, 2});
+  model.Add(LSTM(4));
+  model.Add(Dense(1));
+  EXPECT_EQ(model.layer(0).name(), "lstm");
+  EXPECT_EQ(model.layer(1).name(), "lstm_1");
+  EXPECT_EQ(model.layer(2).name(), "dense");
+}
+
+TEST(Sequential, TrainingLowersTheLoss) {
+  auto model = BiLstmModel(1);
+  Rng data(2);
+  double early = 0, late = 0;
+  for (int epoch = 0; epoch < 300; ++epoch) {
+    const datasets::Sequence s = datasets::GetSequence(10, data);
+    absl::StatusOr<History> history =
+        model->Fit(s.x, s.y, FitOptions().epochs(1).batch_size(1).verbose(0));
+    ASSERT_TRUE(history.ok()) << history.status().message();
+    const double loss = history->history.at("loss")[0];
+    if (epoch < 30) early += loss / 30;
+    if (epoch >= 270) late += loss / 30;
+  }
+  EXPECT_LT(late, 0.6 * early) << "early " << early << " late " << late;
+  // Accuracy on fresh sequences is well above chance.
+  Array x = Array::from_shape({50, 10, 1}), y = Array::from_shape({50, 10, 1});
+  for (size_t i = 0; i < 50; ++i) {
+    const datasets::Sequence s = datasets::GetSequence(10, data);
+    std::copy(s.x.begin(), s.x.end(), x.begin() + i * 10);
+    std::copy(s.y.begin(), s.y.end(), y.begin() + i * 10);
+  }
+  absl::StatusOr<Scores> scores = model->Evaluate(x, y);
+  ASSERT_TRUE(scores.ok());
+  EXPECT_GT(scores->accuracy, 0.8);
+}
+
+TEST(Sequential, SameSeedSameNumbers) {
+  auto first = BiLstmModel(5), second = BiLstmModel(5);
+  Rng data_a(9), data_b(9);
+  for (int epoch = 0; epoch < 5; ++epoch) {
+    const datasets::Sequence a = datasets::GetSequence(10, data_a);
+    const datasets::Sequence b = datasets::GetSequence(10, data_b);
+    const double loss_a = first->TrainOnBatch(a.x, a.y)->loss;
+    const double loss_b = second->TrainOnBatch(b.x, b.y)->loss;
+    EXPECT_EQ(loss_a, loss_b);
+  }
+}
+
+TEST(Sequential, PredictRecordsNothingAndPredictClassesThresholds) {
+  auto model = BiLstmModel(3);
+  Rng data(4);
+  const datasets::Sequence s = datasets::GetSequence(10, data);
+  absl::StatusOr<Array> p = model->Predict(s.x);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(autograd::CurrentTape().size(), 0u);
+  absl::StatusOr<Array> classes = model->PredictClasses(s.x);
+  ASSERT_TRUE(classes.ok());
+  for (size_t t = 0; t < 10; ++t) {
+    EXPECT_EQ((*classes)(0, t, 0), (*p)(0, t, 0) > 0.5f ? 1.0f : 0.0f);
+  }
+}
+
+TEST(Sequential, ClearErrors) {
+  auto model = BiLstmModel(0);
+  const Array wrong = xt::zeros<Real>({1, 5, 1});
+  EXPECT_EQ(model->Fit(wrong, wrong).status().message(),
+            "fit: x has shape (1, 5, 1) but model 'sequential' expects (None, 10, 1)");
+  const Array x = xt::zeros<Real>({2, 10, 1});
+  EXPECT_EQ(model->Fit(x, wrong).status().message(),
+            "fit: y has shape (1, 5, 1) but the model's output for x is (2, 10, 1)");
+
+  Sequential no_shape;
+  no_shape.Add(LSTM(3));
+  EXPECT_NE(no_shape.Compile("mse", std::make_unique<autograd::Adam>()).message().find(
+                "needs an input shape"),
+            std::string::npos);
+
+  Sequential bad_loss;
+  bad_loss.Add(Dense(1), {3});
+  EXPECT_NE(bad_loss.Compile("hinge", std::make_unique<autograd::Adam>()).message().find(
+                "unknown loss 'hinge'"),
+            std::string::npos);
+
+  Sequential mismatch;  // an LSTM cannot follow a layer that dropped the time axis
+  mismatch.Add(LSTM(3), {10, 1});
+  mismatch.Add(LSTM(3));
+  EXPECT_EQ(mismatch.Compile("mse", std::make_unique<autograd::Adam>()).message(),
+            "layer 'lstm_1' (LSTM) on input (None, 3): expected input of shape [time, features] "
+            "with both positive, got (None, 3)");
+
+  Sequential not_compiled;
+  not_compiled.Add(Dense(1), {3});
+  EXPECT_FALSE(not_compiled.Predict(xt::zeros<Real>({1, 3})).ok());
+}
+
+}  // namespace
+}  // namespace layers
