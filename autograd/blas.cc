@@ -23,4 +23,6 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, doub
               beta, c, ldc);
 }
 
+void SetThreads(int threads) { openblas_set_num_threads(threads); }
+
 }  // namespace autograd::blas

@@ -15,6 +15,10 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, doub
           const double* a, size_t lda, const double* b, size_t ldb, double beta, double* c,
           size_t ldc);
 
+// OpenBLAS keeps its own pool of threads. For the small products of a one-sample step that pool
+// only spins and steals the other core: call SetThreads(1) there. Large batches gain from 2.
+void SetThreads(int threads);
+
 }  // namespace autograd::blas
 
 #endif  // AUTOGRAD_BLAS_H_

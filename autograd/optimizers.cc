@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/vector_math.h"
 #include "xtensor/xbuilder.hpp"
 #include "xtensor/xmath.hpp"
 
@@ -38,16 +39,8 @@ void Adam::Step(const std::vector<Tensor>& parameters) {
       moments.m = xt::zeros<Real>(node.value.shape());
       moments.v = xt::zeros<Real>(node.value.shape());
     }
-    // One pass over raw buffers: this runs for every parameter at every step.
-    Real* p = node.value.data();
-    Real* m = moments.m.data();
-    Real* v = moments.v.data();
-    const Real* g = node.grad.data();
-    for (size_t k = 0, n = node.value.size(); k < n; ++k) {
-      m[k] = b1 * m[k] + (Real(1) - b1) * g[k];
-      v[k] = b2 * v[k] + (Real(1) - b2) * g[k] * g[k];
-      p[k] -= lr_t * m[k] / (std::sqrt(v[k]) + eps);
-    }
+    vector_math::AdamUpdate(node.value.data(), moments.m.data(), moments.v.data(),
+                            node.grad.data(), node.value.size(), lr_t, b1, b2, eps);
     node.has_grad = false;
   }
 }

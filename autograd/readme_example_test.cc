@@ -1,5 +1,9 @@
 // The README's example, verbatim between the markers: //autograd on its own fits
 // y = 2 x^2 - 1 with a tiny two-layer network and Adam.
+#include <fstream>
+#include <iterator>
+#include <string>
+
 #include <gtest/gtest.h>
 
 // README-EXAMPLE-BEGIN
@@ -30,3 +34,17 @@ Real FitParabola() {
 // README-EXAMPLE-END
 
 TEST(ReadmeExample, FitsTheParabola) { EXPECT_LT(FitParabola(), 1e-3f); }
+
+// The README shows this file's example word for word.
+TEST(ReadmeExample, ReadmeShowsThisCode) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    EXPECT_TRUE(in.good()) << "cannot read " << path;
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string self = read("autograd/readme_example_test.cc");
+  const std::string begin = "// README-EXAMPLE-BEGIN\n", end = "// README-EXAMPLE-END";
+  const size_t from = self.find(begin) + begin.size();
+  const std::string example = self.substr(from, self.find(end) - from);
+  EXPECT_NE(read("README.md").find("```cpp\n" + example + "```"), std::string::npos);
+}

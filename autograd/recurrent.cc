@@ -5,12 +5,11 @@
 
 #include "absl/strings/str_format.h"
 #include "autograd/blas.h"
+#include "autograd/vector_math.h"
 #include "xtensor/xbuilder.hpp"
 
 namespace autograd {
 namespace {
-
-inline Real SigmoidOf(Real z) { return Real(1) / (Real(1) + std::exp(-z)); }
 
 void CheckShape(const Tensor& t, const Shape& expected, const char* what) {
   if (t.shape() != expected) {
@@ -74,18 +73,16 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
       Real* z = gates + row * G;
       Real* hb = h.data() + bi * H;
       Real* cb = c.data() + bi * H;
+      Real* tanh_c = s.tanh_c.data() + row * H;
       std::copy(hb, hb + H, s.h_prev.data() + row * H);
       std::copy(cb, cb + H, s.c_prev.data() + row * H);
+      vector_math::SigmoidInPlace(z, 2 * H);      // i, f
+      vector_math::TanhInPlace(z + 2 * H, H);     // g
+      vector_math::SigmoidInPlace(z + 3 * H, H);  // o
+      for (size_t j = 0; j < H; ++j) tanh_c[j] = cb[j] = z[H + j] * cb[j] + z[j] * z[2 * H + j];
+      vector_math::TanhInPlace(tanh_c, H);
       Real* out = output.data() + (bi * T + step) * H;
-      for (size_t j = 0; j < H; ++j) {
-        const Real i = z[j] = SigmoidOf(z[j]);
-        const Real f = z[H + j] = SigmoidOf(z[H + j]);
-        const Real g = z[2 * H + j] = std::tanh(z[2 * H + j]);
-        const Real o = z[3 * H + j] = SigmoidOf(z[3 * H + j]);
-        cb[j] = f * cb[j] + i * g;
-        const Real tc = s.tanh_c.data()[row * H + j] = std::tanh(cb[j]);
-        out[j] = hb[j] = o * tc;
-      }
+      for (size_t j = 0; j < H; ++j) out[j] = hb[j] = z[3 * H + j] * tanh_c[j];
     }
   }
 

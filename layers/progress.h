@@ -18,6 +18,7 @@ class ProgressBar {
   // Ends the line: "25000/25000 [======] - 41s 2ms/step - loss: ... ".
   void Finish(const std::string& values, size_t steps);
   double ElapsedSeconds() const;
+  bool interactive() const { return interactive_; }
 
  private:
   std::string Bar(size_t done) const;

@@ -270,8 +270,9 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
       if (!scores.ok()) return scores.status();
       loss_sum += scores->loss * (end - begin);
       acc_sum += scores->accuracy * (end - begin);
-      std::map<std::string, double> running = {{"loss", loss_sum / end}, {"acc", acc_sum / end}};
-      bar.Update(end, Values(running, keys));
+      if (bar.interactive()) {
+        bar.Update(end, Values({{"loss", loss_sum / end}, {"acc", acc_sum / end}}, keys));
+      }
     }
     std::map<std::string, double> epoch_values = {{"loss", loss_sum / samples},
                                                   {"acc", acc_sum / samples}};

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   bazel-bootstrap g++ libabsl-dev libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
-  libgtest-dev libbenchmark-dev gnuplot-nox
+  libgtest-dev libbenchmark-dev gnuplot-nox fonts-dejavu-core
 )
 
 missing=()

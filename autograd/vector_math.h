@@ -1,0 +1,23 @@
+// Activations over raw buffers with SIMD (xsimd), for the fused recurrent ops' inner loops.
+#ifndef AUTOGRAD_VECTOR_MATH_H_
+#define AUTOGRAD_VECTOR_MATH_H_
+
+#include <cstddef>
+
+#include "autograd/tensor.h"
+
+namespace autograd::vector_math {
+
+// data[k] = 1 / (1 + exp(-data[k])) for k < n.
+void SigmoidInPlace(Real* data, size_t n);
+// data[k] = tanh(data[k]).
+void TanhInPlace(Real* data, size_t n);
+
+// One Adam update of n parameters (Keras' formula, see optimizers.h):
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr_t m / (sqrt(v) + epsilon).
+void AdamUpdate(Real* parameter, Real* m, Real* v, const Real* gradient, size_t n, Real lr_t,
+                Real beta1, Real beta2, Real epsilon);
+
+}  // namespace autograd::vector_math
+
+#endif  // AUTOGRAD_VECTOR_MATH_H_
