@@ -2,7 +2,9 @@
 #ifndef AUTOGRAD_AUTOGRAD_H_
 #define AUTOGRAD_AUTOGRAD_H_
 
+#include "autograd/convolution.h"
 #include "autograd/elementwise.h"
+#include "autograd/indexing.h"
 #include "autograd/losses.h"
 #include "autograd/matmul.h"
 #include "autograd/optimizers.h"

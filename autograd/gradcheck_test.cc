@@ -112,6 +112,45 @@ TEST(Gradcheck, LstmSequenceInputsWeightsAndInitialState) {
   }
 }
 
+TEST(Gradcheck, LstmSequenceWithRecurrentMask) {
+  Rng rng(40);
+  const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;
+  const Inputs inputs = {Param({2, 4, 2}, -1, 1, 41), Param({2, 3}, -0.5, 0.5, 42),
+                         Param({2, 3}, -0.5, 0.5, 43), Param({2, 12}, -0.7, 0.7, 44),
+                         Param({3, 12}, -0.7, 0.7, 45), Param({12}, -0.3, 0.3, 46)};
+  for (bool go_backwards : {false, true}) {
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards, &mask);
+        },
+        inputs);
+  }
+}
+
+TEST(Gradcheck, GatherRowsScatterAddsRepeatedRows) {
+  const Array indices = {{0, 2, 2}, {3, 0, 1}};
+  EXPECT_GRADCHECK([&](const Inputs& in) { return GatherRows(in[0], indices); },
+                   Inputs{Param({4, 3}, -1, 1, 47)});
+}
+
+TEST(Gradcheck, Conv1DSameAndValidOddAndEvenKernels) {
+  for (size_t kernel_size : {1, 2, 3, 4}) {
+    for (Padding padding : {Padding::kSame, Padding::kValid}) {
+      EXPECT_GRADCHECK([=](const Inputs& in) { return Conv1D(in[0], in[1], padding); },
+                       Inputs{Param({2, 5, 3}, -1, 1, 48), Param({kernel_size, 3, 2}, -1, 1, 49)})
+          << "kernel " << kernel_size;
+    }
+  }
+}
+
+TEST(Gradcheck, MaxPool1D) {
+  // Random values: no ties, so the maximum is differentiable; 7 steps leave one unpooled.
+  for (size_t pool : {1, 2, 3}) {
+    EXPECT_GRADCHECK([=](const Inputs& in) { return MaxPool1D(in[0], pool); },
+                     Inputs{Param({2, 7, 3}, -1, 1, 50)});
+  }
+}
+
 // A deliberately broken op: the check must catch it.
 Tensor SquareWithBrokenBackward(const Tensor& x, Real sign, bool drop_term) {
   return MakeResult(x.value() * x.value(), {&x}, [x, sign, drop_term](const Node& out) {

@@ -25,13 +25,15 @@ struct LstmSaved {
   Array gates;   // [batch * time, 4 * units]: activated i, f, g, o
   Array c_prev;  // [batch * time, units]: cell state before the step
   Array tanh_c;  // [batch * time, units]: tanh of the cell state after the step
-  Array h_prev;  // [batch * time, units]: hidden state before the step
+  Array h_prev;  // [batch * time, units]: hidden state before the step, as multiplied by U
+  Array recurrent_mask;  // [batch, units], or empty
 };
 
 }  // namespace
 
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
-                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards) {
+                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                    const Array* recurrent_mask) {
   if (x.dim() != 3) {
     throw ShapeError(absl::StrFormat("LstmSequence: x must be [batch, time, input_dim], got %s",
                                      ShapeString(x.shape())));
@@ -49,6 +51,15 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
   CheckShape(kernel, {D, G}, "kernel");
   CheckShape(recurrent_kernel, {H, G}, "recurrent_kernel");
   CheckShape(bias, {G}, "bias");
+  if (recurrent_mask != nullptr) {
+    if (ShapeOf(*recurrent_mask) != Shape{B, H}) {
+      throw ShapeError(absl::StrFormat("LstmSequence: recurrent_mask expected shape %s, got %s",
+                                       ShapeString({B, H}),
+                                       ShapeString(ShapeOf(*recurrent_mask))));
+    }
+    s.recurrent_mask = *recurrent_mask;
+  }
+  const Real* mask = recurrent_mask == nullptr ? nullptr : s.recurrent_mask.data();
 
   // Input projection for every step at once; each step then adds h @ U in place and activates.
   s.gates = Array::from_shape({rows, G});
@@ -63,18 +74,24 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
   s.h_prev = Array::from_shape({rows, H});
   Array output = Array::from_shape({B, T, H});
   Array h = h0.value(), c = c0.value();
+  Array h_masked = Array::from_shape({B, H});
   const Real* U = recurrent_kernel.value().data();
   for (size_t step = 0; step < T; ++step) {
     const size_t t = go_backwards ? T - 1 - step : step;
+    const Real* h_used = h.data();
+    if (mask != nullptr) {
+      for (size_t k = 0; k < B * H; ++k) h_masked.data()[k] = h.data()[k] * mask[k];
+      h_used = h_masked.data();
+    }
     // Rows of input step t are b * T + t: a stride of T rows.
-    blas::Gemm(false, false, B, G, H, Real(1), h.data(), H, U, G, Real(1), gates + t * G, T * G);
+    blas::Gemm(false, false, B, G, H, Real(1), h_used, H, U, G, Real(1), gates + t * G, T * G);
     for (size_t bi = 0; bi < B; ++bi) {
       const size_t row = bi * T + t;
       Real* z = gates + row * G;
       Real* hb = h.data() + bi * H;
       Real* cb = c.data() + bi * H;
       Real* tanh_c = s.tanh_c.data() + row * H;
-      std::copy(hb, hb + H, s.h_prev.data() + row * H);
+      std::copy(h_used + bi * H, h_used + (bi + 1) * H, s.h_prev.data() + row * H);
       std::copy(cb, cb + H, s.c_prev.data() + row * H);
       vector_math::SigmoidInPlace(z, 2 * H);      // i, f
       vector_math::TanhInPlace(z + 2 * H, H);     // g
@@ -118,6 +135,7 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
           // dh for the previous step = dz_t @ U^T.
           blas::Gemm(false, true, B, H, G, Real(1), d_gates.data() + t * G, T * G, U, G, Real(0),
                      dh.data(), H);
+          if (s.recurrent_mask.dimension() == 2) dh *= s.recurrent_mask;
         }
         AccumulateGrad(h0, dh, "LstmSequence");
         AccumulateGrad(c0, dc, "LstmSequence");

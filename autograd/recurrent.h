@@ -19,10 +19,14 @@ namespace autograd {
 // go_backwards the input is read from its last step to its first, so output step s belongs to
 // input step time - 1 - s (Keras returns the reversed sequence too).
 //
+// recurrent_mask (optional, [batch, units]): multiplies h before every h @ recurrent_kernel, the
+// same mask at every step (Keras' recurrent_dropout).
+//
 // The input projection of all steps is one GEMM, each step one h @ recurrent_kernel GEMM; the
 // activated gates are saved for backward, whose weight gradients are again single GEMMs.
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
-                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                    const Array* recurrent_mask = nullptr);
 
 }  // namespace autograd
 

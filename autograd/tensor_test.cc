@@ -153,3 +153,42 @@ TEST(Random, OrthogonalHasOrthonormalRows) {
 
 }  // namespace
 }  // namespace autograd
+
+namespace autograd {
+namespace {
+
+TEST(Values, ConvolutionAndPoolingByHand) {
+  // x = [1, 2, 3] (one channel), kernel [1, 10, 100] (one filter), "same": pad 1 each side.
+  Array x = Array::from_shape({1, 3, 1});
+  x(0, 0, 0) = 1;
+  x(0, 1, 0) = 2;
+  x(0, 2, 0) = 3;
+  Array k = Array::from_shape({3, 1, 1});
+  k(0, 0, 0) = 1;
+  k(1, 0, 0) = 10;
+  k(2, 0, 0) = 100;
+  const Array same = Conv1D(Tensor(x), Tensor(k), Padding::kSame).value();
+  // out[t] = x[t-1] * 1 + x[t] * 10 + x[t+1] * 100
+  EXPECT_FLOAT_EQ(same(0, 0, 0), 0 + 10 + 200);
+  EXPECT_FLOAT_EQ(same(0, 1, 0), 1 + 20 + 300);
+  EXPECT_FLOAT_EQ(same(0, 2, 0), 2 + 30 + 0);
+  const Array valid = Conv1D(Tensor(x), Tensor(k), Padding::kValid).value();
+  ASSERT_EQ(ShapeOf(valid), (Shape{1, 1, 1}));
+  EXPECT_FLOAT_EQ(valid(0, 0, 0), 321);
+  const Array pooled = MaxPool1D(Tensor(x), 2).value();
+  ASSERT_EQ(ShapeOf(pooled), (Shape{1, 1, 1}));
+  EXPECT_FLOAT_EQ(pooled(0, 0, 0), 2);
+}
+
+TEST(Values, GatherRowsLooksUpAndRejectsBadIndices) {
+  const Tensor table(Array(xt::xtensor<Real, 2>{{0, 1}, {10, 11}, {20, 21}}));
+  const Array rows = GatherRows(table, Array{2, 0}).value();
+  EXPECT_FLOAT_EQ(rows(0, 1), 21);
+  EXPECT_FLOAT_EQ(rows(1, 0), 0);
+  EXPECT_THROW(GatherRows(table, Array{3}), std::out_of_range);
+  EXPECT_THROW(GatherRows(table, Array{-1}), std::out_of_range);
+  EXPECT_THROW(GatherRows(table, Array{0.5}), std::out_of_range);
+}
+
+}  // namespace
+}  // namespace autograd
