@@ -16,6 +16,7 @@ absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
         KerasShapeString(input_shape_), KerasShapeString(input_shape)));
   }
   weights_.clear();
+  rng_ = &rng;
   absl::StatusOr<Shape> output = DoBuild(input_shape, rng);
   if (!output.ok()) {
     weights_.clear();
@@ -64,6 +65,13 @@ absl::Status Layer::SetWeights(const std::vector<Array>& values) {
   }
   for (size_t i = 0; i < values.size(); ++i) current[i].tensor.mutable_value() = values[i];
   return absl::OkStatus();
+}
+
+Array DropoutMask(const Shape& shape, double rate, Rng& rng) {
+  Array mask = Array::from_shape(shape);
+  const Real keep = static_cast<Real>(1.0 / (1.0 - rate));
+  for (Real& value : mask) value = rng.Uniform() < rate ? Real(0) : keep;
+  return mask;
 }
 
 std::string KerasShapeString(const Shape& shape) {

@@ -43,6 +43,8 @@ class Layer {
   // x: [batch, input_shape...] -> [batch, output_shape()...]. Call only once built.
   virtual Tensor Call(const Tensor& x, bool training) = 0;
 
+  // The input shape a first layer implies without being told (Embedding's input_length), or {}.
+  virtual Shape implied_input_shape() const { return {}; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
   // Every trainable weight, in Keras order (a wrapper lists its inner layers' weights).
@@ -63,6 +65,9 @@ class Layer {
   // shape. Errors need not name the layer: Build prefixes it.
   virtual absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) = 0;
   Tensor AddWeight(std::string name, Array initial_value);
+  // The model's generator, for layers that draw random numbers when called (dropout). Set by
+  // Build; it outlives the layer (the model owns both).
+  Rng& rng() { return *rng_; }
 
  private:
   std::string type_;
@@ -70,7 +75,12 @@ class Layer {
   bool built_ = false;
   Shape input_shape_, output_shape_;
   std::vector<Weight> weights_;
+  Rng* rng_ = nullptr;
 };
+
+// An inverted-dropout mask of `shape`: each element is 0 with probability `rate`, else
+// 1 / (1 - rate), so the expected value is unchanged.
+Array DropoutMask(const Shape& shape, double rate, Rng& rng);
 
 using LayerPtr = std::unique_ptr<Layer>;
 

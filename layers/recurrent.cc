@@ -37,6 +37,12 @@ absl::StatusOr<Shape> LstmLayer::DoBuild(const Shape& input_shape, Rng& rng) {
         "and '%s'",
         options_.activation(), options_.recurrent_activation()));
   }
+  for (double rate : {options_.dropout(), options_.recurrent_dropout()}) {
+    if (!(rate >= 0 && rate < 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("dropout and recurrent_dropout must be in [0, 1), got %g", rate));
+    }
+  }
   if (absl::Status status = CheckSequenceInput(input_shape); !status.ok()) return status;
   const size_t input_dim = input_shape[1];
   kernel_ = AddWeight("kernel",
@@ -49,10 +55,20 @@ absl::StatusOr<Shape> LstmLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return Shape{units};
 }
 
-Tensor LstmLayer::Call(const Tensor& x, bool /*training*/) {
-  const Tensor zeros(xt::zeros<Real>({x.size(0), options_.units()}));
-  const Tensor sequence = autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_,
-                                                 bias_, options_.go_backwards());
+Tensor LstmLayer::Call(const Tensor& x, bool training) {
+  const size_t batch = x.size(0), units = options_.units();
+  const Tensor zeros(xt::zeros<Real>({batch, units}));
+  Tensor inputs = x;
+  if (training && options_.dropout() > 0) {
+    // One mask per sequence, broadcast over the time axis.
+    inputs = autograd::Mul(x, Tensor(DropoutMask({batch, 1, x.size(2)}, options_.dropout(), rng())));
+  }
+  Array recurrent_mask;
+  const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
+  if (recurrent_dropout) recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng());
+  const Tensor sequence =
+      autograd::LstmSequence(inputs, zeros, zeros, kernel_, recurrent_kernel_, bias_,
+                             options_.go_backwards(), recurrent_dropout ? &recurrent_mask : nullptr);
   return options_.return_sequences() ? sequence : LastStep(sequence);
 }
 

@@ -30,6 +30,10 @@ struct LstmOptions {
   LAYERS_ARG(std::string, recurrent_activation, "sigmoid");
   // Add 1 to the forget gate's bias at initialization (Keras' default).
   LAYERS_ARG(bool, unit_forget_bias, true);
+  // Fraction of the inputs / of the recurrent state dropped in training: one mask per sequence,
+  // reused at every step (Keras' dropout and recurrent_dropout).
+  LAYERS_ARG(double, dropout, 0.0);
+  LAYERS_ARG(double, recurrent_dropout, 0.0);
 };
 
 // Keras LSTM. Input [time, input_dim]; weights kernel [input_dim, 4 units] (glorot_uniform),

@@ -73,7 +73,9 @@ std::string Values(const std::map<std::string, double>& values,
 Sequential::Sequential(uint64_t seed, std::string name) : name_(std::move(name)), rng_(seed) {}
 
 void Sequential::Add(LayerPtr layer, Shape input_shape) {
-  if (layers_.empty()) input_shape_ = std::move(input_shape);
+  if (layers_.empty()) {
+    input_shape_ = input_shape.empty() ? layer->implied_input_shape() : std::move(input_shape);
+  }
   const std::string base = SnakeCase(layer->type());
   const int used = names_used_[base]++;
   layer->set_name(used == 0 ? base : absl::StrCat(base, "_", used));
@@ -173,9 +175,18 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   return absl::OkStatus();
 }
 
-Tensor Sequential::Forward(const Array& x, bool training) {
+absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training) {
   Tensor out(x);
-  for (const LayerPtr& layer : layers_) out = layer->Call(out, training);
+  for (const LayerPtr& layer : layers_) {
+    // Ops throw on bad values (an index out of range); say which layer met them.
+    try {
+      out = layer->Call(out, training);
+    } catch (const std::exception& error) {
+      autograd::CurrentTape().Clear();
+      return absl::InvalidArgumentError(
+          absl::StrFormat("layer '%s' (%s): %s", layer->name(), layer->type(), error.what()));
+    }
+  }
   return out;
 }
 
@@ -225,7 +236,9 @@ Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, 
 absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
   if (absl::Status status = CheckData(x, &y, "train_on_batch"); !status.ok()) return status;
   autograd::CurrentTape().Clear();
-  const Tensor predictions = Forward(x, /*training=*/true);
+  absl::StatusOr<Tensor> forward = Forward(x, /*training=*/true);
+  if (!forward.ok()) return forward.status();
+  const Tensor& predictions = *forward;
   const Tensor loss = Loss(predictions, y);
   Scores scores{loss.item(), Accuracy(predictions.value(), y)};
   if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
@@ -303,7 +316,9 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
   for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
     const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
     const Array targets = Gather(y, order, begin, end);
-    const Tensor predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
+    absl::StatusOr<Tensor> forward = Forward(Gather(x, order, begin, end), /*training=*/false);
+    if (!forward.ok()) return forward.status();
+    const Tensor& predictions = *forward;
     loss_sum += Loss(predictions, targets).item() * (end - begin);
     acc_sum += Accuracy(predictions.value(), targets) * (end - begin);
   }
@@ -323,8 +338,9 @@ absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
   std::iota(order.begin(), order.end(), 0);
   for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
     const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
-    const Tensor predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
-    std::memcpy(result.data() + begin * row, predictions.value().data(),
+    absl::StatusOr<Tensor> predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
+    if (!predictions.ok()) return predictions.status();
+    std::memcpy(result.data() + begin * row, predictions->value().data(),
                 (end - begin) * row * sizeof(Real));
   }
   return result;

@@ -74,7 +74,7 @@ class Sequential {
 
  private:
   absl::Status CheckData(const Array& x, const Array* y, const char* method) const;
-  Tensor Forward(const Array& x, bool training);
+  absl::StatusOr<Tensor> Forward(const Array& x, bool training);
   Tensor Loss(const Tensor& predictions, const Array& targets) const;
   double Accuracy(const Array& predictions, const Array& targets) const;
   // Rows `indices[begin, end)` of `data`.

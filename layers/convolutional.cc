@@ -1,0 +1,66 @@
+#include "layers/convolutional.h"
+
+#include "absl/strings/str_format.h"
+#include "autograd/convolution.h"
+#include "autograd/elementwise.h"
+#include "xtensor/xbuilder.hpp"
+
+namespace layers {
+
+absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  if (filters_ == 0 || kernel_size_ == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "filters and kernel_size must be positive, got %d and %d", filters_, kernel_size_));
+  }
+  if (padding_ != "same" && padding_ != "valid") {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown padding '%s' (expected same or valid)", padding_));
+  }
+  if (absl::Status status = CheckActivation(activation_); !status.ok()) return status;
+  if (input_shape.size() != 2 || input_shape[1] == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected input [time, channels], got %s", KerasShapeString(input_shape)));
+  }
+  const size_t time = input_shape[0], channels = input_shape[1];
+  if (padding_ == "valid" && kernel_size_ > time) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "kernel_size %d is longer than the %d steps of the input", kernel_size_, time));
+  }
+  // Keras' fans for a convolution count the receptive field.
+  kernel_ = AddWeight("kernel", autograd::GlorotUniform({kernel_size_, channels, filters_},
+                                                        kernel_size_ * channels,
+                                                        kernel_size_ * filters_, rng));
+  bias_ = AddWeight("bias", xt::zeros<Real>({filters_}));
+  return Shape{padding_ == "same" ? time : time - kernel_size_ + 1, filters_};
+}
+
+Tensor Conv1DLayer::Call(const Tensor& x, bool /*training*/) {
+  const autograd::Padding padding =
+      padding_ == "same" ? autograd::Padding::kSame : autograd::Padding::kValid;
+  return Activate(activation_, autograd::Add(autograd::Conv1D(x, kernel_, padding), bias_));
+}
+
+absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {
+  if (input_shape.size() != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected input [time, channels], got %s", KerasShapeString(input_shape)));
+  }
+  if (pool_size_ == 0 || pool_size_ > input_shape[0]) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "pool_size must be in [1, %d] (the input's steps), got %d", input_shape[0], pool_size_));
+  }
+  return Shape{input_shape[0] / pool_size_, input_shape[1]};
+}
+
+Tensor MaxPooling1DLayer::Call(const Tensor& x, bool /*training*/) {
+  return autograd::MaxPool1D(x, pool_size_);
+}
+
+LayerPtr Conv1D(size_t filters, size_t kernel_size, std::string padding, std::string activation) {
+  return std::make_unique<Conv1DLayer>(filters, kernel_size, std::move(padding),
+                                       std::move(activation));
+}
+
+LayerPtr MaxPooling1D(size_t pool_size) { return std::make_unique<MaxPooling1DLayer>(pool_size); }
+
+}  // namespace layers

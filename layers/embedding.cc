@@ -1,0 +1,47 @@
+#include "layers/embedding.h"
+
+#include "absl/strings/str_format.h"
+#include "autograd/elementwise.h"
+#include "autograd/indexing.h"
+
+namespace layers {
+
+absl::StatusOr<Shape> EmbeddingLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+  if (input_dim_ == 0 || output_dim_ == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "input_dim and output_dim must be positive, got %d and %d", input_dim_, output_dim_));
+  }
+  if (input_shape.size() != 1 || (input_length_ != 0 && input_shape[0] != input_length_)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "expected input [input_length] = (None, %d) of word indices, got %s", input_length_,
+        KerasShapeString(input_shape)));
+  }
+  embeddings_ =
+      AddWeight("embeddings", autograd::RandomUniform({input_dim_, output_dim_}, -0.05, 0.05, rng));
+  return Shape{input_shape[0], output_dim_};
+}
+
+Tensor EmbeddingLayer::Call(const Tensor& x, bool /*training*/) {
+  return autograd::GatherRows(embeddings_, x.value());
+}
+
+absl::StatusOr<Shape> DropoutLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {
+  if (!(rate_ >= 0 && rate_ < 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat("rate must be in [0, 1), got %g", rate_));
+  }
+  return input_shape;
+}
+
+Tensor DropoutLayer::Call(const Tensor& x, bool training) {
+  if (!training || rate_ == 0) return x;
+  // The mask is drawn once, as an array: a lazy random expression would redraw on every read.
+  return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng())));
+}
+
+LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length) {
+  return std::make_unique<EmbeddingLayer>(input_dim, output_dim, input_length);
+}
+
+LayerPtr Dropout(double rate) { return std::make_unique<DropoutLayer>(rate); }
+
+}  // namespace layers

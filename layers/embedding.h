@@ -1,0 +1,50 @@
+// Embedding and Dropout.
+#ifndef LAYERS_EMBEDDING_H_
+#define LAYERS_EMBEDDING_H_
+
+#include "layers/layer.h"
+
+namespace layers {
+
+// Keras Embedding: input [input_length] of word indices in [0, input_dim) ->
+// [input_length, output_dim]. Weight "embeddings" [input_dim, output_dim], uniform(-0.05, 0.05).
+// The gradient is a scatter-add into the rows used. An index out of range is an error naming the
+// layer.
+class EmbeddingLayer : public Layer {
+ public:
+  EmbeddingLayer(size_t input_dim, size_t output_dim, size_t input_length)
+      : Layer("Embedding"),
+        input_dim_(input_dim),
+        output_dim_(output_dim),
+        input_length_(input_length) {}
+  Tensor Call(const Tensor& x, bool training) override;
+  Shape implied_input_shape() const override {
+    return input_length_ == 0 ? Shape{} : Shape{input_length_};
+  }
+
+ private:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  size_t input_dim_, output_dim_, input_length_;
+  Tensor embeddings_;
+};
+
+// Keras Dropout: in training, zeroes each element with probability `rate` and scales the rest by
+// 1 / (1 - rate) (inverted dropout, a fresh mask per batch); at inference, the identity.
+class DropoutLayer : public Layer {
+ public:
+  explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
+  Tensor Call(const Tensor& x, bool training) override;
+
+ private:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  double rate_;
+};
+
+// Keras' Embedding(input_dim, output_dim, input_length=...): the model's input shape comes from
+// input_length, so an Embedding first layer needs no input shape in Sequential::Add.
+LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length);
+LayerPtr Dropout(double rate);
+
+}  // namespace layers
+
+#endif  // LAYERS_EMBEDDING_H_
