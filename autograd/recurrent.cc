@@ -18,6 +18,37 @@ void CheckShape(const Tensor& t, const Shape& expected, const char* what) {
   }
 }
 
+// One step of one sequence, forward: activates the pre-activations z = [i, f, g, o] in place,
+// then c = f * c + i * g, tanh_c = tanh(c), h = out = o * tanh_c.
+void CellForward(Real* __restrict z, Real* __restrict c, Real* __restrict tanh_c,
+                 Real* __restrict h, Real* __restrict out, size_t H) {
+  vector_math::SigmoidInPlace(z, 2 * H);      // i, f
+  vector_math::TanhInPlace(z + 2 * H, H);     // g
+  vector_math::SigmoidInPlace(z + 3 * H, H);  // o
+  for (size_t j = 0; j < H; ++j) tanh_c[j] = c[j] = z[H + j] * c[j] + z[j] * z[2 * H + j];
+  vector_math::TanhInPlace(tanh_c, H);
+  for (size_t j = 0; j < H; ++j) out[j] = h[j] = z[3 * H + j] * tanh_c[j];
+}
+
+// One step of one sequence, backward. In: the saved gates [i, f, g, o], tanh(c), c before the
+// step, d loss / d output dy, and dh, dc flowing back from the next step. Out: dz (d loss / d
+// pre-activations) and, in place, dc for the previous step (dh is then recomputed from dz @ U^T).
+void CellBackward(const Real* __restrict gate, const Real* __restrict tanh_c,
+                  const Real* __restrict c_prev, const Real* __restrict dy,
+                  const Real* __restrict dh, Real* __restrict dc, Real* __restrict dz, size_t H) {
+  for (size_t j = 0; j < H; ++j) {
+    const Real i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
+    const Real tc = tanh_c[j];
+    const Real dh_total = dy[j] + dh[j];
+    const Real dc_total = dc[j] + dh_total * o * (Real(1) - tc * tc);
+    dz[j] = dc_total * g * i * (Real(1) - i);
+    dz[H + j] = dc_total * c_prev[j] * f * (Real(1) - f);
+    dz[2 * H + j] = dc_total * i * (Real(1) - g * g);
+    dz[3 * H + j] = dh_total * tc * o * (Real(1) - o);
+    dc[j] = dc_total * f;
+  }
+}
+
 // What backward needs, indexed like the input rows (row b * time + input_step).
 struct LstmSaved {
   size_t batch, time, input_dim, units;
@@ -93,13 +124,7 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
       Real* tanh_c = s.tanh_c.data() + row * H;
       std::copy(h_used + bi * H, h_used + (bi + 1) * H, s.h_prev.data() + row * H);
       std::copy(cb, cb + H, s.c_prev.data() + row * H);
-      vector_math::SigmoidInPlace(z, 2 * H);      // i, f
-      vector_math::TanhInPlace(z + 2 * H, H);     // g
-      vector_math::SigmoidInPlace(z + 3 * H, H);  // o
-      for (size_t j = 0; j < H; ++j) tanh_c[j] = cb[j] = z[H + j] * cb[j] + z[j] * z[2 * H + j];
-      vector_math::TanhInPlace(tanh_c, H);
-      Real* out = output.data() + (bi * T + step) * H;
-      for (size_t j = 0; j < H; ++j) out[j] = hb[j] = z[3 * H + j] * tanh_c[j];
+      CellForward(z, cb, tanh_c, hb, output.data() + (bi * T + step) * H, H);
     }
   }
 
@@ -117,20 +142,9 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
           const size_t t = s.go_backwards ? T - 1 - step : step;
           for (size_t bi = 0; bi < B; ++bi) {
             const size_t row = bi * T + t;
-            const Real* gate = s.gates.data() + row * G;
-            const Real* dy = out.grad.data() + (bi * T + step) * H;
-            Real* dz = d_gates.data() + row * G;
-            for (size_t j = 0; j < H; ++j) {
-              const Real i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
-              const Real tc = s.tanh_c.data()[row * H + j];
-              const Real dh_total = dy[j] + dh.data()[bi * H + j];
-              const Real dc_total = dc.data()[bi * H + j] + dh_total * o * (Real(1) - tc * tc);
-              dz[j] = dc_total * g * i * (Real(1) - i);
-              dz[H + j] = dc_total * s.c_prev.data()[row * H + j] * f * (Real(1) - f);
-              dz[2 * H + j] = dc_total * i * (Real(1) - g * g);
-              dz[3 * H + j] = dh_total * tc * o * (Real(1) - o);
-              dc.data()[bi * H + j] = dc_total * f;
-            }
+            CellBackward(s.gates.data() + row * G, s.tanh_c.data() + row * H,
+                         s.c_prev.data() + row * H, out.grad.data() + (bi * T + step) * H,
+                         dh.data() + bi * H, dc.data() + bi * H, d_gates.data() + row * G, H);
           }
           // dh for the previous step = dz_t @ U^T.
           blas::Gemm(false, true, B, H, G, Real(1), d_gates.data() + t * G, T * G, U, G, Real(0),

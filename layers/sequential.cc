@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
 #include "autograd/losses.h"
+#include "autograd/memory.h"
 #include "autograd/reductions.h"
 #include "layers/progress.h"
 
@@ -120,6 +121,7 @@ absl::Status Sequential::Compile(const std::string& loss,
   loss_ = loss;
   optimizer_ = std::move(optimizer);
   compiled_ = true;
+  autograd::KeepFreedMemoryForReuse();
   return absl::OkStatus();
 }
 

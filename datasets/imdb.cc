@@ -1,0 +1,203 @@
+#include "datasets/imdb.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "autograd/random.h"
+
+namespace datasets {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '\'' || c >= 0x80; }
+
+bool ValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char lead = text[i];
+    size_t extra;
+    if (lead < 0x80) {
+      extra = 0;
+    } else if ((lead >> 5) == 0x6) {
+      extra = 1;
+    } else if ((lead >> 4) == 0xE) {
+      extra = 2;
+    } else if ((lead >> 3) == 0x1E) {
+      extra = 3;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size() + (extra == 0 ? 1 : 0)) return false;  // truncated character
+    for (size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+struct ReviewFile {
+  fs::path path;
+  long id;
+};
+
+// The review files of one folder, in numeric id order, or an error naming the folder.
+absl::StatusOr<std::vector<ReviewFile>> ListReviews(const fs::path& folder) {
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) {
+    return absl::NotFoundError(absl::StrFormat("missing folder %s", folder.string()));
+  }
+  std::vector<ReviewFile> files;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, error)) {
+    if (entry.path().extension() != ".txt") continue;
+    const std::string stem = entry.path().stem().string();
+    files.push_back({entry.path(), std::strtol(stem.c_str(), nullptr, 10)});
+  }
+  if (error) {
+    return absl::UnavailableError(absl::StrFormat("cannot list %s: %s", folder.string(), error.message()));
+  }
+  if (files.empty()) {
+    return absl::NotFoundError(absl::StrFormat("no reviews (*.txt) in %s", folder.string()));
+  }
+  std::sort(files.begin(), files.end(), [](const ReviewFile& a, const ReviewFile& b) {
+    return a.id != b.id ? a.id < b.id : a.path < b.path;
+  });
+  return files;
+}
+
+absl::StatusOr<std::string> ReadReview(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::UnavailableError(absl::StrFormat("cannot read %s", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
+  std::string review = text.str();
+  if (!ValidUtf8(review)) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s is not valid UTF-8: replace the file with an intact copy (tools/fetch_data.sh)",
+        path.string()));
+  }
+  return review;
+}
+
+// One split's reviews as lists of tokens, with labels (neg = 0 first, then pos = 1).
+struct RawSplit {
+  std::vector<std::vector<std::string>> tokens;
+  std::vector<int> labels;
+};
+
+absl::StatusOr<RawSplit> ReadSplit(const fs::path& dir, const std::string& split) {
+  RawSplit raw;
+  for (const auto& [label_name, label] : {std::pair<const char*, int>{"neg", 0}, {"pos", 1}}) {
+    absl::StatusOr<std::vector<ReviewFile>> files = ListReviews(dir / split / label_name);
+    if (!files.ok()) return files.status();
+    for (const ReviewFile& file : *files) {
+      absl::StatusOr<std::string> text = ReadReview(file.path);
+      if (!text.ok()) return text.status();
+      raw.tokens.push_back(TokenizeReview(*text));
+      raw.labels.push_back(label);
+    }
+  }
+  return raw;
+}
+
+void Shuffle(LabelledSequences& split, uint64_t seed) {
+  autograd::Rng rng(seed);
+  for (size_t i = split.labels.size(); i > 1; --i) {
+    const size_t j = rng.Below(i);
+    std::swap(split.sequences[i - 1], split.sequences[j]);
+    std::swap(split.labels[i - 1], split.labels[j]);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> TokenizeReview(std::string_view text) {
+  std::string cleaned(text);
+  for (size_t at = cleaned.find("<br />"); at != std::string::npos; at = cleaned.find("<br />", at)) {
+    cleaned.replace(at, 6, 6, ' ');
+  }
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < cleaned.size()) {
+    while (i < cleaned.size() && !IsWordByte(cleaned[i])) ++i;
+    size_t end = i;
+    while (end < cleaned.size() && IsWordByte(cleaned[end])) ++end;
+    // Apostrophes only inside a word.
+    size_t first = i, last = end;
+    while (first < last && cleaned[first] == '\'') ++first;
+    while (last > first && cleaned[last - 1] == '\'') --last;
+    if (first < last) {
+      std::string word = cleaned.substr(first, last - first);
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      words.push_back(std::move(word));
+    }
+    i = end;
+  }
+  return words;
+}
+
+absl::StatusOr<ImdbData> LoadImdb(const std::string& dir, const ImdbOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto fail = [&](const absl::Status& status) {
+    return absl::Status(status.code(),
+                        absl::StrCat("IMDB data in '", dir, "': ", status.message(),
+                                     ". Fetch it with: bazel run //tools:fetch_data -- --from "
+                                     "../shared/data imdb (or pass --data_dir)"));
+  };
+  absl::StatusOr<RawSplit> train = ReadSplit(dir, "train");
+  if (!train.ok()) return fail(train.status());
+  absl::StatusOr<RawSplit> test = ReadSplit(dir, "test");
+  if (!test.ok()) return fail(test.status());
+
+  WordCounter counter;
+  for (const auto& review : train->tokens) {
+    for (const std::string& word : review) counter.Add(word);
+  }
+  // index[id] = the word's Keras index (rank + index_from), or oov_char past num_words.
+  std::vector<int> index(counter.size());
+  const std::vector<int> ranked = counter.RankedIds();
+  for (size_t rank = 0; rank < ranked.size(); ++rank) {
+    const int keras_index = static_cast<int>(rank) + 1 + options.index_from;
+    index[ranked[rank]] =
+        options.num_words != 0 && keras_index >= static_cast<int>(options.num_words)
+            ? options.oov_char
+            : keras_index;
+  }
+  const auto encode = [&](const RawSplit& raw, LabelledSequences& out) {
+    out.labels = raw.labels;
+    for (const auto& review : raw.tokens) {
+      std::vector<int> sequence = {options.start_char};
+      for (const std::string& word : review) {
+        const int id = counter.Find(word);
+        sequence.push_back(id < 0 ? options.oov_char : index[id]);
+      }
+      out.sequences.push_back(std::move(sequence));
+    }
+  };
+  ImdbData data;
+  encode(*train, data.train);
+  encode(*test, data.test);
+  data.vocabulary_size = counter.size();
+  Shuffle(data.train, options.seed);
+  Shuffle(data.test, options.seed);
+  data.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return data;
+}
+
+std::string DefaultDataDirectory() {
+  if (const char* dir = std::getenv("SEQLEARN_DATA_DIR"); dir != nullptr && *dir) return dir;
+  if (const char* root = std::getenv("BUILD_WORKSPACE_DIRECTORY"); root != nullptr && *root) {
+    return absl::StrCat(root, "/data");
+  }
+  return "data";
+}
+
+}  // namespace datasets

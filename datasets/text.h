@@ -1,0 +1,48 @@
+// Keras-style text preprocessing shared by the data sets: pad_sequences and word indices.
+#ifndef DATASETS_TEXT_H_
+#define DATASETS_TEXT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "autograd/tensor.h"
+
+namespace datasets {
+
+using Sequences = std::vector<std::vector<int>>;
+
+enum class Side { kPre, kPost };
+
+// Keras' pad_sequences: every sequence cut or padded to `maxlen` (0: the longest sequence's
+// length). Padding and truncation happen at the start (kPre, Keras' default) or the end.
+// -> [sequences, maxlen], indices stored as Real.
+autograd::Array PadSequences(const Sequences& sequences, size_t maxlen = 0,
+                             Side padding = Side::kPre, Side truncating = Side::kPre,
+                             int value = 0);
+
+// Word counts in first-seen order, and the ranking Keras-style tokenizers build from them.
+class WordCounter {
+ public:
+  // Counts one occurrence; returns the word's first-seen id (0, 1, ...).
+  int Add(std::string_view word);
+  size_t size() const { return words_.size(); }
+  const std::string& word(int id) const { return words_[id]; }
+  size_t count(int id) const { return counts_[id]; }
+  // Ids ordered by descending count; ties keep first-seen order (what Python's stable
+  // sorted(counts, key=counts.get, reverse=True) gives on a Counter built in reading order).
+  std::vector<int> RankedIds() const;
+  // The id of a known word, or -1.
+  int Find(std::string_view word) const;
+
+ private:
+  std::vector<std::string> words_;
+  std::vector<size_t> counts_;
+  absl::flat_hash_map<std::string, int> ids_;  // looked up by string_view
+};
+
+}  // namespace datasets
+
+#endif  // DATASETS_TEXT_H_

@@ -1,0 +1,88 @@
+#include "experiments/imdb_experiment.h"
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "autograd/optimizers.h"
+#include "datasets/imdb.h"
+#include "datasets/text.h"
+
+ABSL_FLAG(int, epochs, 3, "training epochs");
+ABSL_FLAG(int, batch_size, 64, "samples per gradient step");
+ABSL_FLAG(uint64_t, seed, 7, "random seed for weights, dropout and shuffling");
+ABSL_FLAG(std::string, data_dir, "",
+          "folder holding aclImdb/ (default: the project's data/ folder; fetch it with "
+          "bazel run //tools:fetch_data -- --from ../shared/data imdb)");
+ABSL_FLAG(int, top_words, 5000, "vocabulary size: rarer words become the out-of-vocabulary index");
+ABSL_FLAG(int, max_review_length, 500, "reviews are cut or padded to this many words");
+ABSL_FLAG(bool, validate, false, "evaluate on the test reviews after every epoch");
+
+namespace experiments {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
+  absl::SetProgramUsageMessage("Sentiment classification of IMDB movie reviews.");
+  absl::ParseCommandLine(argc, argv);
+  ImdbSizes sizes;
+  sizes.top_words = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_top_words), 4));
+  sizes.max_review_length = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_review_length), 1));
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir).empty()
+                                   ? datasets::DefaultDataDirectory()
+                                   : absl::GetFlag(FLAGS_data_dir);
+
+  // load the dataset but only keep the top n words, zero the rest
+  datasets::ImdbOptions options;
+  options.num_words = sizes.top_words;
+  absl::StatusOr<datasets::ImdbData> data =
+      datasets::LoadImdb(absl::StrFormat("%s/aclImdb", data_dir), options);
+  if (!data.ok()) return Fail(data.status());
+  std::printf("Loaded %zu training and %zu test reviews (%zu distinct words) in %.1f s\n",
+              data->train.labels.size(), data->test.labels.size(), data->vocabulary_size,
+              data->seconds);
+  // truncate and pad input sequences
+  const autograd::Array x_train =
+      datasets::PadSequences(data->train.sequences, sizes.max_review_length);
+  const autograd::Array x_test =
+      datasets::PadSequences(data->test.sequences, sizes.max_review_length);
+  const auto labels = [](const std::vector<int>& values) {
+    autograd::Array y = autograd::Array::from_shape({values.size(), size_t{1}});
+    for (size_t i = 0; i < values.size(); ++i) y(i, 0) = static_cast<autograd::Real>(values[i]);
+    return y;
+  };
+  const autograd::Array y_train = labels(data->train.labels), y_test = labels(data->test.labels);
+
+  // create the model
+  layers::Sequential model(absl::GetFlag(FLAGS_seed));
+  build(model, sizes);
+  if (absl::Status status = model.Compile("binary_crossentropy",
+                                          std::make_unique<autograd::Adam>(), {"accuracy"});
+      !status.ok()) {
+    return Fail(status);
+  }
+  std::fputs(model.Summary().c_str(), stdout);
+  layers::FitOptions fit = layers::FitOptions()
+                               .epochs(absl::GetFlag(FLAGS_epochs))
+                               .batch_size(absl::GetFlag(FLAGS_batch_size))
+                               .verbose(1);
+  if (absl::GetFlag(FLAGS_validate)) fit.validation_x(x_test).validation_y(y_test);
+  absl::StatusOr<layers::History> history = model.Fit(x_train, y_train, fit);
+  if (!history.ok()) return Fail(history.status());
+
+  // Final evaluation of the model
+  absl::StatusOr<layers::Scores> scores = model.Evaluate(x_test, y_test, 256);
+  if (!scores.ok()) return Fail(scores.status());
+  std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
+  return 0;
+}
+
+}  // namespace experiments

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Puts the data sets into the project's data directory (gitignored):
+#   data/aclImdb/{train,test}/{pos,neg}/*.txt   IMDB Large Movie Review Dataset v1.0
+#   data/Tweets.csv                             Twitter US Airline Sentiment
+#
+# Usage: tools/fetch_data.sh [--from DIR_OR_FILE] [--data_dir DIR] [imdb|tweets|all]
+#   --from  a local copy: a directory holding aclImdb_train_test.tar.gz / aclImdb_v1.tar.gz /
+#           aclImdb/ and Tweets.csv (on offline machines: ../shared/data), or one archive or
+#           CSV file. Also taken from $SEQLEARN_DATA_FROM.
+# Without a local copy, IMDB is downloaded from Stanford (sha256 checked); Tweets.csv needs a
+# Kaggle login, so it cannot be downloaded here. Idempotent: present data is left alone. Nothing
+# half-unpacked is left behind: everything is unpacked or copied under a temporary name first.
+set -euo pipefail
+
+IMDB_URL="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_OFFICIAL_SHA256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+IMDB_LOCAL_SHA256="eada8d4068e13728e1a0965a34b66d0f7c4a8828a9fc2832b41ee71d6ab9f010"
+TWEETS_SHA256="ea94b23f41892b290dec3330bb8cf9cb6b8bc669eaae5f3a84c40f7b0de8f15e"
+
+# Under `bazel run`, relative paths mean the user's directory and data/ the workspace's.
+[ -n "${BUILD_WORKING_DIRECTORY:-}" ] && cd "$BUILD_WORKING_DIRECTORY"
+root="${BUILD_WORKSPACE_DIRECTORY:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+from="${SEQLEARN_DATA_FROM:-}"
+data_dir="$root/data"
+what="all"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --from) from="$2"; shift 2 ;;
+    --from=*) from="${1#*=}"; shift ;;
+    --data_dir) data_dir="$2"; shift 2 ;;
+    --data_dir=*) data_dir="${1#*=}"; shift ;;
+    imdb|tweets|all) what="$1"; shift ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "fetch_data: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$data_dir"
+data_dir="$(cd "$data_dir" && pwd)"
+
+say() { echo "fetch_data: $*" >&2; }
+die() { say "$*"; exit 1; }
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+imdb_complete() {
+  local dir="$1" split label
+  for split in train test; do
+    for label in pos neg; do
+      [ "$(find "$dir/$split/$label" -maxdepth 1 -name '*.txt' 2>/dev/null | wc -l)" -eq 12500 ] || return 1
+    done
+  done
+}
+
+fetch_imdb() {
+  local target="$data_dir/aclImdb"
+  if imdb_complete "$target"; then say "IMDB already in $target"; return; fi
+  [ -e "$target" ] && die "$target exists but is incomplete: remove it and run again"
+  local archive="" expected=""
+  if [ -n "$from" ]; then
+    if [ -d "$from/aclImdb" ] && imdb_complete "$from/aclImdb"; then
+      say "copying $from/aclImdb"
+      local staging; staging="$(mktemp -d "$data_dir/.aclImdb.XXXXXX")"
+      trap 'rm -rf "$staging"' EXIT
+      for d in train/pos train/neg test/pos test/neg; do
+        mkdir -p "$staging/$d" && cp "$from/aclImdb/$d"/*.txt "$staging/$d/"
+      done
+      mv "$staging" "$target"; trap - EXIT
+      say "IMDB ready in $target"; return
+    fi
+    for candidate in "$from" "$from/aclImdb_train_test.tar.gz" "$from/aclImdb_v1.tar.gz"; do
+      if [ -f "$candidate" ]; then archive="$candidate"; break; fi
+    done
+    [ -n "$archive" ] || die "no IMDB copy in '$from' (expected aclImdb_train_test.tar.gz, aclImdb_v1.tar.gz or aclImdb/)"
+    case "$(basename "$archive")" in
+      aclImdb_train_test.tar.gz) expected="$IMDB_LOCAL_SHA256" ;;
+      aclImdb_v1.tar.gz) expected="$IMDB_OFFICIAL_SHA256" ;;
+    esac
+  else
+    command -v curl >/dev/null || die "no local copy given (--from) and curl is missing to download $IMDB_URL"
+    archive="$data_dir/aclImdb_v1.tar.gz"
+    if [ ! -f "$archive" ]; then
+      say "downloading $IMDB_URL (84 MB)"
+      curl -fL --retry 3 -o "$archive.part" "$IMDB_URL" || { rm -f "$archive.part"; die "download failed: give a local copy with --from"; }
+      mv "$archive.part" "$archive"
+    fi
+    expected="$IMDB_OFFICIAL_SHA256"
+  fi
+  if [ -n "$expected" ]; then
+    say "checking sha256 of $archive"
+    [ "$(sha256_of "$archive")" = "$expected" ] || die "$archive has the wrong sha256 (expected $expected): the file is damaged or not the IMDB archive"
+  fi
+  say "unpacking $archive"
+  local staging; staging="$(mktemp -d "$data_dir/.aclImdb.XXXXXX")"
+  trap 'rm -rf "$staging"' EXIT
+  # Only the labelled reviews (the official archive also holds 50,000 unlabelled ones).
+  tar -xzf "$archive" -C "$staging" --wildcards 'aclImdb/train/pos/*' 'aclImdb/train/neg/*' \
+      'aclImdb/test/pos/*' 'aclImdb/test/neg/*'
+  imdb_complete "$staging/aclImdb" || die "$archive does not hold 4 x 12,500 reviews"
+  mv "$staging/aclImdb" "$target"
+  rm -rf "$staging"; trap - EXIT
+  say "IMDB ready in $target"
+}
+
+fetch_tweets() {
+  local target="$data_dir/Tweets.csv"
+  if [ -f "$target" ]; then say "Tweets.csv already in $target"; return; fi
+  local source=""
+  if [ -n "$from" ]; then
+    if [ -f "$from" ] && [ "$(basename "$from")" = "Tweets.csv" ]; then source="$from";
+    elif [ -f "$from/Tweets.csv" ]; then source="$from/Tweets.csv"; fi
+  fi
+  if [ -z "$source" ]; then
+    die "Tweets.csv cannot be downloaded without a Kaggle login: download it from
+  https://www.kaggle.com/crowdflower/twitter-airline-sentiment (Tweets.csv), then run
+  tools/fetch_data.sh --from /path/to/folder/with/Tweets.csv tweets"
+  fi
+  [ "$(sha256_of "$source")" = "$TWEETS_SHA256" ] || say "warning: $source differs from the known Kaggle file (sha256); using it anyway"
+  cp "$source" "$target.tmp$$" && mv "$target.tmp$$" "$target"
+  say "Tweets.csv ready in $target"
+}
+
+case "$what" in
+  imdb) fetch_imdb ;;
+  tweets) fetch_tweets ;;
+  all) fetch_imdb; fetch_tweets ;;
+esac
