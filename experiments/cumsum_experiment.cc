@@ -93,6 +93,7 @@ int Fail(const absl::Status& status) {
 void ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
   // One-sample steps multiply 1 x 20 by 20 x 80: a second BLAS thread would only spin.
   autograd::blas::SetThreads(1);
 }

@@ -33,6 +33,7 @@ int Fail(const absl::Status& status) {
 int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   absl::SetProgramUsageMessage("Sentiment classification of IMDB movie reviews.");
   absl::ParseCommandLine(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
   ImdbSizes sizes;
   sizes.top_words = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_top_words), 4));
   sizes.max_review_length = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_review_length), 1));

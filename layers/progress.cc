@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace layers {
@@ -31,19 +33,33 @@ std::string ProgressBar::Bar(size_t done) const {
   return absl::StrFormat("%*d/%d [%s]", digits, done, total_, bar);
 }
 
+bool ProgressBar::Due(size_t done) const {
+  if (out_ == nullptr || done >= total_) return false;  // Finish prints the last line
+  if (interactive_) {
+    // Redrawing costs a write: at most ten times a second.
+    return std::chrono::steady_clock::now() - last_draw_ >= std::chrono::milliseconds(100);
+  }
+  // A log gets a plain line at every tenth of the epoch.
+  return done * 10 / std::max<size_t>(total_, 1) > lines_;
+}
+
 void ProgressBar::Update(size_t done, const std::string& values) {
-  if (!interactive_) return;
-  const auto now = std::chrono::steady_clock::now();
-  // Redrawing costs a write: at most ten times a second.
-  if (done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
-  last_draw_ = now;
+  if (!Due(done)) return;
+  last_draw_ = std::chrono::steady_clock::now();
+  ++lines_;
   const double elapsed = ElapsedSeconds();
   const double eta = done == 0 ? 0 : elapsed * static_cast<double>(total_ - done) / done;
-  std::fprintf(out_, "\r%s - ETA: %.0fs - %s\033[K", Bar(done).c_str(), eta, values.c_str());
+  if (interactive_) {
+    std::fprintf(out_, "\r%s - ETA: %.0fs - %s\033[K", Bar(done).c_str(), eta, values.c_str());
+  } else {
+    const int digits = static_cast<int>(std::to_string(total_).size());
+    std::fprintf(out_, "%*zu/%zu - ETA: %.0fs - %s\n", digits, done, total_, eta, values.c_str());
+  }
   std::fflush(out_);
 }
 
 void ProgressBar::Finish(const std::string& values, size_t steps) {
+  if (out_ == nullptr) return;
   const double elapsed = ElapsedSeconds();
   const double per_step_ms = steps == 0 ? 0 : 1000.0 * elapsed / steps;
   std::fprintf(out_, "%s%s - %.0fs %.0fms/step - %s%s\n", interactive_ ? "\r" : "",

@@ -107,6 +107,7 @@ absl::Status Sequential::Compile(const std::string& loss,
           absl::StrFormat("unknown metric '%s' (expected acc or accuracy)", metric));
     }
     accuracy_ = true;
+    accuracy_name_ = metric;  // Keras reports it under the name it was given
   }
   if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
   Shape shape = input_shape_;
@@ -263,11 +264,12 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
   const size_t samples = x.shape()[0];
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
+  const std::string& acc = accuracy_name_;
   std::vector<std::string> keys = {"loss"};
-  if (accuracy_) keys.push_back("acc");
+  if (accuracy_) keys.push_back(acc);
   if (validate) {
     keys.push_back("val_loss");
-    if (accuracy_) keys.push_back("val_acc");
+    if (accuracy_) keys.push_back("val_" + acc);
   }
   const bool terminal = IsTerminal(stdout);
   History history;
@@ -276,7 +278,7 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
     if (options.shuffle()) {
       for (size_t i = samples; i > 1; --i) std::swap(order[i - 1], order[rng_.Below(i)]);
     }
-    ProgressBar bar(samples, options.verbose() == 1 && terminal);
+    ProgressBar bar(samples, terminal, options.verbose() == 1 ? stdout : nullptr);
     double loss_sum = 0, acc_sum = 0;
     size_t steps = 0;
     for (size_t begin = 0; begin < samples; begin += options.batch_size(), ++steps) {
@@ -285,18 +287,18 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
       if (!scores.ok()) return scores.status();
       loss_sum += scores->loss * (end - begin);
       acc_sum += scores->accuracy * (end - begin);
-      if (bar.interactive()) {
-        bar.Update(end, Values({{"loss", loss_sum / end}, {"acc", acc_sum / end}}, keys));
+      if (bar.Due(end)) {
+        bar.Update(end, Values({{"loss", loss_sum / end}, {acc, acc_sum / end}}, keys));
       }
     }
     std::map<std::string, double> epoch_values = {{"loss", loss_sum / samples},
-                                                  {"acc", acc_sum / samples}};
+                                                  {acc, acc_sum / samples}};
     if (validate) {
       absl::StatusOr<Scores> scores =
           Evaluate(options.validation_x(), options.validation_y(), options.batch_size());
       if (!scores.ok()) return scores.status();
       epoch_values["val_loss"] = scores->loss;
-      epoch_values["val_acc"] = scores->accuracy;
+      epoch_values["val_" + acc] = scores->accuracy;
     }
     for (const std::string& key : keys) history.history[key].push_back(epoch_values[key]);
     if (options.verbose() == 2) {

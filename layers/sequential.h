@@ -28,8 +28,8 @@ struct FitOptions {
   LAYERS_ARG(Array, validation_y, Array());
 };
 
-// Keras' History.history: "loss", the compiled metrics ("acc"), and "val_" variants, one value per
-// epoch.
+// Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
+// "accuracy"), and "val_" variants, one value per epoch.
 struct History {
   std::map<std::string, std::vector<double>> history;
 };
@@ -89,6 +89,7 @@ class Sequential {
   bool compiled_ = false;
   std::string loss_;
   bool accuracy_ = false;
+  std::string accuracy_name_;  // "acc" or "accuracy", as compiled
   std::unique_ptr<autograd::Optimizer> optimizer_;
   std::vector<Tensor> parameters_;
 };

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs each IMDB experiment for one epoch on a tiny data set in the original layout, written
+# here, and checks what it prints; then checks the message when the data is missing.
+set -euo pipefail
+out="${TEST_TMPDIR:-$(mktemp -d)}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+data="$out/data"
+for split in train test; do
+  for label in pos neg; do
+    mkdir -p "$data/aclImdb/$split/$label"
+    for i in 0 1 2 3 4 5; do
+      if [ "$label" = pos ]; then text="A great film, I loved it.<br />Great acting $i"; rating=9; else text="Awful and boring film, I hated it $i"; rating=2; fi
+      printf "%s" "$text" > "$data/aclImdb/$split/$label/${i}_${rating}.txt"
+    done
+  done
+done
+
+for binary in "$@"; do
+  name="$(basename "$binary")"
+  log="$out/$name.log"
+  "$binary" --epochs=1 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data" \
+      >"$log" 2>&1 || { cat "$log"; fail "$name exited non-zero"; }
+  grep -q "^Loaded 12 training and 12 test reviews" "$log" || { cat "$log"; fail "$name: no load line"; }
+  grep -q "^Total params:" "$log" || fail "$name printed no summary"
+  grep -q "^12/12 .* - loss: [0-9.]* - accuracy: [0-9.]*$" "$log" || { cat "$log"; fail "$name: no epoch line"; }
+  tail -n 1 "$log" | grep -q "^Accuracy: [0-9]*\.[0-9][0-9]%$" || { cat "$log"; fail "$name: last line is not the accuracy"; }
+done
+
+# Missing data: one clear message naming the fetch command, non-zero exit.
+if "$1" --data_dir="$out/nowhere" >"$out/missing.log" 2>&1; then fail "expected a failure without data"; fi
+grep -q "bazel run //tools:fetch_data" "$out/missing.log" || { cat "$out/missing.log"; fail "no fetch hint"; }
+echo "smoke: all IMDB experiments ran"
