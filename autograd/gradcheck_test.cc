@@ -151,6 +151,25 @@ TEST(Gradcheck, MaxPool1D) {
   }
 }
 
+TEST(Gradcheck, SimpleRnnAndGruSequences) {
+  for (bool go_backwards : {false, true}) {
+    const Inputs rnn = {Param({2, 4, 3}, -1, 1, 60), Param({2, 2}, -0.5, 0.5, 61),
+                        Param({3, 2}, -0.8, 0.8, 62), Param({2, 2}, -0.8, 0.8, 63),
+                        Param({2}, -0.3, 0.3, 64)};
+    EXPECT_GRADCHECK(
+        [=](const Inputs& in) {
+          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards);
+        },
+        rnn);
+    const Inputs gru = {Param({2, 4, 3}, -1, 1, 65), Param({2, 2}, -0.5, 0.5, 66),
+                        Param({3, 6}, -0.8, 0.8, 67), Param({2, 6}, -0.8, 0.8, 68),
+                        Param({2, 6}, -0.3, 0.3, 69)};
+    EXPECT_GRADCHECK(
+        [=](const Inputs& in) { return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards); },
+        gru);
+  }
+}
+
 // A deliberately broken op: the check must catch it.
 Tensor SquareWithBrokenBackward(const Tensor& x, Real sign, bool drop_term) {
   return MakeResult(x.value() * x.value(), {&x}, [x, sign, drop_term](const Node& out) {

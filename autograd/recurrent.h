@@ -28,6 +28,22 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                     const Array* recurrent_mask = nullptr);
 
+// A Keras SimpleRNN (activation tanh) over a whole sequence:
+//   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, units],
+//   recurrent_kernel [units, units], bias [units] -> [batch, time, units] in processing order.
+// Per step: h = tanh(x_t @ kernel + h @ recurrent_kernel + bias).
+Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
+                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+
+// A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
+//   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
+//   recurrent_kernel [units, 3 units], bias [2, 3 units] (row 0 input bias, row 1 recurrent bias)
+//   -> [batch, time, units] in processing order.
+// Per step, with xz, xr, xh = x_t @ kernel + bias[0] and hz, hr, hh = h @ recurrent_kernel + bias[1]:
+//   z = sigmoid(xz + hz); r = sigmoid(xr + hr); n = tanh(xh + r * hh); h = z * h + (1 - z) * n.
+Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
+                   const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+
 }  // namespace autograd
 
 #endif  // AUTOGRAD_RECURRENT_H_

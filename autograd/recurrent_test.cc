@@ -79,5 +79,43 @@ TEST(LstmSequence, RejectsMismatchedWeights) {
   }
 }
 
+TEST(SimpleRnnSequence, ForwardMatchesHandComputation) {
+  // One unit: h1 = tanh(0.5 * 0.7 + 0.3 * (-0.4) + 0.1), h2 = tanh(0.5 * (-1.2) + 0.3 * h1 + 0.1).
+  Array x = Array::from_shape({1, 2, 1});
+  x(0, 0, 0) = 0.7f;
+  x(0, 1, 0) = -1.2f;
+  const Array out = SimpleRnnSequence(Tensor(x), Tensor(Row({-0.4})), Tensor(Row({0.5})),
+                                      Tensor(Row({0.3})), Tensor(Array{0.1f}), false)
+                        .value();
+  const double h1 = std::tanh(0.5 * 0.7 + 0.3 * -0.4 + 0.1);
+  const double h2 = std::tanh(0.5 * -1.2 + 0.3 * h1 + 0.1);
+  EXPECT_NEAR(out(0, 0, 0), h1, 1e-6);
+  EXPECT_NEAR(out(0, 1, 0), h2, 1e-6);
+}
+
+TEST(GruSequence, ForwardMatchesHandComputation) {
+  // One unit, Keras' reset_after GRU; gate order z, r, h; bias rows: input, recurrent.
+  const double wz = 0.4, wr = -0.6, wh = 0.9, uz = 0.2, ur = 0.5, uh = -0.7;
+  const double bz = 0.1, br = -0.2, bh = 0.05, rz = 0.3, rr = 0.15, rh = -0.1;
+  Array x = Array::from_shape({1, 2, 1});
+  x(0, 0, 0) = 0.8f;
+  x(0, 1, 0) = -0.5f;
+  Array bias = Array::from_shape({2, 3});
+  bias(0, 0) = bz, bias(0, 1) = br, bias(0, 2) = bh;
+  bias(1, 0) = rz, bias(1, 1) = rr, bias(1, 2) = rh;
+  const Array out = GruSequence(Tensor(x), Tensor(Row({0.25})), Tensor(Row({wz, wr, wh})),
+                                Tensor(Row({uz, ur, uh})), Tensor(bias), false)
+                        .value();
+  double h = 0.25;
+  for (size_t t = 0; t < 2; ++t) {
+    const double xt = t == 0 ? 0.8 : -0.5;
+    const double z = Sig(wz * xt + bz + uz * h + rz);
+    const double r = Sig(wr * xt + br + ur * h + rr);
+    const double n = std::tanh(wh * xt + bh + r * (uh * h + rh));
+    h = z * h + (1 - z) * n;
+    EXPECT_NEAR(out(0, t, 0), h, 1e-6) << "step " << t;
+  }
+}
+
 }  // namespace
 }  // namespace autograd

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -73,12 +74,12 @@ absl::StatusOr<std::vector<ReviewFile>> ListReviews(const fs::path& folder) {
 }
 
 absl::StatusOr<std::string> ReadReview(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return absl::UnavailableError(absl::StrFormat("cannot read %s", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
-  std::string review = text.str();
+  std::string review(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(review.data(), static_cast<std::streamsize>(review.size()));
+  if (!in) return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
   if (!ValidUtf8(review)) {
     return absl::DataLossError(absl::StrFormat(
         "%s is not valid UTF-8: replace the file with an intact copy (tools/fetch_data.sh)",
@@ -87,25 +88,20 @@ absl::StatusOr<std::string> ReadReview(const fs::path& path) {
   return review;
 }
 
-// One split's reviews as lists of tokens, with labels (neg = 0 first, then pos = 1).
-struct RawSplit {
-  std::vector<std::vector<std::string>> tokens;
-  std::vector<int> labels;
-};
-
-absl::StatusOr<RawSplit> ReadSplit(const fs::path& dir, const std::string& split) {
-  RawSplit raw;
+// Calls `visit(text, label)` for every review of one split: neg (0) first, then pos (1), each
+// in id order.
+absl::Status ReadSplit(const fs::path& dir, const std::string& split,
+                       const std::function<void(std::string& text, int label)>& visit) {
   for (const auto& [label_name, label] : {std::pair<const char*, int>{"neg", 0}, {"pos", 1}}) {
     absl::StatusOr<std::vector<ReviewFile>> files = ListReviews(dir / split / label_name);
     if (!files.ok()) return files.status();
     for (const ReviewFile& file : *files) {
       absl::StatusOr<std::string> text = ReadReview(file.path);
       if (!text.ok()) return text.status();
-      raw.tokens.push_back(TokenizeReview(*text));
-      raw.labels.push_back(label);
+      visit(*text, label);
     }
   }
-  return raw;
+  return absl::OkStatus();
 }
 
 void Shuffle(LabelledSequences& split, uint64_t seed) {
@@ -119,28 +115,29 @@ void Shuffle(LabelledSequences& split, uint64_t seed) {
 
 }  // namespace
 
-std::vector<std::string> TokenizeReview(std::string_view text) {
-  std::string cleaned(text);
-  for (size_t at = cleaned.find("<br />"); at != std::string::npos; at = cleaned.find("<br />", at)) {
-    cleaned.replace(at, 6, 6, ' ');
+void ForEachWord(std::string& text, const std::function<void(std::string_view)>& visit) {
+  for (size_t at = text.find("<br />"); at != std::string::npos; at = text.find("<br />", at)) {
+    text.replace(at, 6, 6, ' ');
   }
-  std::vector<std::string> words;
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   size_t i = 0;
-  while (i < cleaned.size()) {
-    while (i < cleaned.size() && !IsWordByte(cleaned[i])) ++i;
+  while (i < text.size()) {
+    while (i < text.size() && !IsWordByte(text[i])) ++i;
     size_t end = i;
-    while (end < cleaned.size() && IsWordByte(cleaned[end])) ++end;
+    while (end < text.size() && IsWordByte(text[end])) ++end;
     // Apostrophes only inside a word.
     size_t first = i, last = end;
-    while (first < last && cleaned[first] == '\'') ++first;
-    while (last > first && cleaned[last - 1] == '\'') --last;
-    if (first < last) {
-      std::string word = cleaned.substr(first, last - first);
-      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      words.push_back(std::move(word));
-    }
+    while (first < last && text[first] == '\'') ++first;
+    while (last > first && text[last - 1] == '\'') --last;
+    if (first < last) visit(std::string_view(text).substr(first, last - first));
     i = end;
   }
+}
+
+std::vector<std::string> TokenizeReview(std::string_view text) {
+  std::string copy(text);
+  std::vector<std::string> words;
+  ForEachWord(copy, [&](std::string_view word) { words.emplace_back(word); });
   return words;
 }
 
@@ -152,15 +149,17 @@ absl::StatusOr<ImdbData> LoadImdb(const std::string& dir, const ImdbOptions& opt
                                      ". Fetch it with: bazel run //tools:fetch_data -- --from "
                                      "../shared/data imdb (or pass --data_dir)"));
   };
-  absl::StatusOr<RawSplit> train = ReadSplit(dir, "train");
-  if (!train.ok()) return fail(train.status());
-  absl::StatusOr<RawSplit> test = ReadSplit(dir, "test");
-  if (!test.ok()) return fail(test.status());
-
+  // Training reviews as first-seen word ids while counting; indices are known only at the end.
   WordCounter counter;
-  for (const auto& review : train->tokens) {
-    for (const std::string& word : review) counter.Add(word);
-  }
+  LabelledSequences train;
+  absl::Status status = ReadSplit(dir, "train", [&](std::string& text, int label) {
+    std::vector<int> ids;
+    ForEachWord(text, [&](std::string_view word) { ids.push_back(counter.Add(word)); });
+    train.sequences.push_back(std::move(ids));
+    train.labels.push_back(label);
+  });
+  if (!status.ok()) return fail(status);
+
   // index[id] = the word's Keras index (rank + index_from), or oov_char past num_words.
   std::vector<int> index(counter.size());
   const std::vector<int> ranked = counter.RankedIds();
@@ -171,20 +170,23 @@ absl::StatusOr<ImdbData> LoadImdb(const std::string& dir, const ImdbOptions& opt
             ? options.oov_char
             : keras_index;
   }
-  const auto encode = [&](const RawSplit& raw, LabelledSequences& out) {
-    out.labels = raw.labels;
-    for (const auto& review : raw.tokens) {
-      std::vector<int> sequence = {options.start_char};
-      for (const std::string& word : review) {
-        const int id = counter.Find(word);
-        sequence.push_back(id < 0 ? options.oov_char : index[id]);
-      }
-      out.sequences.push_back(std::move(sequence));
-    }
-  };
   ImdbData data;
-  encode(*train, data.train);
-  encode(*test, data.test);
+  data.train.labels = std::move(train.labels);
+  for (const std::vector<int>& ids : train.sequences) {
+    std::vector<int> sequence = {options.start_char};
+    for (int id : ids) sequence.push_back(index[id]);
+    data.train.sequences.push_back(std::move(sequence));
+  }
+  status = ReadSplit(dir, "test", [&](std::string& text, int label) {
+    std::vector<int> sequence = {options.start_char};
+    ForEachWord(text, [&](std::string_view word) {
+      const int id = counter.Find(word);
+      sequence.push_back(id < 0 ? options.oov_char : index[id]);
+    });
+    data.test.sequences.push_back(std::move(sequence));
+    data.test.labels.push_back(label);
+  });
+  if (!status.ok()) return fail(status);
   data.vocabulary_size = counter.size();
   Shuffle(data.train, options.seed);
   Shuffle(data.test, options.seed);
