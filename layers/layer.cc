@@ -1,5 +1,7 @@
 #include "layers/layer.h"
 
+#include <cctype>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -72,6 +74,24 @@ Array DropoutMask(const Shape& shape, double rate, Rng& rng) {
   const Real keep = static_cast<Real>(1.0 / (1.0 - rate));
   for (Real& value : mask) value = rng.Uniform() < rate ? Real(0) : keep;
   return mask;
+}
+
+// Keras' default layer names: "TimeDistributed" -> "time_distributed", "LSTM" -> "lstm",
+// "SimpleRNN" -> "simple_rnn", "Conv1D" -> "conv1d".
+std::string KerasBaseName(const std::string& type) {
+  std::string out;
+  for (size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    const bool upper = std::isupper(static_cast<unsigned char>(c));
+    if (upper && i > 0) {
+      const bool after_lower = std::islower(static_cast<unsigned char>(type[i - 1]));
+      const bool before_lower =
+          i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
+      if (after_lower || before_lower) out += '_';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 std::string KerasShapeString(const Shape& shape) {

@@ -84,6 +84,10 @@ Array DropoutMask(const Shape& shape, double rate, Rng& rng);
 
 using LayerPtr = std::unique_ptr<Layer>;
 
+// Keras' default name for a layer type: "TimeDistributed" -> "time_distributed", "LSTM" -> "lstm",
+// "SimpleRNN" -> "simple_rnn", "Conv1D" -> "conv1d".
+std::string KerasBaseName(const std::string& type);
+
 // "(None, 10, 1)": a shape as Keras prints it, with the batch axis.
 std::string KerasShapeString(const Shape& shape);
 

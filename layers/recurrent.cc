@@ -28,7 +28,7 @@ Tensor LastStep(const Tensor& sequence) {
 
 }  // namespace
 
-absl::StatusOr<Shape> LstmLayer::DoBuild(const Shape& input_shape, Rng& rng) {
+absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   const size_t units = options_.units();
   if (units == 0) return absl::InvalidArgumentError("units must be positive, got 0");
   if (options_.activation() != "tanh" || options_.recurrent_activation() != "sigmoid") {
@@ -37,45 +37,109 @@ absl::StatusOr<Shape> LstmLayer::DoBuild(const Shape& input_shape, Rng& rng) {
         "and '%s'",
         options_.activation(), options_.recurrent_activation()));
   }
+  if (options_.recurrent_initializer() != "orthogonal" &&
+      options_.recurrent_initializer() != "zeros") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unknown recurrent_initializer '%s' (expected orthogonal or zeros)",
+        options_.recurrent_initializer()));
+  }
   for (double rate : {options_.dropout(), options_.recurrent_dropout()}) {
     if (!(rate >= 0 && rate < 1)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("dropout and recurrent_dropout must be in [0, 1), got %g", rate));
     }
   }
+  if (options_.recurrent_dropout() > 0 && !supports_recurrent_dropout()) {
+    return absl::UnimplementedError("recurrent_dropout is implemented for LSTM only");
+  }
   if (absl::Status status = CheckSequenceInput(input_shape); !status.ok()) return status;
-  const size_t input_dim = input_shape[1];
-  kernel_ = AddWeight("kernel",
-                      autograd::GlorotUniform({input_dim, 4 * units}, input_dim, 4 * units, rng));
-  recurrent_kernel_ = AddWeight("recurrent_kernel", autograd::Orthogonal(units, 4 * units, rng));
-  Array bias = xt::zeros<Real>({4 * units});
-  if (options_.unit_forget_bias()) xt::view(bias, xt::range(units, 2 * units)) = Real(1);
-  bias_ = AddWeight("bias", std::move(bias));
+  CreateWeights(input_shape[1], rng);
   if (options_.return_sequences()) return Shape{input_shape[0], units};
   return Shape{units};
 }
 
-Tensor LstmLayer::Call(const Tensor& x, bool training) {
-  const size_t batch = x.size(0), units = options_.units();
-  const Tensor zeros(xt::zeros<Real>({batch, units}));
+Array RecurrentLayer::RecurrentInitial(size_t columns, Rng& rng) const {
+  if (options_.recurrent_initializer() == "zeros") {
+    return xt::zeros<Real>({options_.units(), columns});
+  }
+  return autograd::Orthogonal(options_.units(), columns, rng);
+}
+
+Tensor RecurrentLayer::Call(const Tensor& x, bool training) {
+  const Tensor zeros(xt::zeros<Real>({x.size(0), options_.units()}));
   Tensor inputs = x;
   if (training && options_.dropout() > 0) {
     // One mask per sequence, broadcast over the time axis.
-    inputs = autograd::Mul(x, Tensor(DropoutMask({batch, 1, x.size(2)}, options_.dropout(), rng())));
+    inputs = autograd::Mul(
+        x, Tensor(DropoutMask({x.size(0), 1, x.size(2)}, options_.dropout(), rng())));
   }
-  Array recurrent_mask;
-  const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
-  if (recurrent_dropout) recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng());
-  const Tensor sequence =
-      autograd::LstmSequence(inputs, zeros, zeros, kernel_, recurrent_kernel_, bias_,
-                             options_.go_backwards(), recurrent_dropout ? &recurrent_mask : nullptr);
+  const Tensor sequence = Sequence(inputs, zeros, training);
   return options_.return_sequences() ? sequence : LastStep(sequence);
 }
 
+void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
+  const size_t units = options_.units();
+  kernel_ = AddWeight("kernel",
+                      autograd::GlorotUniform({input_dim, 4 * units}, input_dim, 4 * units, rng));
+  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(4 * units, rng));
+  Array bias = xt::zeros<Real>({4 * units});
+  if (options_.unit_forget_bias()) xt::view(bias, xt::range(units, 2 * units)) = Real(1);
+  bias_ = AddWeight("bias", std::move(bias));
+}
+
+Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, bool training) {
+  Array recurrent_mask;
+  const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
+  if (recurrent_dropout) {
+    recurrent_mask =
+        DropoutMask({x.size(0), options_.units()}, options_.recurrent_dropout(), rng());
+  }
+  return autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_, bias_,
+                                options_.go_backwards(),
+                                recurrent_dropout ? &recurrent_mask : nullptr);
+}
+
+void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
+  const size_t units = options_.units();
+  kernel_ = AddWeight("kernel", autograd::GlorotUniform({input_dim, units}, input_dim, units, rng));
+  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(units, rng));
+  bias_ = AddWeight("bias", xt::zeros<Real>({units}));
+}
+
+Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, bool /*training*/) {
+  return autograd::SimpleRnnSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
+                                     options_.go_backwards());
+}
+
+void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
+  const size_t units = options_.units();
+  kernel_ = AddWeight("kernel",
+                      autograd::GlorotUniform({input_dim, 3 * units}, input_dim, 3 * units, rng));
+  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(3 * units, rng));
+  bias_ = AddWeight("bias", xt::zeros<Real>({size_t{2}, 3 * units}));
+}
+
+Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, bool /*training*/) {
+  return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
+                               options_.go_backwards());
+}
+
+namespace {
+RecurrentOptions Reversed(const RecurrentOptions& options) {
+  RecurrentOptions reversed = options;
+  reversed.go_backwards(!options.go_backwards());
+  return reversed;
+}
+}  // namespace
+
 std::unique_ptr<RecurrentLayer> LstmLayer::MakeReversedCopy() const {
-  LstmOptions reversed = options_;
-  reversed.go_backwards(!options_.go_backwards());
-  return std::make_unique<LstmLayer>(reversed);
+  return std::make_unique<LstmLayer>(Reversed(options_));
+}
+std::unique_ptr<RecurrentLayer> SimpleRnnLayer::MakeReversedCopy() const {
+  return std::make_unique<SimpleRnnLayer>(Reversed(options_));
+}
+std::unique_ptr<RecurrentLayer> GruLayer::MakeReversedCopy() const {
+  return std::make_unique<GruLayer>(Reversed(options_));
 }
 
 absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng& rng) {
@@ -87,12 +151,12 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
   if (forward_ == nullptr) {  // first build: take the wrapped layer as the forward copy
     if (dynamic_cast<RecurrentLayer*>(layer_.get()) == nullptr) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "Bidirectional wraps a recurrent layer (LSTM), got %s", layer_->type()));
+          "Bidirectional wraps a recurrent layer (LSTM, GRU, SimpleRNN), got %s", layer_->type()));
     }
     forward_.reset(static_cast<RecurrentLayer*>(layer_.release()));
     backward_ = forward_->MakeReversedCopy();
   }
-  const std::string inner = absl::AsciiStrToLower(forward_->type());
+  const std::string inner = KerasBaseName(forward_->type());
   forward_->set_name(absl::StrFormat("forward_%s", inner));
   backward_->set_name(absl::StrFormat("backward_%s", inner));
   if (absl::Status status = forward_->Build(input_shape, rng); !status.ok()) return status;
@@ -125,8 +189,14 @@ std::vector<Weight> BidirectionalLayer::weights() const {
   return all;
 }
 
-LayerPtr LSTM(LstmOptions options) { return std::make_unique<LstmLayer>(options); }
-LayerPtr LSTM(size_t units) { return LSTM(LstmOptions(units)); }
+LayerPtr LSTM(RecurrentOptions options) { return std::make_unique<LstmLayer>(std::move(options)); }
+LayerPtr LSTM(size_t units) { return LSTM(RecurrentOptions(units)); }
+LayerPtr SimpleRNN(RecurrentOptions options) {
+  return std::make_unique<SimpleRnnLayer>(std::move(options));
+}
+LayerPtr SimpleRNN(size_t units) { return SimpleRNN(RecurrentOptions(units)); }
+LayerPtr GRU(RecurrentOptions options) { return std::make_unique<GruLayer>(std::move(options)); }
+LayerPtr GRU(size_t units) { return GRU(RecurrentOptions(units)); }
 LayerPtr Bidirectional(LayerPtr layer, std::string merge_mode) {
   return std::make_unique<BidirectionalLayer>(std::move(layer), std::move(merge_mode));
 }

@@ -9,48 +9,92 @@
 
 namespace layers {
 
-// What Bidirectional needs of the layer it wraps.
-class RecurrentLayer : public Layer {
- public:
-  using Layer::Layer;
-  virtual bool return_sequences() const = 0;
-  virtual bool go_backwards() const = 0;
-  // An unbuilt copy of this layer's configuration with go_backwards flipped (fresh weights).
-  virtual std::unique_ptr<RecurrentLayer> MakeReversedCopy() const = 0;
-};
-
-struct LstmOptions {
-  explicit LstmOptions(size_t units) : units_(units) {}
+// Options of the recurrent layers (LSTM, GRU, SimpleRNN), with Keras' names and defaults.
+struct RecurrentOptions {
+  explicit RecurrentOptions(size_t units) : units_(units) {}
   LAYERS_ARG(size_t, units, 0);
   // Return the hidden state of every step ([time, units]) instead of the last one ([units]).
   LAYERS_ARG(bool, return_sequences, false);
   // Read the input from its last step to its first; the returned sequence is reversed too.
   LAYERS_ARG(bool, go_backwards, false);
+  // Only Keras' defaults are implemented: tanh, and sigmoid for the gates.
   LAYERS_ARG(std::string, activation, "tanh");
   LAYERS_ARG(std::string, recurrent_activation, "sigmoid");
-  // Add 1 to the forget gate's bias at initialization (Keras' default).
+  // "orthogonal" (Keras' default) or "zeros".
+  LAYERS_ARG(std::string, recurrent_initializer, "orthogonal");
+  // LSTM: add 1 to the forget gate's bias at initialization (Keras' default).
   LAYERS_ARG(bool, unit_forget_bias, true);
   // Fraction of the inputs / of the recurrent state dropped in training: one mask per sequence,
-  // reused at every step (Keras' dropout and recurrent_dropout).
+  // reused at every step (Keras' dropout and recurrent_dropout; the latter for LSTM only).
   LAYERS_ARG(double, dropout, 0.0);
   LAYERS_ARG(double, recurrent_dropout, 0.0);
 };
+using LstmOptions = RecurrentOptions;
 
-// Keras LSTM. Input [time, input_dim]; weights kernel [input_dim, 4 units] (glorot_uniform),
-// recurrent_kernel [units, 4 units] (orthogonal), bias [4 units] (zeros, forget slice 1), gate
-// order i, f, c, o. The initial state is zeros.
+// What the recurrent layers share: argument checks, the zero initial state, input dropout, and
+// returning the whole sequence or its last step. Subclasses create their weights and run their
+// fused sequence op. Input [time, input_dim] -> [time, units] or [units].
+class RecurrentLayer : public Layer {
+ public:
+  RecurrentLayer(std::string type, RecurrentOptions options)
+      : Layer(std::move(type)), options_(std::move(options)) {}
+  Tensor Call(const Tensor& x, bool training) override;
+  const RecurrentOptions& options() const { return options_; }
+  bool return_sequences() const { return options_.return_sequences(); }
+  // An unbuilt copy of this layer's configuration with go_backwards flipped (fresh weights), for
+  // Bidirectional.
+  virtual std::unique_ptr<RecurrentLayer> MakeReversedCopy() const = 0;
+
+ protected:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) final;
+  // Creates the weights (AddWeight) for inputs of `input_dim` features.
+  virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
+  // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
+  // processing order, from a zero initial state.
+  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) = 0;
+  virtual bool supports_recurrent_dropout() const { return false; }
+  // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
+  Array RecurrentInitial(size_t columns, Rng& rng) const;
+  RecurrentOptions options_;
+};
+
+// Keras LSTM: kernel [input_dim, 4 units] (glorot_uniform), recurrent_kernel [units, 4 units],
+// bias [4 units] (zeros, forget slice 1 with unit_forget_bias); gate order i, f, c, o.
 class LstmLayer : public RecurrentLayer {
  public:
-  explicit LstmLayer(LstmOptions options) : RecurrentLayer("LSTM"), options_(options) {}
-  Tensor Call(const Tensor& x, bool training) override;
-  bool return_sequences() const override { return options_.return_sequences(); }
-  bool go_backwards() const override { return options_.go_backwards(); }
+  explicit LstmLayer(RecurrentOptions options) : RecurrentLayer("LSTM", std::move(options)) {}
   std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
-  const LstmOptions& options() const { return options_; }
 
  private:
-  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
-  LstmOptions options_;
+  void CreateWeights(size_t input_dim, Rng& rng) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
+  bool supports_recurrent_dropout() const override { return true; }
+  Tensor kernel_, recurrent_kernel_, bias_;
+};
+
+// Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
+class SimpleRnnLayer : public RecurrentLayer {
+ public:
+  explicit SimpleRnnLayer(RecurrentOptions options)
+      : RecurrentLayer("SimpleRNN", std::move(options)) {}
+  std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
+
+ private:
+  void CreateWeights(size_t input_dim, Rng& rng) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
+  Tensor kernel_, recurrent_kernel_, bias_;
+};
+
+// Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
+// [units, 3 units], bias [2, 3 units] (input and recurrent biases); gate order z, r, h.
+class GruLayer : public RecurrentLayer {
+ public:
+  explicit GruLayer(RecurrentOptions options) : RecurrentLayer("GRU", std::move(options)) {}
+  std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
+
+ private:
+  void CreateWeights(size_t input_dim, Rng& rng) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
   Tensor kernel_, recurrent_kernel_, bias_;
 };
 
@@ -73,8 +117,12 @@ class BidirectionalLayer : public Layer {
   std::string merge_mode_;
 };
 
-LayerPtr LSTM(LstmOptions options);
+LayerPtr LSTM(RecurrentOptions options);
 LayerPtr LSTM(size_t units);
+LayerPtr SimpleRNN(RecurrentOptions options);
+LayerPtr SimpleRNN(size_t units);
+LayerPtr GRU(RecurrentOptions options);
+LayerPtr GRU(size_t units);
 LayerPtr Bidirectional(LayerPtr layer, std::string merge_mode = "concat");
 
 }  // namespace layers

@@ -140,5 +140,64 @@ TEST(Bidirectional, BadArguments) {
             "with both positive, got (None, 10)");
 }
 
+// The book's architectures, as Keras' summary() counts them.
+TEST(Recurrent, BookParameterCounts) {
+  Rng rng(0);
+  const auto count = [&](LayerPtr layer, const Shape& input) {
+    EXPECT_TRUE(layer->Build(input, rng).ok());
+    return layer->CountParams();
+  };
+  EXPECT_EQ(count(SimpleRNN(40), {26, 32}), 2920u);
+  EXPECT_EQ(count(LSTM(40), {26, 32}), 11680u);
+  EXPECT_EQ(count(LSTM(40), {26, 40}), 12960u);  // stacked on LSTM(40, return_sequences)
+  EXPECT_EQ(count(GRU(40), {26, 32}), 8880u);
+  EXPECT_EQ(count(SimpleRNN(RecurrentOptions(1).recurrent_initializer("zeros")), {2, 1}), 3u);
+  EXPECT_EQ(count(LSTM(RecurrentOptions(1).recurrent_initializer("zeros")), {2, 1}), 12u);
+}
+
+TEST(Recurrent, WeightLayoutsAndZeroRecurrentInitializer) {
+  Rng rng(0);
+  LayerPtr gru = GRU(RecurrentOptions(4).recurrent_initializer("zeros"));
+  ASSERT_TRUE(gru->Build({3, 2}, rng).ok());
+  const std::vector<Weight> weights = gru->weights();
+  EXPECT_EQ(weights[0].tensor.shape(), (Shape{2, 12}));
+  EXPECT_EQ(weights[1].tensor.shape(), (Shape{4, 12}));
+  EXPECT_EQ(weights[2].tensor.shape(), (Shape{2, 12}));
+  EXPECT_EQ(xt::amax(xt::abs(weights[1].tensor.value()))(), 0.0f);
+  LayerPtr rnn = SimpleRNN(3);
+  ASSERT_TRUE(rnn->Build({3, 2}, rng).ok());
+  EXPECT_EQ(rnn->weights()[1].tensor.shape(), (Shape{3, 3}));
+  EXPECT_FALSE(SimpleRNN(RecurrentOptions(3).recurrent_initializer("ones"))->Build({3, 2}, rng).ok());
+  EXPECT_FALSE(GRU(RecurrentOptions(3).recurrent_dropout(0.2))->Build({3, 2}, rng).ok());
+}
+
+TEST(Recurrent, SimpleRnnLayerMatchesHandComputation) {
+  Rng rng(0);
+  LayerPtr rnn = SimpleRNN(RecurrentOptions(1).return_sequences(true));
+  ASSERT_TRUE(rnn->Build({2, 1}, rng).ok());
+  ASSERT_TRUE(rnn->SetWeights({Array(xt::ones<Real>({1, 1})) * 0.5f,
+                               Array(xt::ones<Real>({1, 1})) * -0.3f, Array{0.2f}})
+                  .ok());
+  Array x = Array::from_shape({1, 2, 1});
+  x(0, 0, 0) = 1;
+  x(0, 1, 0) = 2;
+  const Array y = rnn->Call(Tensor(x), false).value();
+  const double h1 = std::tanh(0.5 + 0.2), h2 = std::tanh(1.0 - 0.3 * h1 + 0.2);
+  EXPECT_NEAR(y(0, 0, 0), h1, 1e-6);
+  EXPECT_NEAR(y(0, 1, 0), h2, 1e-6);
+}
+
+TEST(Bidirectional, WrapsGruAndSimpleRnn) {
+  Rng rng(0);
+  LayerPtr bi_gru = Bidirectional(GRU(5), "sum");
+  ASSERT_TRUE(bi_gru->Build({4, 3}, rng).ok());
+  EXPECT_EQ(bi_gru->output_shape(), (Shape{5}));
+  EXPECT_EQ(bi_gru->CountParams(), 2u * (3 * 5 * (3 + 5) + 2 * 15));
+  LayerPtr bi_rnn = Bidirectional(SimpleRNN(RecurrentOptions(2).return_sequences(true)));
+  ASSERT_TRUE(bi_rnn->Build({4, 3}, rng).ok());
+  EXPECT_EQ(bi_rnn->output_shape(), (Shape{4, 4}));
+  EXPECT_EQ(bi_rnn->weights()[0].name, "forward_simple_rnn/kernel");
+}
+
 }  // namespace
 }  // namespace layers

@@ -1,6 +1,5 @@
 #include "layers/sequential.h"
 
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -16,24 +15,6 @@
 
 namespace layers {
 namespace {
-
-// Keras' default layer names: "TimeDistributed" -> "time_distributed", "LSTM" -> "lstm",
-// "SimpleRNN" -> "simple_rnn", "Conv1D" -> "conv1d".
-std::string SnakeCase(const std::string& type) {
-  std::string out;
-  for (size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
-    const bool upper = std::isupper(static_cast<unsigned char>(c));
-    if (upper && i > 0) {
-      const bool after_lower = std::islower(static_cast<unsigned char>(type[i - 1]));
-      const bool before_lower =
-          i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
-      if (after_lower || before_lower) out += '_';
-    }
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
 
 std::string WithThousands(size_t value) {
   std::string digits = std::to_string(value), out;
@@ -77,7 +58,7 @@ void Sequential::Add(LayerPtr layer, Shape input_shape) {
   if (layers_.empty()) {
     input_shape_ = input_shape.empty() ? layer->implied_input_shape() : std::move(input_shape);
   }
-  const std::string base = SnakeCase(layer->type());
+  const std::string base = KerasBaseName(layer->type());
   const int used = names_used_[base]++;
   layer->set_name(used == 0 ? base : absl::StrCat(base, "_", used));
   layers_.push_back(std::move(layer));
