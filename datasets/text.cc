@@ -1,7 +1,12 @@
 #include "datasets/text.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+
+#include "absl/strings/str_format.h"
+#include "autograd/random.h"
+#include "xtensor/xbuilder.hpp"
 
 namespace datasets {
 
@@ -20,6 +25,40 @@ autograd::Array PadSequences(const Sequences& sequences, size_t maxlen, Side pad
     for (size_t k = 0; k < kept; ++k) {
       out(row, to + k) = static_cast<autograd::Real>(sequence[from + k]);
     }
+  }
+  return out;
+}
+
+absl::StatusOr<autograd::Array> ToCategorical(const std::vector<int>& labels, size_t classes) {
+  autograd::Array one_hot = xt::zeros<autograd::Real>({labels.size(), classes});
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || static_cast<size_t>(labels[i]) >= classes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "to_categorical: label %d (row %d) is outside [0, %d)", labels[i], i, classes));
+    }
+    one_hot(i, static_cast<size_t>(labels[i])) = 1;
+  }
+  return one_hot;
+}
+
+SplitIndices TrainTestSplit(size_t count, double test_size, uint64_t seed) {
+  std::vector<size_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  autograd::Rng rng(seed);
+  for (size_t i = count; i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
+  const size_t tests = std::min(count, static_cast<size_t>(std::ceil(test_size * count)));
+  return {std::vector<size_t>(order.begin() + tests, order.end()),
+          std::vector<size_t>(order.begin(), order.begin() + tests)};
+}
+
+autograd::Array TakeRows(const autograd::Array& data, const std::vector<size_t>& indices) {
+  autograd::Shape shape = autograd::ShapeOf(data);
+  const size_t row = shape.empty() || shape[0] == 0 ? 0 : data.size() / shape[0];
+  shape[0] = indices.size();
+  autograd::Array out = autograd::Array::from_shape(shape);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    std::copy(data.data() + indices[i] * row, data.data() + (indices[i] + 1) * row,
+              out.data() + i * row);
   }
   return out;
 }

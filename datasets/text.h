@@ -23,6 +23,20 @@ autograd::Array PadSequences(const Sequences& sequences, size_t maxlen = 0,
                              Side padding = Side::kPre, Side truncating = Side::kPre,
                              int value = 0);
 
+// Keras' to_categorical: labels in [0, classes) -> one-hot rows [labels, classes]. A label out of
+// range is an error naming it.
+absl::StatusOr<autograd::Array> ToCategorical(const std::vector<int>& labels, size_t classes);
+
+// scikit-learn's train_test_split by indices: a seeded permutation of [0, count); the first
+// ceil(test_size * count) go to the test set, the rest to training (each in permuted order).
+struct SplitIndices {
+  std::vector<size_t> train, test;
+};
+SplitIndices TrainTestSplit(size_t count, double test_size, uint64_t seed);
+
+// The rows `indices` of a [rows, ...] array, in that order.
+autograd::Array TakeRows(const autograd::Array& data, const std::vector<size_t>& indices);
+
 // Word counts in first-seen order, and the ranking Keras-style tokenizers build from them.
 class WordCounter {
  public:

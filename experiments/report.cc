@@ -68,20 +68,27 @@ absl::Status WriteCsv(const std::string& path, const std::vector<Series>& series
 }
 
 absl::Status PlotCsv(const std::string& csv_path, const std::string& png_path,
-                     const std::string& title, const std::string& y_label, size_t series_count) {
+                     const std::string& title, const std::vector<Panel>& panels) {
   const std::string temporary = TemporaryName(png_path);
   const auto quoted = [](const std::string& text) {
     return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "''"}}), "'");
   };
-  const std::string script = absl::StrCat(
-      "set terminal pngcairo size 960,600 enhanced font 'sans,11'\n",
+  std::string script = absl::StrCat(
+      "set terminal pngcairo size ", 960 * panels.size(), ",600 enhanced font 'sans,11'\n",
       "set output ", quoted(temporary), "\n",
       "set datafile separator ','\n",
-      "set title ", quoted(title), " noenhanced\n",
-      "set xlabel 'epoch'\nset ylabel ", quoted(y_label), "\n",
-      "set key top right noenhanced\nset grid\n",
-      "plot for [i=2:", series_count + 1, "] ", quoted(csv_path),
-      " using 1:i with lines linewidth 1.5 title columnheader(i)\n");
+      "set multiplot layout 1,", panels.size(), " title ", quoted(title), " noenhanced\n",
+      "set xlabel 'epoch'\nset key noenhanced\nset grid\n");
+  for (const Panel& panel : panels) {
+    absl::StrAppend(&script, "set ylabel ", quoted(panel.y_label), "\nplot ");
+    for (size_t i = 0; i < panel.columns.size(); ++i) {
+      absl::StrAppend(&script, i == 0 ? "" : ", ", quoted(csv_path), " using 1:",
+                      panel.columns[i], " with lines linewidth 1.5 title columnheader(",
+                      panel.columns[i], ")");
+    }
+    absl::StrAppend(&script, "\n");
+  }
+  absl::StrAppend(&script, "unset multiplot\n");
   std::FILE* gnuplot = popen("gnuplot 2>&1", "w");
   if (gnuplot == nullptr) {
     return absl::UnavailableError("cannot start gnuplot: install it with tools/setup.sh");
@@ -102,9 +109,29 @@ absl::Status WriteCurves(const std::string& dir, const std::string& stem, const 
   const std::string csv = absl::StrCat(dir, "/", stem, ".csv");
   const std::string png = absl::StrCat(dir, "/", stem, ".png");
   if (absl::Status status = WriteCsv(csv, series); !status.ok()) return status;
-  if (absl::Status status = PlotCsv(csv, png, title, y_label, series.size()); !status.ok()) {
-    return status;
+  Panel panel{y_label, {}};
+  for (size_t i = 0; i < series.size(); ++i) panel.columns.push_back(i + 2);
+  if (absl::Status status = PlotCsv(csv, png, title, {panel}); !status.ok()) return status;
+  std::printf("Wrote %s\nWrote %s\n", csv.c_str(), png.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status WriteHistory(const std::string& dir, const std::string& stem,
+                          const std::string& title,
+                          const std::map<std::string, std::vector<double>>& history) {
+  std::vector<Series> series;
+  std::vector<Panel> panels = {{"loss", {}}, {"accuracy", {}}};
+  for (const char* key : {"loss", "val_loss", "accuracy", "val_accuracy", "acc", "val_acc"}) {
+    auto it = history.find(key);
+    if (it == history.end()) continue;
+    series.push_back({key, it->second});
+    const bool is_loss = std::string(key).find("loss") != std::string::npos;
+    panels[is_loss ? 0 : 1].columns.push_back(series.size() + 1);
   }
+  const std::string csv = absl::StrCat(dir, "/", stem, ".csv");
+  const std::string png = absl::StrCat(dir, "/", stem, ".png");
+  if (absl::Status status = WriteCsv(csv, series); !status.ok()) return status;
+  if (absl::Status status = PlotCsv(csv, png, title, panels); !status.ok()) return status;
   std::printf("Wrote %s\nWrote %s\n", csv.c_str(), png.c_str());
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 #ifndef EXPERIMENTS_REPORT_H_
 #define EXPERIMENTS_REPORT_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,26 @@ struct Series {
 // "epoch,<name>,..." then one row per epoch (epochs count from 1).
 absl::Status WriteCsv(const std::string& path, const std::vector<Series>& series);
 
-// A PNG line plot of `series` against the epoch, drawn by gnuplot from the CSV at csv_path.
+// One panel of a plot: these CSV columns (1 is the epoch, series start at 2) against the epoch.
+struct Panel {
+  std::string y_label;
+  std::vector<size_t> columns;
+};
+
+// A PNG of line plots against the epoch, panels side by side, drawn by gnuplot from the CSV at
+// csv_path (each line titled by its column header).
 absl::Status PlotCsv(const std::string& csv_path, const std::string& png_path,
-                     const std::string& title, const std::string& y_label, size_t series_count);
+                     const std::string& title, const std::vector<Panel>& panels);
 
 // Writes <dir>/<stem>.csv and <dir>/<stem>.png and prints where they went.
 absl::Status WriteCurves(const std::string& dir, const std::string& stem, const std::string& title,
                          const std::string& y_label, const std::vector<Series>& series);
+
+// Writes <dir>/<stem>.csv (loss, accuracy and their val_ variants per epoch) and <dir>/<stem>.png
+// with a loss panel and an accuracy panel, train and test in each, and prints where they went.
+absl::Status WriteHistory(const std::string& dir, const std::string& stem,
+                          const std::string& title,
+                          const std::map<std::string, std::vector<double>>& history);
 
 }  // namespace experiments
 

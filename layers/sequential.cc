@@ -109,6 +109,14 @@ absl::Status Sequential::Compile(const std::string& loss,
 
 std::vector<Tensor> Sequential::Parameters() const { return parameters_; }
 
+std::vector<Array> Sequential::GetWeights() const {
+  std::vector<Array> values;
+  for (const LayerPtr& layer : layers_) {
+    for (Array& value : layer->GetWeights()) values.push_back(std::move(value));
+  }
+  return values;
+}
+
 size_t Sequential::CountParams() const {
   size_t count = 0;
   for (const LayerPtr& layer : layers_) count += layer->built() ? layer->CountParams() : 0;

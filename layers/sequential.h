@@ -68,6 +68,8 @@ class Sequential {
   std::string Summary() const;
   size_t CountParams() const;
   std::vector<Tensor> Parameters() const;
+  // Keras' model.get_weights(): every layer's arrays, in order.
+  std::vector<Array> GetWeights() const;
   const std::vector<LayerPtr>& layers() const { return layers_; }
   Layer& layer(size_t index) { return *layers_.at(index); }
   Rng& rng() { return rng_; }

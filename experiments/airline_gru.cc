@@ -1,0 +1,23 @@
+// Airline tweet sentiment, Embedding -> GRU(40) -> Dense(2, softmax); beyond the book
+//   model.add(Embedding(input_dim=12533, output_dim=32, input_length=26))
+//   model.add(GRU(40))
+//   model.add(Dense(2, activation='softmax'))
+//   model.compile(loss='categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
+//   model.fit(X_train, y_train2, validation_data=(X_test, y_test2), epochs=50, batch_size=32)
+#include "experiments/airline_experiment.h"
+#include "layers/dense.h"
+#include "layers/embedding.h"
+#include "layers/recurrent.h"
+
+using namespace layers;
+
+int main(int argc, char** argv) {
+  return experiments::RunAirline(
+      "airline_gru", 50,
+      [](Sequential& model, size_t vocabulary, size_t length) {
+        model.Add(Embedding(vocabulary, 32, length));
+        model.Add(GRU(40));
+        model.Add(Dense(2, "softmax"));
+      },
+      argc, argv);
+}

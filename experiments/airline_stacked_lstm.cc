@@ -1,0 +1,24 @@
+// Airline tweet sentiment with stacked LSTMs; book: ~91%
+//   model.add(Embedding(input_dim=12533, output_dim=32, input_length=26))
+//   model.add(LSTM(40, return_sequences=True))
+//   model.add(LSTM(40, return_sequences=False))
+//   model.add(Dense(2, activation='softmax'))
+//   model.fit(X_train, y_train2, validation_data=(X_test, y_test2), epochs=50, batch_size=32)
+#include "experiments/airline_experiment.h"
+#include "layers/dense.h"
+#include "layers/embedding.h"
+#include "layers/recurrent.h"
+
+using namespace layers;
+
+int main(int argc, char** argv) {
+  return experiments::RunAirline(
+      "airline_stacked_lstm", 50,
+      [](Sequential& model, size_t vocabulary, size_t length) {
+        model.Add(Embedding(vocabulary, 32, length));
+        model.Add(LSTM(RecurrentOptions(40).return_sequences(true)));
+        model.Add(LSTM(RecurrentOptions(40).return_sequences(false)));
+        model.Add(Dense(2, "softmax"));
+      },
+      argc, argv);
+}
