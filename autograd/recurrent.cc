@@ -100,9 +100,21 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
   blas::Gemm(false, false, rows, G, D, Real(1), x.value().data(), D, kernel.value().data(), G,
              Real(1), gates, G);
 
-  s.c_prev = Array::from_shape({rows, H});
-  s.tanh_c = Array::from_shape({rows, H});
-  s.h_prev = Array::from_shape({rows, H});
+  // Inference (nothing recorded) keeps no per-step history: one step's worth is enough.
+  bool record = false;
+  if (GradEnabled()) {
+    for (const Tensor* input : {&x, &h0, &c0, &kernel, &recurrent_kernel, &bias}) {
+      record = record || input->requires_grad();
+    }
+  }
+  Array tanh_c_step;
+  if (record) {
+    s.c_prev = Array::from_shape({rows, H});
+    s.tanh_c = Array::from_shape({rows, H});
+    s.h_prev = Array::from_shape({rows, H});
+  } else {
+    tanh_c_step = Array::from_shape({B, H});
+  }
   Array output = Array::from_shape({B, T, H});
   Array h = h0.value(), c = c0.value();
   Array h_masked = Array::from_shape({B, H});
@@ -121,9 +133,11 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
       Real* z = gates + row * G;
       Real* hb = h.data() + bi * H;
       Real* cb = c.data() + bi * H;
-      Real* tanh_c = s.tanh_c.data() + row * H;
-      std::copy(h_used + bi * H, h_used + (bi + 1) * H, s.h_prev.data() + row * H);
-      std::copy(cb, cb + H, s.c_prev.data() + row * H);
+      Real* tanh_c = record ? s.tanh_c.data() + row * H : tanh_c_step.data() + bi * H;
+      if (record) {
+        std::copy(h_used + bi * H, h_used + (bi + 1) * H, s.h_prev.data() + row * H);
+        std::copy(cb, cb + H, s.c_prev.data() + row * H);
+      }
       CellForward(z, cb, tanh_c, hb, output.data() + (bi * T + step) * H, H);
     }
   }

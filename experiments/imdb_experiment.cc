@@ -80,7 +80,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   if (!history.ok()) return Fail(history.status());
 
   // Final evaluation of the model
-  absl::StatusOr<layers::Scores> scores = model.Evaluate(x_test, y_test, 256);
+  absl::StatusOr<layers::Scores> scores = model.Evaluate(x_test, y_test, 64);
   if (!scores.ok()) return Fail(scores.status());
   std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
   return 0;
