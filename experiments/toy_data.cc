@@ -1,5 +1,6 @@
 #include "experiments/toy_data.h"
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "autograd/optimizers.h"
 #include "datasets/text.h"
 
 namespace experiments {
@@ -67,6 +69,48 @@ ToyData MakeToyData() {
   std::printf("one_hot_encoded_labels: [%s, %s]\n", FormatRow(&data.one_hot(0, 0), 5).c_str(),
               FormatRow(&data.one_hot(1, 0), 5).c_str());
   return data;
+}
+
+absl::StatusOr<autograd::Array> TrainToyModel(layers::Sequential& model, const std::string& loss,
+                                              const ToyData& data, int epochs) {
+  if (absl::Status status = model.Compile(loss, std::make_unique<autograd::Adam>(), {"acc"});
+      !status.ok()) {
+    return status;
+  }
+  std::fputs(model.Summary().c_str(), stdout);
+  absl::StatusOr<layers::History> history =
+      model.Fit(data.padded_docs, data.one_hot, layers::FitOptions().epochs(epochs).verbose(0));
+  if (!history.ok()) return history.status();
+  std::printf("after %d epochs: loss %.4f - acc %.4f\n", epochs, history->history["loss"].back(),
+              history->history["acc"].back());
+  // model.predict(padded_docs[0].reshape(1, 2, 1))
+  autograd::Array first = autograd::Array::from_shape({1, 2, 1});
+  first(0, 0, 0) = data.padded_docs(0, 0, 0);
+  first(0, 1, 0) = data.padded_docs(0, 1, 0);
+  absl::StatusOr<autograd::Array> predicted = model.Predict(first);
+  if (!predicted.ok()) return predicted.status();
+  std::printf("inputs of padded_docs[0]: %.0f, %.0f\npredict(padded_docs[0]) = %s\n", first(0, 0, 0),
+              first(0, 1, 0), FormatRow(predicted->data(), 5).c_str());
+  return predicted;
+}
+
+double CompareHandSoftmax(double h, const autograd::Array& kernel, const autograd::Array& bias,
+                          const autograd::Array& predicted) {
+  double logits[5], total = 0;
+  for (size_t k = 0; k < 5; ++k) {
+    logits[k] = h * kernel(0, k) + bias(k);
+    total += std::exp(logits[k]);
+  }
+  double max_error = 0;
+  autograd::Array hand = autograd::Array::from_shape({5});
+  for (size_t k = 0; k < 5; ++k) {
+    const double probability = std::exp(logits[k]) / total;
+    hand(k) = static_cast<autograd::Real>(probability);
+    max_error = std::max(max_error, std::abs(probability - predicted(0, k)));
+  }
+  std::printf("softmax(h * W_hy + b_y) = %s\n", FormatRow(hand.data(), 5).c_str());
+  std::printf("max |hand - predict| = %.3g\n", max_error);
+  return max_error;
 }
 
 }  // namespace experiments
