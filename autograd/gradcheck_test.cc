@@ -85,6 +85,9 @@ TEST(Gradcheck, SoftmaxAndLosses) {
   const Array binary_targets = xt::round(RandomUniform({2, 5, 1}, 0, 1, rng));
   EXPECT_GRADCHECK([&](const Inputs& in) { return BinaryCrossentropy(in[0], binary_targets); },
                    Inputs{Param({2, 5, 1}, 0.05, 0.95, 18)});
+  EXPECT_GRADCHECK(
+      [&](const Inputs& in) { return SigmoidBinaryCrossentropy(in[0], binary_targets); },
+      Inputs{Param({2, 5, 1}, -20, 20, 70)});
   Array one_hot = xt::zeros<Real>({4, 3});
   for (size_t row = 0; row < 4; ++row) one_hot(row, row % 3) = 1;
   EXPECT_GRADCHECK(

@@ -56,6 +56,21 @@ Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets) {
   });
 }
 
+Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets) {
+  CheckSameShape(logits, targets, "SigmoidBinaryCrossentropy");
+  const Array& z = logits.value();
+  const Real count = static_cast<Real>(std::max<size_t>(z.size(), 1));
+  Array loss = xt::sum(xt::maximum(z, Real(0)) - z * targets + xt::log1p(xt::exp(-xt::abs(z))),
+                       xt::evaluation_strategy::immediate);
+  loss /= count;
+  return MakeResult(std::move(loss), {&logits}, [logits, targets, count](const Node& out) {
+    const Real scale = *out.grad.data() / count;
+    const Array& z = logits.value();
+    AccumulateGrad(logits, scale * (Real(1) / (Real(1) + xt::exp(-z)) - targets),
+                   "SigmoidBinaryCrossentropy");
+  });
+}
+
 Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets) {
   CheckSameShape(predictions, targets, "CategoricalCrossentropy");
   if (predictions.dim() < 1) throw ShapeError("CategoricalCrossentropy: needs at least one axis");

@@ -17,6 +17,12 @@ Tensor Softmax(const Tensor& x, int axis = -1);
 // p' = clip(p, eps, 1 - eps). Where clipping is active the gradient is zero, as in Keras.
 Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets);
 
+// binary_crossentropy of sigmoid(logits), computed from the logits as tf.keras does when a
+// sigmoid produced the predictions (the fused hot path): exact and unclipped, the mean of
+// max(z, 0) - z y + log(1 + exp(-|z|)); the gradient is (sigmoid(z) - y) / count, so a confident
+// wrong prediction still gets a gradient (the clipped form gives it none).
+Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets);
+
 // Keras' categorical_crossentropy: predictions [..., classes] (rows are renormalised to sum to 1,
 // then clipped), one-hot targets of the same shape -> scalar mean over rows of
 // -sum(y log p') along the last axis.

@@ -129,6 +129,18 @@ TEST(Values, ForwardResultsComputedByHand) {
               1e-5);
 }
 
+TEST(Values, SigmoidBinaryCrossentropyEqualsTheUnclippedFormula) {
+  // z = 2, y = 1: -log(sigmoid(2)); z = -30, y = 1: 30 + log(1 + e^-30), far past the clip.
+  const Real loss =
+      SigmoidBinaryCrossentropy(Tensor(Array{2.0f, -30.0f}), Array{1.0f, 1.0f}).item();
+  EXPECT_NEAR(loss, (std::log(1 + std::exp(-2.0)) + 30 + std::log1p(std::exp(-30.0))) / 2, 1e-5);
+  // Inside the clip range it equals BinaryCrossentropy of the sigmoid.
+  const Tensor z(Array{0.3f, -1.2f});
+  const Array y = {1.0f, 0.0f};
+  EXPECT_NEAR(SigmoidBinaryCrossentropy(z, y).item(), BinaryCrossentropy(Sigmoid(z), y).item(),
+              1e-6);
+}
+
 TEST(Random, SameSeedSameNumbers) {
   Rng first(42), second(42), other(43);
   const Array a = GlorotUniform({5, 7}, 5, 7, first);

@@ -22,8 +22,12 @@ absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return output;
 }
 
-Tensor DenseLayer::Call(const Tensor& x, bool /*training*/) {
-  return Activate(activation_, autograd::Add(autograd::MatMul(x, kernel_), bias_));
+Tensor DenseLayer::CallLogits(const Tensor& x, bool /*training*/) {
+  return autograd::Add(autograd::MatMul(x, kernel_), bias_);
+}
+
+Tensor DenseLayer::Call(const Tensor& x, bool training) {
+  return Activate(activation_, CallLogits(x, training));
 }
 
 absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rng& rng) {
@@ -39,14 +43,23 @@ absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rn
   return output;
 }
 
-Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
+Tensor TimeDistributedLayer::EveryStep(const Tensor& x,
+                                       const std::function<Tensor(const Tensor&)>& call) const {
   const size_t batch = x.size(0), time = x.size(1);
   Shape flat = {batch * time};
   flat.insert(flat.end(), input_shape().begin() + 1, input_shape().end());
-  Tensor y = layer_->Call(autograd::Reshape(x, flat), training);
+  Tensor y = call(autograd::Reshape(x, flat));
   Shape unflat = {batch};
   unflat.insert(unflat.end(), output_shape().begin(), output_shape().end());
   return autograd::Reshape(y, unflat);
+}
+
+Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
+  return EveryStep(x, [&](const Tensor& step) { return layer_->Call(step, training); });
+}
+
+Tensor TimeDistributedLayer::CallLogits(const Tensor& x, bool training) {
+  return EveryStep(x, [&](const Tensor& step) { return layer_->CallLogits(step, training); });
 }
 
 LayerPtr Dense(size_t units, std::string activation) {

@@ -98,5 +98,23 @@ TEST(Sequential, ImdbLstmParameterCounts) {
   EXPECT_NE(model.Summary().find("Total params: 213,301\n"), std::string::npos);
 }
 
+TEST(Sequential, AirlineBookParameterCounts) {
+  Sequential model;
+  model.Add(Embedding(12533, 32, 26));
+  model.Add(SimpleRNN(40));
+  model.Add(Dense(2, "softmax"));
+  ASSERT_TRUE(model.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(model.layer(0).CountParams(), 401056u);
+  EXPECT_EQ(model.layer(1).CountParams(), 2920u);
+  EXPECT_EQ(model.layer(2).CountParams(), 82u);
+
+  Sequential toy;
+  toy.Add(SimpleRNN(RecurrentOptions(1).recurrent_initializer("zeros")), {2, 1});
+  toy.Add(Dense(5, "softmax"));
+  ASSERT_TRUE(toy.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(toy.layer(1).CountParams(), 10u);
+  EXPECT_NE(toy.Summary().find("Total params: 13\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace layers

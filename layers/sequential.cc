@@ -12,6 +12,7 @@
 #include "autograd/memory.h"
 #include "autograd/reductions.h"
 #include "layers/progress.h"
+#include "xtensor/xmath.hpp"
 
 namespace layers {
 namespace {
@@ -167,28 +168,45 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   return absl::OkStatus();
 }
 
-absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training) {
+absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training, bool logits) {
   Tensor out(x);
-  for (const LayerPtr& layer : layers_) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
     // Ops throw on bad values (an index out of range); say which layer met them.
     try {
-      out = layer->Call(out, training);
+      out = logits && i + 1 == layers_.size() ? layer.CallLogits(out, training)
+                                              : layer.Call(out, training);
     } catch (const std::exception& error) {
       autograd::CurrentTape().Clear();
       return absl::InvalidArgumentError(
-          absl::StrFormat("layer '%s' (%s): %s", layer->name(), layer->type(), error.what()));
+          absl::StrFormat("layer '%s' (%s): %s", layer.name(), layer.type(), error.what()));
     }
   }
   return out;
 }
 
-Tensor Sequential::Loss(const Tensor& predictions, const Array& targets) const {
-  if (loss_ == "binary_crossentropy") return autograd::BinaryCrossentropy(predictions, targets);
-  if (loss_ == "categorical_crossentropy") {
-    return autograd::CategoricalCrossentropy(predictions, targets);
+bool Sequential::FusedSigmoidLoss() const {
+  return loss_ == "binary_crossentropy" && layers_.back()->has_sigmoid_output();
+}
+
+absl::StatusOr<Sequential::BatchLoss> Sequential::LossOnBatch(const Array& x, const Array& y,
+                                                              bool training) {
+  const bool fused = FusedSigmoidLoss();
+  absl::StatusOr<Tensor> output = Forward(x, training, /*logits=*/fused);
+  if (!output.ok()) return output.status();
+  if (fused) {
+    // As tf.keras does for a sigmoid output: the loss from the logits, exact and unclipped.
+    Array probabilities = Real(1) / (Real(1) + xt::exp(-output->value()));
+    return BatchLoss{autograd::SigmoidBinaryCrossentropy(*output, y), std::move(probabilities)};
   }
-  const Tensor error = autograd::Sub(predictions, Tensor(targets));
-  return autograd::Mean(autograd::Mul(error, error));
+  if (loss_ == "binary_crossentropy") {
+    return BatchLoss{autograd::BinaryCrossentropy(*output, y), output->value()};
+  }
+  if (loss_ == "categorical_crossentropy") {
+    return BatchLoss{autograd::CategoricalCrossentropy(*output, y), output->value()};
+  }
+  const Tensor error = autograd::Sub(*output, Tensor(y));
+  return BatchLoss{autograd::Mean(autograd::Mul(error, error)), output->value()};
 }
 
 double Sequential::Accuracy(const Array& predictions, const Array& targets) const {
@@ -228,11 +246,10 @@ Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, 
 absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
   if (absl::Status status = CheckData(x, &y, "train_on_batch"); !status.ok()) return status;
   autograd::CurrentTape().Clear();
-  absl::StatusOr<Tensor> forward = Forward(x, /*training=*/true);
-  if (!forward.ok()) return forward.status();
-  const Tensor& predictions = *forward;
-  const Tensor loss = Loss(predictions, y);
-  Scores scores{loss.item(), Accuracy(predictions.value(), y)};
+  absl::StatusOr<BatchLoss> batch = LossOnBatch(x, y, /*training=*/true);
+  if (!batch.ok()) return batch.status();
+  const Tensor& loss = batch->loss;
+  Scores scores{loss.item(), Accuracy(batch->predictions, y)};
   if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
   optimizer_->Step(parameters_);
   return scores;
@@ -309,11 +326,11 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
   for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
     const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
     const Array targets = Gather(y, order, begin, end);
-    absl::StatusOr<Tensor> forward = Forward(Gather(x, order, begin, end), /*training=*/false);
-    if (!forward.ok()) return forward.status();
-    const Tensor& predictions = *forward;
-    loss_sum += Loss(predictions, targets).item() * (end - begin);
-    acc_sum += Accuracy(predictions.value(), targets) * (end - begin);
+    absl::StatusOr<BatchLoss> batch =
+        LossOnBatch(Gather(x, order, begin, end), targets, /*training=*/false);
+    if (!batch.ok()) return batch.status();
+    loss_sum += batch->loss.item() * (end - begin);
+    acc_sum += Accuracy(batch->predictions, targets) * (end - begin);
   }
   return Scores{loss_sum / samples, acc_sum / samples};
 }

@@ -76,8 +76,15 @@ class Sequential {
 
  private:
   absl::Status CheckData(const Array& x, const Array* y, const char* method) const;
-  absl::StatusOr<Tensor> Forward(const Array& x, bool training);
-  Tensor Loss(const Tensor& predictions, const Array& targets) const;
+  // The model's output for x; with `logits`, the last layer's pre-sigmoid values instead.
+  absl::StatusOr<Tensor> Forward(const Array& x, bool training, bool logits = false);
+  // Binary cross-entropy on a sigmoid output is computed from the logits (as tf.keras does).
+  bool FusedSigmoidLoss() const;
+  struct BatchLoss {
+    Tensor loss;
+    Array predictions;  // the model's outputs (probabilities), for the metrics
+  };
+  absl::StatusOr<BatchLoss> LossOnBatch(const Array& x, const Array& y, bool training);
   double Accuracy(const Array& predictions, const Array& targets) const;
   // Rows `indices[begin, end)` of `data`.
   static Array Gather(const Array& data, const std::vector<size_t>& indices, size_t begin,

@@ -97,6 +97,18 @@ TEST(Sequential, PredictRecordsNothingAndPredictClassesThresholds) {
   }
 }
 
+TEST(Sequential, BinaryCrossentropyOnSigmoidUsesTheLogits) {
+  // As tf.keras: a confident wrong prediction (z = 20, y = 0) costs 20 + log(1 + e^-20), not the
+  // clipped -log(1e-7) = 15.9.
+  Sequential model;
+  model.Add(Dense(1, "sigmoid"), {1});
+  ASSERT_TRUE(model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  ASSERT_TRUE(model.layer(0).SetWeights({Array(xt::ones<Real>({1, 1})) * 20.0f, Array{0.0f}}).ok());
+  absl::StatusOr<Scores> scores = model.Evaluate(xt::ones<Real>({1, 1}), xt::zeros<Real>({1, 1}));
+  ASSERT_TRUE(scores.ok());
+  EXPECT_NEAR(scores->loss, 20 + std::log1p(std::exp(-20.0)), 1e-4);
+}
+
 TEST(Sequential, ClearErrors) {
   auto model = BiLstmModel(0);
   const Array wrong = xt::zeros<Real>({1, 5, 1});
