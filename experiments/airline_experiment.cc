@@ -24,15 +24,6 @@ ABSL_FLAG(std::string, out_dir, "",
           "where to write the CSV and PNG of the curves (default: the directory you ran from)");
 
 namespace experiments {
-namespace {
-
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
-  return 1;
-}
-
-}  // namespace
-
 int RunAirline(const std::string& name, int default_epochs, const AirlineModelBuilder& build,
                int argc, char** argv) {
   absl::SetProgramUsageMessage("Sentiment of tweets about US airlines (negative or positive).");
@@ -45,7 +36,7 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
 
   absl::StatusOr<datasets::AirlineData> data =
       datasets::LoadAirlineTweets(absl::StrFormat("%s/Tweets.csv", data_dir));
-  if (!data.ok()) return Fail(data.status());
+  if (!data.ok()) return ExitWithError(data.status());
   const size_t tweets = data->labels.size();
   const size_t negative = std::count(data->labels.begin(), data->labels.end(), 0);
   std::printf(
@@ -71,14 +62,14 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   if (absl::Status status = model.Compile("categorical_crossentropy",
                                           std::make_unique<autograd::Adam>(), {"accuracy"});
       !status.ok()) {
-    return Fail(status);
+    return ExitWithError(status);
   }
   std::fputs(model.Summary().c_str(), stdout);
   absl::StatusOr<layers::History> history = model.Fit(
       x_train, y_train,
       layers::FitOptions().epochs(epochs).batch_size(absl::GetFlag(FLAGS_batch_size)).verbose(1)
           .validation_x(x_test).validation_y(y_test));
-  if (!history.ok()) return Fail(history.status());
+  if (!history.ok()) return ExitWithError(history.status());
 
   const std::vector<double>& val = history->history.at("val_accuracy");
   const size_t best = std::max_element(val.begin(), val.end()) - val.begin();
@@ -87,7 +78,7 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
                        absl::StrFormat("%s: loss and accuracy, train and test", name),
                        history->history);
       !status.ok()) {
-    return Fail(status);
+    return ExitWithError(status);
   }
   std::printf("Best test accuracy: %.2f%% at epoch %zu of %d\n", 100 * val[best], best + 1, epochs);
   std::printf("Accuracy: %.2f%%\n", 100 * val.back());

@@ -85,11 +85,6 @@ absl::StatusOr<std::vector<double>> TrainModel(
 
 namespace {
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
-  return 1;
-}
-
 void ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
@@ -107,7 +102,7 @@ int RunClassification(
   const int epochs = absl::GetFlag(FLAGS_epochs) > 0 ? absl::GetFlag(FLAGS_epochs) : 1000;
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   absl::StatusOr<std::unique_ptr<Sequential>> model = get_model(seed);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return ExitWithError(model.status());
   std::fputs((*model)->Summary().c_str(), stdout);
 
   autograd::Rng data(seed + 1000);
@@ -121,12 +116,12 @@ int RunClassification(
                     hist.history.at("loss")[0], acc);
         if (epoch >= epochs - late_epochs) late_accuracy += acc / late_epochs;
       });
-  if (!loss.ok()) return Fail(loss.status());
+  if (!loss.ok()) return ExitWithError(loss.status());
 
   // evaluate LSTM on a new sequence
   const datasets::Sequence sequence = datasets::GetSequence(kTimesteps, data);
   absl::StatusOr<autograd::Array> yhat = (*model)->PredictClasses(sequence.x);
-  if (!yhat.ok()) return Fail(yhat.status());
+  if (!yhat.ok()) return ExitWithError(yhat.status());
   for (size_t i = 0; i < kTimesteps; ++i) {
     std::printf("Expected: [%d] Predicted [%d]\n", static_cast<int>(sequence.y(0, i, 0)),
                 static_cast<int>((*yhat)(0, i, 0)));
@@ -153,10 +148,10 @@ int RunComparison(const std::string& stem, const std::string& title,
       // Each run: its own weights and its own stream of sequences.
       const uint64_t run_seed = seed + 7919 * repeat;
       absl::StatusOr<std::unique_ptr<Sequential>> model = candidate.get_model(run_seed);
-      if (!model.ok()) return Fail(model.status());
+      if (!model.ok()) return ExitWithError(model.status());
       autograd::Rng data(run_seed + 1000);
       absl::StatusOr<std::vector<double>> loss = TrainModel(**model, kTimesteps, epochs, data, clock);
-      if (!loss.ok()) return Fail(loss.status());
+      if (!loss.ok()) return ExitWithError(loss.status());
       for (int epoch = 0; epoch < epochs; ++epoch) curve.values[epoch] += (*loss)[epoch] / repeats;
     }
     std::printf("%s: trained %d epochs x %d run(s)\n", candidate.name.c_str(), epochs, repeats);
@@ -174,7 +169,7 @@ int RunComparison(const std::string& stem, const std::string& title,
       repeats == 1 ? title : absl::StrFormat("%s (mean of %d runs)", title, repeats);
   if (absl::Status status = WriteCurves(out_dir, stem, plot_title, "log loss", results);
       !status.ok()) {
-    return Fail(status);
+    return ExitWithError(status);
   }
   std::printf("%s\n", clock.Describe().c_str());
   return 0;

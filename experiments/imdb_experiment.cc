@@ -9,6 +9,7 @@
 #include "autograd/optimizers.h"
 #include "datasets/imdb.h"
 #include "datasets/text.h"
+#include "experiments/report.h"
 
 ABSL_FLAG(int, epochs, 3, "training epochs");
 ABSL_FLAG(int, batch_size, 64, "samples per gradient step");
@@ -21,15 +22,6 @@ ABSL_FLAG(int, max_review_length, 500, "reviews are cut or padded to this many w
 ABSL_FLAG(bool, validate, false, "evaluate on the test reviews after every epoch");
 
 namespace experiments {
-namespace {
-
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
-  return 1;
-}
-
-}  // namespace
-
 int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   absl::SetProgramUsageMessage("Sentiment classification of IMDB movie reviews.");
   absl::ParseCommandLine(argc, argv);
@@ -46,7 +38,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   options.num_words = sizes.top_words;
   absl::StatusOr<datasets::ImdbData> data =
       datasets::LoadImdb(absl::StrFormat("%s/aclImdb", data_dir), options);
-  if (!data.ok()) return Fail(data.status());
+  if (!data.ok()) return ExitWithError(data.status());
   std::printf("Loaded %zu training and %zu test reviews (%zu distinct words) in %.1f s\n",
               data->train.labels.size(), data->test.labels.size(), data->vocabulary_size,
               data->seconds);
@@ -68,7 +60,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   if (absl::Status status = model.Compile("binary_crossentropy",
                                           std::make_unique<autograd::Adam>(), {"accuracy"});
       !status.ok()) {
-    return Fail(status);
+    return ExitWithError(status);
   }
   std::fputs(model.Summary().c_str(), stdout);
   layers::FitOptions fit = layers::FitOptions()
@@ -77,11 +69,11 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
                                .verbose(1);
   if (absl::GetFlag(FLAGS_validate)) fit.validation_x(x_test).validation_y(y_test);
   absl::StatusOr<layers::History> history = model.Fit(x_train, y_train, fit);
-  if (!history.ok()) return Fail(history.status());
+  if (!history.ok()) return ExitWithError(history.status());
 
   // Final evaluation of the model
   absl::StatusOr<layers::Scores> scores = model.Evaluate(x_test, y_test, 64);
-  if (!scores.ok()) return Fail(scores.status());
+  if (!scores.ok()) return ExitWithError(scores.status());
   std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
   return 0;
 }

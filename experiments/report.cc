@@ -28,6 +28,11 @@ absl::Status Publish(const std::string& temporary, const std::string& path) {
 
 }  // namespace
 
+int ExitWithError(const absl::Status& status) {
+  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
 std::string OutputDirectory(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;
   if (const char* from = std::getenv("BUILD_WORKING_DIRECTORY"); from != nullptr && *from) {

@@ -12,6 +12,9 @@
 
 namespace experiments {
 
+// Prints "error: <message>" to stderr and returns the exit code 1, for the experiments' mains.
+int ExitWithError(const absl::Status& status);
+
 // --out_dir when given; else the directory the user ran from (also under `bazel run`, which
 // changes into the runfiles tree but says where the user was in BUILD_WORKING_DIRECTORY).
 std::string OutputDirectory(const std::string& flag_value);
