@@ -56,6 +56,8 @@ class RecurrentLayer : public Layer {
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   RecurrentOptions options_;
+  // Every recurrent layer has these three weights, in this Keras order.
+  Tensor kernel_, recurrent_kernel_, bias_;
 };
 
 // Keras LSTM: kernel [input_dim, 4 units] (glorot_uniform), recurrent_kernel [units, 4 units],
@@ -69,7 +71,6 @@ class LstmLayer : public RecurrentLayer {
   void CreateWeights(size_t input_dim, Rng& rng) override;
   Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
   bool supports_recurrent_dropout() const override { return true; }
-  Tensor kernel_, recurrent_kernel_, bias_;
 };
 
 // Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
@@ -82,7 +83,6 @@ class SimpleRnnLayer : public RecurrentLayer {
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
   Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
-  Tensor kernel_, recurrent_kernel_, bias_;
 };
 
 // Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
@@ -95,7 +95,6 @@ class GruLayer : public RecurrentLayer {
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
   Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
-  Tensor kernel_, recurrent_kernel_, bias_;
 };
 
 // Keras Bidirectional: a forward copy and a go_backwards copy of `layer`, each with its own
