@@ -7,7 +7,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
-#include "autograd/blas.h"
 #include "autograd/optimizers.h"
 #include "datasets/cumsum.h"
 #include "experiments/report.h"
@@ -57,8 +56,7 @@ absl::StatusOr<std::unique_ptr<Sequential>> GetBiLstmModel(size_t n_timesteps,
 
 std::string TrainingClock::Describe() const {
   return absl::StrFormat(
-      "Training: %d steps in %.3f s, %.1f us/step (PyTorch 1.13 eager on this machine: "
-      "about 2,500 us/step)",
+      "Training: %d steps in %.3f s, %.1f us/step",
       steps, seconds, steps == 0 ? 0.0 : 1e6 * seconds / static_cast<double>(steps));
 }
 
@@ -89,8 +87,6 @@ void ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
-  // One-sample steps multiply 1 x 20 by 20 x 80: a second BLAS thread would only spin.
-  autograd::blas::SetThreads(1);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
 #include "autograd/losses.h"
-#include "autograd/memory.h"
 #include "autograd/reductions.h"
 #include "layers/progress.h"
 #include "xtensor/xmath.hpp"
@@ -104,7 +103,6 @@ absl::Status Sequential::Compile(const std::string& loss,
   loss_ = loss;
   optimizer_ = std::move(optimizer);
   compiled_ = true;
-  autograd::KeepFreedMemoryForReuse();
   return absl::OkStatus();
 }
 

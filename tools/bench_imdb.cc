@@ -15,6 +15,7 @@
 #include "autograd/blas.h"
 #include "autograd/optimizers.h"
 #include "autograd/random.h"
+#include "autograd/runtime.h"
 #include "layers/convolutional.h"
 #include "layers/dense.h"
 #include "layers/embedding.h"
@@ -139,7 +140,9 @@ void Report(const char* name, layers::Sequential& model, const std::vector<GemmS
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  autograd::blas::SetThreads(absl::GetFlag(FLAGS_threads));
+  autograd::RuntimeOptions runtime = autograd::CurrentRuntime();
+  runtime.threads = absl::GetFlag(FLAGS_threads);
+  autograd::ConfigureRuntime(runtime);
   const int repeats = absl::GetFlag(FLAGS_repeats);
   std::printf("OpenBLAS threads: %d, batch %zu, %zu steps, LSTM(%zu) on %zu features\n",
               absl::GetFlag(FLAGS_threads), kBatch, kTime, kUnits, kEmbedding);

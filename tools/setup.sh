@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  bazel-bootstrap g++ libabsl-dev libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
-  libgtest-dev libbenchmark-dev gnuplot-nox fonts-dejavu-core
+  bazel-bootstrap g++ libabsl-dev libxtensor-dev libxsimd-dev
+  libdnnl-dev libgtest-dev libbenchmark-dev gnuplot-nox fonts-dejavu-core
 )
 
 missing=()

@@ -1,0 +1,142 @@
+#include "autograd/runtime.h"
+
+#include <cpuid.h>
+#include <malloc.h>
+#include <omp.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_format.h"
+#include "oneapi/dnnl/dnnl.h"
+
+namespace autograd {
+namespace {
+
+constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x0040;
+
+std::mutex& RuntimeMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+RuntimeOptions& Options() {
+  static RuntimeOptions options;
+  return options;
+}
+
+void SetDenormalBits(bool flush) {
+  const unsigned csr = _mm_getcsr();
+  _mm_setcsr(flush ? csr | kFlushToZero | kDenormalsAreZero
+                   : csr & ~(kFlushToZero | kDenormalsAreZero));
+}
+
+bool EnvFlag(const char* name, bool fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  return !(std::strcmp(value, "0") == 0 || std::strcmp(value, "false") == 0 ||
+           std::strcmp(value, "off") == 0);
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  char* end = nullptr;
+  const long parsed = std::strtol(value, &end, 10);
+  return (*end == '\0' && parsed >= 0 && parsed <= 4096) ? static_cast<int>(parsed) : fallback;
+}
+
+// Applied when the library loads: a program gets the defaults without a set-up call.
+const bool kConfiguredAtLoad = [] {
+  RuntimeOptions options;
+  options.flush_denormals = EnvFlag("SEQLEARN_FLUSH_DENORMALS", true);
+  options.threads = EnvInt("SEQLEARN_THREADS", 0);
+  options.keep_freed_memory = EnvFlag("SEQLEARN_KEEP_FREED_MEMORY", true);
+  ConfigureRuntime(options);
+  return true;
+}();
+
+}  // namespace
+
+void ConfigureRuntime(const RuntimeOptions& options) {
+  std::lock_guard<std::mutex> lock(RuntimeMutex());
+  const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+  omp_set_num_threads(threads);
+  // The calling thread, then every worker of the pool: workers created later by a thread with
+  // these bits inherit them, and the pool's existing workers set them here.
+  SetDenormalBits(options.flush_denormals);
+#pragma omp parallel num_threads(threads)
+  SetDenormalBits(options.flush_denormals);
+  if (options.keep_freed_memory) {
+    mallopt(M_MMAP_MAX, 0);              // every block from the heap, which is reused
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);  // do not hand the top of the heap back early
+  } else {
+    mallopt(M_MMAP_MAX, 65536);          // glibc's defaults
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+  }
+  Options() = options;
+  Options().threads = threads;
+}
+
+RuntimeOptions CurrentRuntime() {
+  std::lock_guard<std::mutex> lock(RuntimeMutex());
+  return Options();
+}
+
+int ComputeThreads() { return std::max(1, omp_get_max_threads()); }
+
+int RecurrentThreads(size_t batch, size_t time, size_t units, size_t gates) {
+  // Measured on 2 cores: a share below 8 rows, or under ~1 MFLOP of recurrent products for the
+  // whole sequence, runs faster on one thread than the wake-up of a second one costs.
+  constexpr size_t kMinShare = 8;
+  constexpr double kMinFlops = 1e6;
+  const double flops = 2.0 * batch * time * units * gates;
+  if (omp_in_parallel() || flops < kMinFlops) return 1;
+  return static_cast<int>(std::clamp<size_t>(batch / kMinShare, 1, ComputeThreads()));
+}
+
+std::string ProcessorName() {
+  unsigned regs[12] = {};
+  std::string brand;
+  if (__get_cpuid_max(0x80000000, nullptr) >= 0x80000004) {
+    for (unsigned leaf = 0; leaf < 3; ++leaf) {
+      __get_cpuid(0x80000002 + leaf, &regs[4 * leaf], &regs[4 * leaf + 1], &regs[4 * leaf + 2],
+                  &regs[4 * leaf + 3]);
+    }
+    brand.assign(reinterpret_cast<const char*>(regs), sizeof(regs));
+    brand.erase(brand.find_last_not_of(std::string(" \0", 2)) + 1);
+    brand.erase(0, brand.find_first_not_of(' '));
+  }
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
+  const unsigned base_family = (eax >> 8) & 0xf, base_model = (eax >> 4) & 0xf;
+  const unsigned family = base_family == 0xf ? base_family + ((eax >> 20) & 0xff) : base_family;
+  const unsigned model = (base_family == 0x6 || base_family == 0xf)
+                             ? base_model + (((eax >> 16) & 0xf) << 4)
+                             : base_model;
+  return absl::StrFormat("%s (family %u, model %u)", brand.empty() ? "x86-64" : brand, family,
+                         model);
+}
+
+std::string GemmLibraryName() {
+  const dnnl_version_t* version = dnnl_version();
+  const char* isa = "unknown";
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: isa = "sse4.1"; break;
+    case dnnl_cpu_isa_avx: isa = "avx"; break;
+    case dnnl_cpu_isa_avx2: isa = "avx2"; break;
+    case dnnl_cpu_isa_avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl_cpu_isa_avx512_core: isa = "avx512_core"; break;
+    case dnnl_cpu_isa_avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl_cpu_isa_avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl_cpu_isa_avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: break;
+  }
+  return absl::StrFormat("oneDNN %d.%d.%d dnnl_sgemm, %s kernels, %d threads", version->major,
+                         version->minor, version->patch, isa, ComputeThreads());
+}
+
+}  // namespace autograd
