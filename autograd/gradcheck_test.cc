@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/autograd.h"
+#include "autograd/runtime.h"
 
 namespace autograd {
 namespace {
@@ -171,6 +172,50 @@ TEST(Gradcheck, SimpleRnnAndGruSequences) {
         [=](const Inputs& in) { return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards); },
         gru);
   }
+}
+
+TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
+  Rng rng(70);
+  const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;
+  for (bool go_backwards : {false, true}) {
+    const Inputs rnn = {Param({2, 4, 2}, -1, 1, 71), Param({2, 3}, -0.5, 0.5, 72),
+                        Param({2, 3}, -0.8, 0.8, 73), Param({3, 3}, -0.8, 0.8, 74),
+                        Param({3}, -0.3, 0.3, 75)};
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, &mask);
+        },
+        rnn);
+    const Inputs gru = {Param({2, 4, 2}, -1, 1, 76), Param({2, 3}, -0.5, 0.5, 77),
+                        Param({2, 9}, -0.8, 0.8, 78), Param({3, 9}, -0.8, 0.8, 79),
+                        Param({2, 9}, -0.3, 0.3, 80)};
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, &mask);
+        },
+        gru);
+  }
+}
+
+// A batch large enough to be split over two threads (runtime.h's RecurrentThreads), checked
+// against finite differences through h0 and the recurrent kernel, whose gradients cross the
+// shares' boundaries.
+TEST(Gradcheck, LstmSequenceSplitOverThreads) {
+  const size_t batch = 16, time = 40, units = 16;
+  ASSERT_GT(RecurrentThreads(batch, time, units, 4 * units), 1) << "the split is not exercised";
+  Rng rng(81);
+  const Array mask = xt::round(RandomUniform({batch, units}, 0, 1, rng)) * 1.25;
+  const Tensor x(RandomUniform({batch, time, 2}, -1, 1, rng));
+  const Tensor kernel(RandomUniform({2, 4 * units}, -0.5, 0.5, rng));
+  const Tensor recurrent_kernel(RandomUniform({units, 4 * units}, -0.4, 0.4, rng));
+  const Tensor bias(RandomUniform({4 * units}, -0.3, 0.3, rng));
+  const Inputs inputs = {Param({batch, units}, -0.5, 0.5, 82), Param({batch, units}, -1, 1, 83)};
+  EXPECT_GRADCHECK(
+      [&](const Inputs& in) {
+        return LstmSequence(x, in[0], in[1], kernel, recurrent_kernel, bias,
+                            /*go_backwards=*/true, &mask);
+      },
+      inputs);
 }
 
 // A deliberately broken op: the check must catch it.

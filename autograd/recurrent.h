@@ -1,5 +1,11 @@
 // Fused recurrent ops over whole sequences, with hand-written backward passes (checked against
-// finite differences in recurrent_test.cc like every other op).
+// finite differences in gradcheck_test.cc like every other op). All three share one driver (see
+// recurrent.cc): the input projection of all steps is one GEMM, each step one h @ U GEMM on its
+// share of the batch, the weight gradients single GEMMs; a batch large enough is split over the
+// compute threads (runtime.h); inference keeps no per-step history.
+//
+// recurrent_mask (optional, [batch, units]), for all three: multiplies h before every
+// h @ recurrent_kernel, the same mask at every step (Keras' recurrent_dropout).
 #ifndef AUTOGRAD_RECURRENT_H_
 #define AUTOGRAD_RECURRENT_H_
 
@@ -18,12 +24,6 @@ namespace autograd {
 // Returns [batch, time, units], the hidden state after each step in processing order. With
 // go_backwards the input is read from its last step to its first, so output step s belongs to
 // input step time - 1 - s (Keras returns the reversed sequence too).
-//
-// recurrent_mask (optional, [batch, units]): multiplies h before every h @ recurrent_kernel, the
-// same mask at every step (Keras' recurrent_dropout).
-//
-// The input projection of all steps is one GEMM, each step one h @ recurrent_kernel GEMM; the
-// activated gates are saved for backward, whose weight gradients are again single GEMMs.
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                     const Array* recurrent_mask = nullptr);
@@ -33,7 +33,8 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
 //   recurrent_kernel [units, units], bias [units] -> [batch, time, units] in processing order.
 // Per step: h = tanh(x_t @ kernel + h @ recurrent_kernel + bias).
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                         const Array* recurrent_mask = nullptr);
 
 // A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
@@ -42,7 +43,8 @@ Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel
 // Per step, with xz, xr, xh = x_t @ kernel + bias[0] and hz, hr, hh = h @ recurrent_kernel + bias[1]:
 //   z = sigmoid(xz + hz); r = sigmoid(xr + hr); n = tanh(xh + r * hh); h = z * h + (1 - z) * n.
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                   const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards);
+                   const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                         const Array* recurrent_mask = nullptr);
 
 }  // namespace autograd
 
