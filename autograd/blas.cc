@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "oneapi/dnnl/dnnl.h"
+#include "xsimd/xsimd.hpp"
 
 namespace autograd::blas {
 namespace {
@@ -16,20 +17,47 @@ void Scale(size_t m, size_t n, T beta, T* c, size_t ldc) {
   }
 }
 
-// C += alpha op(A) op(B) by plain loops, each arranged so that its innermost loop runs over
-// contiguous memory and vectorizes (the reductions through `omp simd`).
+// C += alpha op(A) op(B) for small products, where a library call costs more than the work.
+// Not transposed B: each row of C is built in SIMD registers, four vectors at a time, over all of
+// k (no store and reload of C between the k terms). Transposed B: dot products of contiguous rows.
 template <typename T>
-void LoopGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, T alpha,
-              const T* __restrict a, size_t lda, const T* __restrict b, size_t ldb,
-              T* __restrict c, size_t ldc) {
+void SmallGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, T alpha,
+               const T* __restrict a, size_t lda, const T* __restrict b, size_t ldb,
+               T* __restrict c, size_t ldc) {
+  using Vec = xsimd::batch<T>;
+  constexpr size_t W = Vec::size;
+  const auto a_at = [&](size_t i, size_t p) { return transpose_a ? a[p * lda + i] : a[i * lda + p]; };
   if (!transpose_b) {
     for (size_t i = 0; i < m; ++i) {
       T* __restrict c_row = c + i * ldc;
-      for (size_t p = 0; p < k; ++p) {
-        const T a_ip = alpha * (transpose_a ? a[p * lda + i] : a[i * lda + p]);
-        const T* __restrict b_row = b + p * ldb;
-#pragma omp simd
-        for (size_t j = 0; j < n; ++j) c_row[j] += a_ip * b_row[j];
+      size_t j = 0;
+      for (; j + 4 * W <= n; j += 4 * W) {
+        Vec c0 = Vec::load_unaligned(c_row + j), c1 = Vec::load_unaligned(c_row + j + W);
+        Vec c2 = Vec::load_unaligned(c_row + j + 2 * W), c3 = Vec::load_unaligned(c_row + j + 3 * W);
+        for (size_t p = 0; p < k; ++p) {
+          const Vec a_ip(alpha * a_at(i, p));
+          const T* b_row = b + p * ldb + j;
+          c0 = xsimd::fma(a_ip, Vec::load_unaligned(b_row), c0);
+          c1 = xsimd::fma(a_ip, Vec::load_unaligned(b_row + W), c1);
+          c2 = xsimd::fma(a_ip, Vec::load_unaligned(b_row + 2 * W), c2);
+          c3 = xsimd::fma(a_ip, Vec::load_unaligned(b_row + 3 * W), c3);
+        }
+        c0.store_unaligned(c_row + j);
+        c1.store_unaligned(c_row + j + W);
+        c2.store_unaligned(c_row + j + 2 * W);
+        c3.store_unaligned(c_row + j + 3 * W);
+      }
+      for (; j + W <= n; j += W) {
+        Vec acc = Vec::load_unaligned(c_row + j);
+        for (size_t p = 0; p < k; ++p) {
+          acc = xsimd::fma(Vec(alpha * a_at(i, p)), Vec::load_unaligned(b + p * ldb + j), acc);
+        }
+        acc.store_unaligned(c_row + j);
+      }
+      for (; j < n; ++j) {
+        T sum = 0;
+        for (size_t p = 0; p < k; ++p) sum += a_at(i, p) * b[p * ldb + j];
+        c_row[j] += alpha * sum;
       }
     }
     return;
@@ -38,13 +66,16 @@ void LoopGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, 
     for (size_t j = 0; j < n; ++j) {
       const T* __restrict b_row = b + j * ldb;
       T sum = 0;
-      if (transpose_a) {
-        for (size_t p = 0; p < k; ++p) sum += a[p * lda + i] * b_row[p];
-      } else {
+      size_t p = 0;
+      if (!transpose_a) {
         const T* __restrict a_row = a + i * lda;
-#pragma omp simd reduction(+ : sum)
-        for (size_t p = 0; p < k; ++p) sum += a_row[p] * b_row[p];
+        Vec acc(T(0));
+        for (; p + W <= k; p += W) {
+          acc = xsimd::fma(Vec::load_unaligned(a_row + p), Vec::load_unaligned(b_row + p), acc);
+        }
+        sum = xsimd::hadd(acc);
       }
+      for (; p < k; ++p) sum += a_at(i, p) * b_row[p];
       c[i * ldc + j] += alpha * sum;
     }
   }
@@ -63,7 +94,7 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, floa
   if (k == 0) return Scale(m, n, beta, c, ldc);
   if (m * n * k <= kSmallProduct) {
     if (beta != 1.0f) Scale(m, n, beta, c, ldc);
-    return LoopGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    return SmallGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
   }
   const dnnl_status_t status =
       dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
@@ -79,7 +110,7 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, doub
           size_t ldc) {
   if (m == 0 || n == 0) return;
   if (beta != 1.0) Scale(m, n, beta, c, ldc);
-  LoopGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+  SmallGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
 }
 
 }  // namespace autograd::blas

@@ -4,7 +4,7 @@
 // float goes to oneDNN's dnnl_sgemm, which picks its kernels from the CPUID features at run time
 // (so processors newer than the library get their widest vector units) and threads through the
 // one OpenMP pool of runtime.h. Called inside a parallel region it runs on the calling thread
-// alone. double (only the gradient checks' build uses it) is a plain loop.
+// alone. Small products, and double (only the gradient checks use it), run on our own SIMD loops.
 #ifndef AUTOGRAD_BLAS_H_
 #define AUTOGRAD_BLAS_H_
 

@@ -148,9 +148,16 @@ struct Saved {
   Array mask;       // [B, H], or empty
 };
 
-// The share of the batch that thread `id` of `count` owns.
-std::pair<size_t, size_t> Share(size_t batch, int id, int count) {
-  return {batch * id / count, batch * (id + 1) / count};
+// Runs work(b0, b1, id) for each of `threads` contiguous shares [b0, b1) of the batch, each on its
+// own thread; one share runs on the calling thread without entering a parallel region.
+template <typename Work>
+void InShares(size_t batch, int threads, const Work& work) {
+  if (threads <= 1) return work(0, batch, 0);
+#pragma omp parallel num_threads(threads)
+  {
+    const size_t id = omp_get_thread_num(), count = omp_get_num_threads();
+    work(batch * id / count, batch * (id + 1) / count, static_cast<int>(id));
+  }
 }
 
 void CheckShape(const char* op, const Tensor& t, const Shape& expected, const char* what) {
@@ -296,11 +303,9 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   const Real* U = recurrent_kernel.value().data();
   const Real* recurrent_bias = Cell::kSeparateRecurrent ? b + G : nullptr;
   s.threads = RecurrentThreads(B, T, H, G);
-#pragma omp parallel num_threads(s.threads) if (s.threads > 1)
-  {
-    const auto [b0, b1] = Share(B, omp_get_thread_num(), omp_get_num_threads());
+  InShares(B, s.threads, [&](size_t b0, size_t b1, int) {
     ForwardShare<Cell>(s, record, U, recurrent_bias, h.data(), c.data(), output.data(), b0, b1);
-  }
+  });
 
   std::vector<Tensor> inputs = {x, h0, kernel, recurrent_kernel, bias};
   if (c0 != nullptr) inputs.push_back(*c0);
@@ -318,13 +323,10 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
     const size_t bias_size = Cell::kSeparateRecurrent ? 2 * G : G;
     Array bias_sums = xt::zeros<Real>({static_cast<size_t>(s.threads), bias_size});
     const Real* U = recurrent_kernel.value().data();
-#pragma omp parallel num_threads(s.threads) if (s.threads > 1)
-    {
-      const int id = omp_get_thread_num();
-      const auto [b0, b1] = Share(B, id, omp_get_num_threads());
+    InShares(B, s.threads, [&](size_t b0, size_t b1, int id) {
       BackwardShare<Cell>(s, U, out.grad.data(), dh.data(), dc.data(), d_input.data(), d_rec,
                           bias_sums.data() + id * bias_size, b0, b1);
-    }
+    });
     AccumulateGrad(h0, dh, Cell::kName);
     if (inputs.size() > 5) AccumulateGrad(inputs[5], dc, Cell::kName);
     if (recurrent_kernel.requires_grad()) {

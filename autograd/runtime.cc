@@ -72,6 +72,7 @@ void ConfigureRuntime(const RuntimeOptions& options) {
   SetDenormalBits(options.flush_denormals);
   if (options.keep_freed_memory) {
     mallopt(M_MMAP_MAX, 0);              // every block from the heap, which is reused
+    mallopt(M_MXFAST, 0);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);  // do not hand the top of the heap back early
   } else {
     mallopt(M_MMAP_MAX, 65536);          // glibc's defaults
