@@ -1,9 +1,12 @@
 // Speed of the IMDB models on this machine, in one run:
-//  1. OpenBLAS sgemm throughput on the LSTM's own matrix shapes (the peak a step can reach),
+//  0. the processor, the GEMM library and its kernel set;
+//  1. sgemm throughput on the LSTM's own matrix shapes (the peak a step can reach),
 //  2. the FLOPs of one training step of imdb_lstm (batch 64, 500 steps: forward, backward, Adam),
 //  3. the median time of that step after warm-up, as a fraction of the peak, and the projected
-//     seconds per epoch; the same for the CNN variant; and inference in reviews per second.
-// Lines read "train step: 0.120 s, 58% of peak, 47 s/epoch" so that a script can pick them up.
+//     seconds per epoch; the same for the CNN variant; and inference in reviews per second;
+//  4. oneDNN's LSTM primitive on the same layer (forward_training + backward; forward_inference),
+//     the best CPU RNN implementation we can run, against our whole step:
+//     "imdb_lstm train step: 0.070 s; oneDNN LSTM layer alone: 0.077 s; ratio 1.10".
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,9 +24,10 @@
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
+#include "tools/onednn_lstm.h"
 
 ABSL_FLAG(int, repeats, 7, "timed repetitions of each measurement (the median is printed)");
-ABSL_FLAG(int, threads, 2, "OpenBLAS threads");
+ABSL_FLAG(int, threads, 0, "compute threads (0: every core)");
 
 namespace {
 
@@ -123,8 +127,9 @@ Batch RandomBatch(size_t count) {
   return batch;
 }
 
-void Report(const char* name, layers::Sequential& model, const std::vector<GemmShape>& gemms,
-            double extra_flops, int repeats) {
+// Prints the step's figures and returns its median seconds.
+double Report(const char* name, layers::Sequential& model, const std::vector<GemmShape>& gemms,
+              double extra_flops, int repeats) {
   const Batch batch = RandomBatch(kBatch);
   const double step = MedianSeconds([&] { model.TrainOnBatch(batch.x, batch.y).IgnoreError(); }, repeats);
   const double flops = TotalFlops(gemms) + extra_flops;
@@ -134,24 +139,54 @@ void Report(const char* name, layers::Sequential& model, const std::vector<GemmS
               flops / 1e9, peak / 1e9);
   std::printf("%s train step: %.3f s, %.0f%% of peak, %.0f s/epoch\n", name, step,
               100 * flops / step / peak, step * steps_per_epoch);
+  return step;
+}
+
+struct OneDnnSeconds {
+  double train, inference;
+};
+
+// oneDNN's LSTM layer alone on the IMDB shapes: median seconds of forward_training + backward, and
+// of forward_inference.
+OneDnnSeconds TimeOneDnnLstm(int repeats) {
+  tools::OneDnnLstm lstm(kBatch, kTime, kEmbedding, kUnits);
+  autograd::Rng rng(3);
+  const auto values = [&](size_t n, double limit) {
+    const Array a = autograd::RandomUniform({n}, -limit, limit, rng);
+    return std::vector<float>(a.begin(), a.end());
+  };
+  lstm.SetWeights(values(kEmbedding * 4 * kUnits, 0.1), values(kUnits * 4 * kUnits, 0.1),
+                  values(4 * kUnits, 0.1));
+  lstm.SetInput(values(kBatch * kTime * kEmbedding, 0.05));
+  lstm.SetOutputGradient(values(kBatch * kTime * kUnits, 1e-3));
+  return {MedianSeconds([&] { lstm.ForwardTraining(); lstm.Backward(); }, repeats),
+          MedianSeconds([&] { lstm.ForwardInference(); }, repeats)};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  const int repeats = absl::GetFlag(FLAGS_repeats), threads = absl::GetFlag(FLAGS_threads);
+  if (repeats < 1 || threads < 0 || threads > 1024) {
+    std::fprintf(stderr, "bench_imdb: --repeats must be at least 1 and --threads in [0, 1024]\n");
+    return 2;
+  }
   autograd::RuntimeOptions runtime = autograd::CurrentRuntime();
-  runtime.threads = absl::GetFlag(FLAGS_threads);
+  runtime.threads = threads;
   autograd::ConfigureRuntime(runtime);
-  const int repeats = absl::GetFlag(FLAGS_repeats);
-  std::printf("OpenBLAS threads: %d, batch %zu, %zu steps, LSTM(%zu) on %zu features\n",
-              absl::GetFlag(FLAGS_threads), kBatch, kTime, kUnits, kEmbedding);
+  std::printf("processor: %s\n", autograd::ProcessorName().c_str());
+  std::printf("GEMM: %s\n", autograd::GemmLibraryName().c_str());
+  std::printf("denormals flushed: %s; batch %zu, %zu steps, LSTM(%zu) on %zu features\n",
+              autograd::CurrentRuntime().flush_denormals ? "yes" : "no", kBatch, kTime, kUnits,
+              kEmbedding);
 
   const std::vector<GemmShape> gemms = LstmGemms(kTime, kEmbedding);
   const double gemm_seconds = GemmSeconds(gemms, repeats, true);
   std::printf("sgemm peak on the LSTM's shapes: %.1f GFLOP/s (%.3f s for one step's GEMMs)\n",
               TotalFlops(gemms) / gemm_seconds / 1e9, gemm_seconds);
 
+  double lstm_step = 0, lstm_reviews_per_second = 0, cnn_step = 0;
   {
     layers::Sequential model(7);
     model.Add(layers::Embedding(kVocabulary, kEmbedding, kTime));
@@ -160,11 +195,12 @@ int main(int argc, char** argv) {
     if (!model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok()) return 1;
     // Dense and Adam are negligible next to the LSTM: counted all the same.
     const double extra = 2.0 * 3 * kBatch * kUnits + 10.0 * model.CountParams();
-    Report("imdb_lstm", model, gemms, extra, repeats);
+    lstm_step = Report("imdb_lstm", model, gemms, extra, repeats);
 
     const Batch reviews = RandomBatch(1024);
     const double seconds = MedianSeconds([&] { model.Predict(reviews.x, 64).IgnoreError(); }, 3);
-    std::printf("imdb_lstm inference: %.0f reviews/s (batch 64)\n", 1024 / seconds);
+    lstm_reviews_per_second = 1024 / seconds;
+    std::printf("imdb_lstm inference: %.0f reviews/s (batch 64)\n", lstm_reviews_per_second);
   }
   {
     layers::Sequential model(7);
@@ -179,7 +215,17 @@ int main(int argc, char** argv) {
     cnn.push_back({"conv forward", false, false, conv_rows, 32, window, 1});
     cnn.push_back({"conv d kernel", true, false, window, 32, conv_rows, 1});
     cnn.push_back({"conv d input", false, true, conv_rows, window, 32, 1});
-    Report("imdb_cnn_lstm", model, cnn, 10.0 * model.CountParams(), repeats);
+    cnn_step = Report("imdb_cnn_lstm", model, cnn, 10.0 * model.CountParams(), repeats);
   }
+  std::printf("imdb_cnn_lstm step / imdb_lstm step: %.2f\n", cnn_step / lstm_step);
+
+  const OneDnnSeconds onednn = TimeOneDnnLstm(repeats);
+  std::printf("imdb_lstm train step: %.3f s; oneDNN LSTM layer alone: %.3f s; ratio %.2f\n",
+              lstm_step, onednn.train, onednn.train / lstm_step);
+  const double onednn_reviews_per_second = kBatch / onednn.inference;
+  std::printf("imdb_lstm inference: %.0f reviews/s; oneDNN LSTM layer alone: %.0f reviews/s; "
+              "ratio %.2f\n",
+              lstm_reviews_per_second, onednn_reviews_per_second,
+              lstm_reviews_per_second / onednn_reviews_per_second);
   return 0;
 }
