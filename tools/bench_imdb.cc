@@ -26,7 +26,7 @@
 #include "layers/sequential.h"
 #include "tools/onednn_lstm.h"
 
-ABSL_FLAG(int, repeats, 7, "timed repetitions of each measurement (the median is printed)");
+ABSL_FLAG(int, repeats, 11, "timed rounds of each measurement (the median is printed)");
 ABSL_FLAG(int, threads, 0, "compute threads (0: every core)");
 
 namespace {
@@ -50,10 +50,6 @@ std::vector<double> Times(const std::function<void()>& work, int repeats) {
   return times;
 }
 
-double MedianSeconds(const std::function<void()>& work, int repeats) {
-  const std::vector<double> times = Times(work, repeats);
-  return times[times.size() / 2];
-}
 
 // The peak: the fastest run (noise only ever slows a run down).
 double BestSeconds(const std::function<void()>& work, int repeats) {
@@ -127,11 +123,9 @@ Batch RandomBatch(size_t count) {
   return batch;
 }
 
-// Prints the step's figures and returns its median seconds.
-double Report(const char* name, layers::Sequential& model, const std::vector<GemmShape>& gemms,
-              double extra_flops, int repeats) {
-  const Batch batch = RandomBatch(kBatch);
-  const double step = MedianSeconds([&] { model.TrainOnBatch(batch.x, batch.y).IgnoreError(); }, repeats);
+// Prints a model's step figures: FLOPs, the sgemm peak on its shapes, the step as a fraction of it.
+void Report(const char* name, double step, const std::vector<GemmShape>& gemms,
+            double extra_flops, int repeats) {
   const double flops = TotalFlops(gemms) + extra_flops;
   const double peak = TotalFlops(gemms) / GemmSeconds(gemms, repeats, false);
   const size_t steps_per_epoch = (kTrainReviews + kBatch - 1) / kBatch;
@@ -139,16 +133,32 @@ double Report(const char* name, layers::Sequential& model, const std::vector<Gem
               flops / 1e9, peak / 1e9);
   std::printf("%s train step: %.3f s, %.0f%% of peak, %.0f s/epoch\n", name, step,
               100 * flops / step / peak, step * steps_per_epoch);
-  return step;
 }
 
-struct OneDnnSeconds {
-  double train, inference;
-};
+// Medians of each piece of work's seconds, measured in turns: one warm-up run of each, then
+// `repeats` rounds in which every piece runs once.
+std::vector<double> InterleavedMedians(const std::vector<std::function<void()>>& works,
+                                       int repeats) {
+  std::vector<std::vector<double>> times(works.size());
+  for (const auto& work : works) work();
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t w = 0; w < works.size(); ++w) {
+      const auto start = std::chrono::steady_clock::now();
+      works[w]();
+      times[w].push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  std::vector<double> medians;
+  for (std::vector<double>& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
 
-// oneDNN's LSTM layer alone on the IMDB shapes: median seconds of forward_training + backward, and
-// of forward_inference.
-OneDnnSeconds TimeOneDnnLstm(int repeats) {
+// oneDNN's LSTM layer on the IMDB shapes, with small random weights, inputs and output gradients.
+tools::OneDnnLstm MakeOneDnnLstm() {
   tools::OneDnnLstm lstm(kBatch, kTime, kEmbedding, kUnits);
   autograd::Rng rng(3);
   const auto values = [&](size_t n, double limit) {
@@ -159,8 +169,7 @@ OneDnnSeconds TimeOneDnnLstm(int repeats) {
                   values(4 * kUnits, 0.1));
   lstm.SetInput(values(kBatch * kTime * kEmbedding, 0.05));
   lstm.SetOutputGradient(values(kBatch * kTime * kUnits, 1e-3));
-  return {MedianSeconds([&] { lstm.ForwardTraining(); lstm.Backward(); }, repeats),
-          MedianSeconds([&] { lstm.ForwardInference(); }, repeats)};
+  return lstm;
 }
 
 }  // namespace
@@ -186,46 +195,57 @@ int main(int argc, char** argv) {
   std::printf("sgemm peak on the LSTM's shapes: %.1f GFLOP/s (%.3f s for one step's GEMMs)\n",
               TotalFlops(gemms) / gemm_seconds / 1e9, gemm_seconds);
 
-  double lstm_step = 0, lstm_reviews_per_second = 0, cnn_step = 0;
-  {
-    layers::Sequential model(7);
-    model.Add(layers::Embedding(kVocabulary, kEmbedding, kTime));
-    model.Add(layers::LSTM(kUnits));
-    model.Add(layers::Dense(1, "sigmoid"));
-    if (!model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok()) return 1;
-    // Dense and Adam are negligible next to the LSTM: counted all the same.
-    const double extra = 2.0 * 3 * kBatch * kUnits + 10.0 * model.CountParams();
-    lstm_step = Report("imdb_lstm", model, gemms, extra, repeats);
+  layers::Sequential lstm(7);
+  lstm.Add(layers::Embedding(kVocabulary, kEmbedding, kTime));
+  lstm.Add(layers::LSTM(kUnits));
+  lstm.Add(layers::Dense(1, "sigmoid"));
+  layers::Sequential cnn_lstm(7);
+  cnn_lstm.Add(layers::Embedding(kVocabulary, kEmbedding, kTime));
+  cnn_lstm.Add(layers::Conv1D(32, 3, "same", "relu"));
+  cnn_lstm.Add(layers::MaxPooling1D(2));
+  cnn_lstm.Add(layers::LSTM(kUnits));
+  cnn_lstm.Add(layers::Dense(1, "sigmoid"));
+  for (layers::Sequential* model : {&lstm, &cnn_lstm}) {
+    const absl::Status status =
+        model->Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"});
+    if (!status.ok()) {
+      std::fprintf(stderr, "bench_imdb: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+  }
+  tools::OneDnnLstm onednn = MakeOneDnnLstm();
+  const Batch batch = RandomBatch(kBatch);
 
-    const Batch reviews = RandomBatch(1024);
-    const double seconds = MedianSeconds([&] { model.Predict(reviews.x, 64).IgnoreError(); }, 3);
-    lstm_reviews_per_second = 1024 / seconds;
-    std::printf("imdb_lstm inference: %.0f reviews/s (batch 64)\n", lstm_reviews_per_second);
-  }
-  {
-    layers::Sequential model(7);
-    model.Add(layers::Embedding(kVocabulary, kEmbedding, kTime));
-    model.Add(layers::Conv1D(32, 3, "same", "relu"));
-    model.Add(layers::MaxPooling1D(2));
-    model.Add(layers::LSTM(kUnits));
-    model.Add(layers::Dense(1, "sigmoid"));
-    if (!model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok()) return 1;
-    std::vector<GemmShape> cnn = LstmGemms(kTime / 2, 32);
-    const size_t conv_rows = kBatch * kTime, window = 3 * kEmbedding;
-    cnn.push_back({"conv forward", false, false, conv_rows, 32, window, 1});
-    cnn.push_back({"conv d kernel", true, false, window, 32, conv_rows, 1});
-    cnn.push_back({"conv d input", false, true, conv_rows, window, 32, 1});
-    cnn_step = Report("imdb_cnn_lstm", model, cnn, 10.0 * model.CountParams(), repeats);
-  }
+  // The machine is shared and noisy: the measurements take turns, round after round, so that a
+  // slow moment hits all of them alike, and each figure is a median over the rounds.
+  const std::vector<double> medians = InterleavedMedians(
+      {
+          [&] { lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
+          [&] { cnn_lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
+          [&] { onednn.ForwardTraining(); onednn.Backward(); },
+          [&] { lstm.Predict(batch.x, kBatch).IgnoreError(); },
+          [&] { onednn.ForwardInference(); },
+      },
+      repeats);
+  const double lstm_step = medians[0], cnn_step = medians[1], onednn_step = medians[2];
+  const double lstm_reviews_per_second = kBatch / medians[3];
+  const double onednn_reviews_per_second = kBatch / medians[4];
+
+  // Dense and Adam are negligible next to the LSTM: counted all the same.
+  Report("imdb_lstm", lstm_step, gemms, 2.0 * 3 * kBatch * kUnits + 10.0 * lstm.CountParams(),
+         repeats);
+  std::vector<GemmShape> cnn = LstmGemms(kTime / 2, 32);
+  const size_t conv_rows = kBatch * kTime, window = 3 * kEmbedding;
+  cnn.push_back({"conv forward", false, false, conv_rows, 32, window, 1});
+  cnn.push_back({"conv d kernel", true, false, window, 32, conv_rows, 1});
+  cnn.push_back({"conv d input", false, true, conv_rows, window, 32, 1});
+  Report("imdb_cnn_lstm", cnn_step, cnn, 10.0 * cnn_lstm.CountParams(), repeats);
   std::printf("imdb_cnn_lstm step / imdb_lstm step: %.2f\n", cnn_step / lstm_step);
-
-  const OneDnnSeconds onednn = TimeOneDnnLstm(repeats);
   std::printf("imdb_lstm train step: %.3f s; oneDNN LSTM layer alone: %.3f s; ratio %.2f\n",
-              lstm_step, onednn.train, onednn.train / lstm_step);
-  const double onednn_reviews_per_second = kBatch / onednn.inference;
+              lstm_step, onednn_step, onednn_step / lstm_step);
   std::printf("imdb_lstm inference: %.0f reviews/s; oneDNN LSTM layer alone: %.0f reviews/s; "
-              "ratio %.2f\n",
+              "ratio %.2f (batch %zu)\n",
               lstm_reviews_per_second, onednn_reviews_per_second,
-              lstm_reviews_per_second / onednn_reviews_per_second);
+              lstm_reviews_per_second / onednn_reviews_per_second, kBatch);
   return 0;
 }

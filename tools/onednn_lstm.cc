@@ -87,6 +87,7 @@ OneDnnLstm::OneDnnLstm(int batch, int time, int input_dim, int units) : impl_(ne
   s.workspace = s.Make(s.training_pd.workspace_desc());
 }
 
+OneDnnLstm::OneDnnLstm(OneDnnLstm&&) noexcept = default;
 OneDnnLstm::~OneDnnLstm() = default;
 
 void OneDnnLstm::SetWeights(const std::vector<float>& kernel,

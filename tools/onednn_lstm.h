@@ -17,6 +17,7 @@ namespace tools {
 class OneDnnLstm {
  public:
   OneDnnLstm(int batch, int time, int input_dim, int units);
+  OneDnnLstm(OneDnnLstm&&) noexcept;
   ~OneDnnLstm();
 
   void SetWeights(const std::vector<float>& kernel, const std::vector<float>& recurrent_kernel,
