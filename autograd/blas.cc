@@ -26,14 +26,34 @@ void SmallGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
                T* __restrict c, size_t ldc) {
   using Vec = xsimd::batch<T>;
   constexpr size_t W = Vec::size;
-  const auto a_at = [&](size_t i, size_t p) { return transpose_a ? a[p * lda + i] : a[i * lda + p]; };
+  const auto a_at = [&](size_t i, size_t p) {
+    return transpose_a ? a[p * lda + i] : a[i * lda + p];
+  };
   if (!transpose_b) {
+    // Lane numbers, to select the last `n % W` lanes of an overlapping final block.
+    alignas(64) T lane[W];
+    for (size_t l = 0; l < W; ++l) lane[l] = static_cast<T>(l);
+    const size_t tail = n % W;
     for (size_t i = 0; i < m; ++i) {
       T* __restrict c_row = c + i * ldc;
+      if (tail != 0 && n >= W) {
+        // The columns past the last whole vector: one vector ending at column n, done first, of
+        // which only the lanes past the whole vectors are stored.
+        const size_t j = n - W;
+        const Vec original = Vec::load_unaligned(c_row + j);
+        Vec acc = original;
+        for (size_t p = 0; p < k; ++p) {
+          acc = xsimd::fma(Vec(alpha * a_at(i, p)), Vec::load_unaligned(b + p * ldb + j), acc);
+        }
+        const auto keep = Vec::load_aligned(lane) >= Vec(static_cast<T>(W - tail));
+        xsimd::select(keep, acc, original).store_unaligned(c_row + j);
+      }
+      const size_t whole = n - tail;
       size_t j = 0;
-      for (; j + 4 * W <= n; j += 4 * W) {
+      for (; j + 4 * W <= whole; j += 4 * W) {
         Vec c0 = Vec::load_unaligned(c_row + j), c1 = Vec::load_unaligned(c_row + j + W);
-        Vec c2 = Vec::load_unaligned(c_row + j + 2 * W), c3 = Vec::load_unaligned(c_row + j + 3 * W);
+        Vec c2 = Vec::load_unaligned(c_row + j + 2 * W),
+            c3 = Vec::load_unaligned(c_row + j + 3 * W);
         for (size_t p = 0; p < k; ++p) {
           const Vec a_ip(alpha * a_at(i, p));
           const T* b_row = b + p * ldb + j;
@@ -47,14 +67,14 @@ void SmallGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
         c2.store_unaligned(c_row + j + 2 * W);
         c3.store_unaligned(c_row + j + 3 * W);
       }
-      for (; j + W <= n; j += W) {
+      for (; j + W <= whole; j += W) {
         Vec acc = Vec::load_unaligned(c_row + j);
         for (size_t p = 0; p < k; ++p) {
           acc = xsimd::fma(Vec(alpha * a_at(i, p)), Vec::load_unaligned(b + p * ldb + j), acc);
         }
         acc.store_unaligned(c_row + j);
       }
-      for (; j < n; ++j) {
+      for (; n < W && j < n; ++j) {  // fewer columns than one vector
         T sum = 0;
         for (size_t p = 0; p < k; ++p) sum += a_at(i, p) * b[p * ldb + j];
         c_row[j] += alpha * sum;
@@ -96,12 +116,11 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, floa
     if (beta != 1.0f) Scale(m, n, beta, c, ldc);
     return SmallGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
   }
-  const dnnl_status_t status =
-      dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
-                 beta, c, ldc);
+  const dnnl_status_t status = dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k,
+                                          alpha, a, lda, b, ldb, beta, c, ldc);
   if (status != dnnl_success) {
-    throw std::runtime_error(absl::StrFormat(
-        "dnnl_sgemm failed (status %d) on %d x %d x %d", static_cast<int>(status), m, n, k));
+    throw std::runtime_error(absl::StrFormat("dnnl_sgemm failed (status %d) on %d x %d x %d",
+                                             static_cast<int>(status), m, n, k));
   }
 }
 

@@ -10,8 +10,8 @@ namespace {
 
 // C = alpha op(A) op(B) + beta C by the definition, in double.
 std::vector<double> Reference(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
-                              const std::vector<float>& a, const std::vector<float>& b,
-                              double beta, const std::vector<float>& c) {
+                              const std::vector<float>& a, const std::vector<float>& b, double beta,
+                              const std::vector<float>& c) {
   std::vector<double> out(m * n);
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < n; ++j) {
@@ -27,7 +27,9 @@ std::vector<double> Reference(bool ta, bool tb, size_t m, size_t n, size_t k, do
 
 // Both paths of Gemm: the plain loops for small products and oneDNN for large ones.
 TEST(BlasTest, EveryTransposeMatchesTheDefinitionSmallAndLarge) {
-  for (const size_t scale : {1, 9}) {
+  // Widths below, at and between multiples of the SIMD width (up to 16 floats), and one large
+  // product for oneDNN.
+  for (const size_t scale : {1, 4, 5, 9, 13}) {
     const size_t m = 3 * scale, n = 5 * scale, k = 7 * scale;
     std::vector<float> a(m * k), b(k * n), c(m * n);
     for (size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.37f * i);

@@ -80,7 +80,7 @@ Tensor Conv1D(const Tensor& x, const Tensor& kernel, Padding padding) {
       Array grad = Array::from_shape(kernel.value().shape());
       blas::Gemm(true, false, window, g.filters, rows, Real(1), columns->data(), window,
                  out.grad.data(), g.filters, Real(0), grad.data(), g.filters);
-      AccumulateGrad(kernel, grad, "Conv1D");
+      AccumulateGrad(kernel, std::move(grad), "Conv1D");
     }
     if (x.requires_grad()) {
       Array column_grad = Array::from_shape({rows, window});
@@ -88,7 +88,7 @@ Tensor Conv1D(const Tensor& x, const Tensor& kernel, Padding padding) {
                  kernel.value().data(), g.filters, Real(0), column_grad.data(), window);
       Array grad = xt::zeros<Real>(x.value().shape());
       FoldAdd(column_grad, g, grad.data());
-      AccumulateGrad(x, grad, "Conv1D");
+      AccumulateGrad(x, std::move(grad), "Conv1D");
     }
   });
 }
@@ -122,7 +122,7 @@ Tensor MaxPool1D(const Tensor& x, size_t pool_size) {
   return MakeResult(std::move(out), {&x}, [x, winners](const Node& out) {
     Array grad = xt::zeros<Real>(x.value().shape());
     for (size_t o = 0; o < winners->size(); ++o) grad.data()[(*winners)[o]] += out.grad.data()[o];
-    AccumulateGrad(x, grad, "MaxPool1D");
+    AccumulateGrad(x, std::move(grad), "MaxPool1D");
   });
 }
 

@@ -1,5 +1,7 @@
 #include "autograd/elementwise.h"
 
+#include <functional>
+
 #include "absl/strings/str_format.h"
 #include "xtensor/xmath.hpp"
 #include "xtensor/xoperation.hpp"
@@ -21,32 +23,71 @@ Shape BroadcastShape(const Shape& a, const Shape& b, const char* op) {
   return result;
 }
 
+namespace {
+
+// Whether `suffix` is the trailing part of `shape`: an operand broadcast over leading rows.
+bool IsSuffix(const Array& suffix, const Array& shape) {
+  const auto& s = suffix.shape();
+  const auto& full = shape.shape();
+  return s.size() <= full.size() && std::equal(s.begin(), s.end(), full.end() - s.size());
+}
+
+// op(a, b) elementwise with broadcasting. Equal shapes, and one operand repeated over the other's
+// leading rows (a bias), run as plain loops; anything else through xtensor's general broadcast.
+template <typename Op>
+Array Combine(const Array& a, const Array& b, Op op) {
+  if (IsSuffix(b, a) || IsSuffix(a, b)) {
+    const bool b_repeats = IsSuffix(b, a);
+    const Array& big = b_repeats ? a : b;
+    const Array& small = b_repeats ? b : a;
+    Array out = Array::from_shape(big.shape());
+    const size_t width = small.size();
+    const size_t rows = width == 0 ? 0 : big.size() / width;
+    const Real* __restrict x = big.data();
+    const Real* __restrict y = small.data();
+    Real* __restrict z = out.data();
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t k = 0; k < width; ++k) {
+        const size_t i = r * width + k;
+        z[i] = b_repeats ? op(x[i], y[k]) : op(y[k], x[i]);
+      }
+    }
+    return out;
+  }
+  return xt::eval(op(a, b));
+}
+
+}  // namespace
+
 Tensor Add(const Tensor& a, const Tensor& b) {
   BroadcastShape(a.shape(), b.shape(), "Add");
-  return MakeResult(a.value() + b.value(), {&a, &b}, [a, b](const Node& out) {
-    AccumulateGrad(a, ReduceToShape(out.grad, a.shape()), "Add");
-    AccumulateGrad(b, ReduceToShape(out.grad, b.shape()), "Add");
-  });
+  return MakeResult(Combine(a.value(), b.value(), std::plus<>()), {&a, &b},
+                    [a, b](const Node& out) {
+                      AccumulateGrad(a, ReduceToShape(out.grad, a.shape()), "Add");
+                      AccumulateGrad(b, ReduceToShape(out.grad, b.shape()), "Add");
+                    });
 }
 
 Tensor Sub(const Tensor& a, const Tensor& b) {
   BroadcastShape(a.shape(), b.shape(), "Sub");
-  return MakeResult(a.value() - b.value(), {&a, &b}, [a, b](const Node& out) {
-    AccumulateGrad(a, ReduceToShape(out.grad, a.shape()), "Sub");
-    AccumulateGrad(b, ReduceToShape(-out.grad, b.shape()), "Sub");
-  });
+  return MakeResult(Combine(a.value(), b.value(), std::minus<>()), {&a, &b},
+                    [a, b](const Node& out) {
+                      AccumulateGrad(a, ReduceToShape(out.grad, a.shape()), "Sub");
+                      AccumulateGrad(b, ReduceToShape(-out.grad, b.shape()), "Sub");
+                    });
 }
 
 Tensor Mul(const Tensor& a, const Tensor& b) {
   BroadcastShape(a.shape(), b.shape(), "Mul");
-  return MakeResult(a.value() * b.value(), {&a, &b}, [a, b](const Node& out) {
-    if (a.requires_grad()) {
-      AccumulateGrad(a, ReduceToShape(out.grad * b.value(), a.shape()), "Mul");
-    }
-    if (b.requires_grad()) {
-      AccumulateGrad(b, ReduceToShape(out.grad * a.value(), b.shape()), "Mul");
-    }
-  });
+  return MakeResult(Combine(a.value(), b.value(), std::multiplies<>()), {&a, &b},
+                    [a, b](const Node& out) {
+                      if (a.requires_grad()) {
+                        AccumulateGrad(a, ReduceToShape(out.grad * b.value(), a.shape()), "Mul");
+                      }
+                      if (b.requires_grad()) {
+                        AccumulateGrad(b, ReduceToShape(out.grad * a.value(), b.shape()), "Mul");
+                      }
+                    });
 }
 
 Tensor Div(const Tensor& a, const Tensor& b) {
@@ -83,21 +124,28 @@ Tensor Tanh(const Tensor& x) {
 }
 
 Tensor Relu(const Tensor& x) {
-  return MakeResult(xt::maximum(x.value(), Real(0)), {&x}, [x](const Node& out) {
-    AccumulateGrad(x, xt::where(out.value > Real(0), out.grad, Real(0)), "Relu");
+  Array y = Array::from_shape(x.value().shape());
+  const Real* __restrict in = x.value().data();
+  Real* __restrict activated = y.data();
+  for (size_t k = 0, n = y.size(); k < n; ++k) activated[k] = in[k] > Real(0) ? in[k] : Real(0);
+  return MakeResult(std::move(y), {&x}, [x](const Node& out) {
+    Array grad = Array::from_shape(out.value.shape());
+    const Real* __restrict y = out.value.data();
+    const Real* __restrict dy = out.grad.data();
+    Real* __restrict dx = grad.data();
+    for (size_t k = 0, n = grad.size(); k < n; ++k) dx[k] = y[k] > Real(0) ? dy[k] : Real(0);
+    AccumulateGrad(x, std::move(grad), "Relu");
   });
 }
 
 Tensor Exp(const Tensor& x) {
-  return MakeResult(xt::exp(x.value()), {&x}, [x](const Node& out) {
-    AccumulateGrad(x, out.grad * out.value, "Exp");
-  });
+  return MakeResult(xt::exp(x.value()), {&x},
+                    [x](const Node& out) { AccumulateGrad(x, out.grad * out.value, "Exp"); });
 }
 
 Tensor Log(const Tensor& x) {
-  return MakeResult(xt::log(x.value()), {&x}, [x](const Node& out) {
-    AccumulateGrad(x, out.grad / x.value(), "Log");
-  });
+  return MakeResult(xt::log(x.value()), {&x},
+                    [x](const Node& out) { AccumulateGrad(x, out.grad / x.value(), "Log"); });
 }
 
 }  // namespace autograd

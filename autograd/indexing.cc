@@ -40,7 +40,7 @@ Tensor GatherRows(const Tensor& table, const Array& indices) {
       const Real* g = out.grad.data() + k * width;
       for (size_t j = 0; j < width; ++j) row[j] += g[j];
     }
-    AccumulateGrad(table, grad, "GatherRows");
+    AccumulateGrad(table, std::move(grad), "GatherRows");
   });
 }
 

@@ -52,7 +52,7 @@ Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets) {
     const Real scale = *out.grad.data() / count;
     Array grad = xt::where(p >= kEpsilon && p <= Real(1) - kEpsilon,
                            scale * ((Real(1) - targets) / (Real(1) - p) - targets / p), Real(0));
-    AccumulateGrad(predictions, grad, "BinaryCrossentropy");
+    AccumulateGrad(predictions, std::move(grad), "BinaryCrossentropy");
   });
 }
 
@@ -87,7 +87,7 @@ Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets) 
     const Real scale = *out.grad.data() / rows;
     Array grad =
         xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
-    AccumulateGrad(normalised, grad, "CategoricalCrossentropy");
+    AccumulateGrad(normalised, std::move(grad), "CategoricalCrossentropy");
   });
 }
 

@@ -22,14 +22,14 @@ Tensor MatMul(const Tensor& a, const Tensor& b) {
       // d a = d out @ b^T
       blas::Gemm(false, true, rows, k, n, Real(1), out.grad.data(), n, b.value().data(), n,
                  Real(0), grad_a.data(), k);
-      AccumulateGrad(a, grad_a, "MatMul");
+      AccumulateGrad(a, std::move(grad_a), "MatMul");
     }
     if (b.requires_grad()) {
       Array grad_b = Array::from_shape({k, n});
       // d b = a^T @ d out, over all rows.
       blas::Gemm(true, false, k, n, rows, Real(1), a.value().data(), k, out.grad.data(), n,
                  Real(0), grad_b.data(), n);
-      AccumulateGrad(b, grad_b, "MatMul");
+      AccumulateGrad(b, std::move(grad_b), "MatMul");
     }
   });
 }

@@ -24,7 +24,6 @@
 #include "autograd/runtime.h"
 #include "autograd/vector_math.h"
 #include "xtensor/xbuilder.hpp"
-#include "xtensor/xmanipulation.hpp"
 
 namespace autograd {
 namespace {
@@ -49,8 +48,8 @@ struct LstmCell {
   static constexpr size_t kGates = 4, kSaved = 2;  // saved: c before the step, tanh(c) after
   static constexpr bool kCellState = true, kSeparateRecurrent = false, kDirectPath = false;
 
-  static void Forward(Real* __restrict z, const Real* /*p*/, Real* __restrict h,
-                      Real* __restrict c, Real* __restrict saved, size_t H) {
+  static void Forward(Real* __restrict z, const Real* /*p*/, Real* __restrict h, Real* __restrict c,
+                      Real* __restrict saved, size_t H) {
     SigmoidInPlace(z, 2 * H);      // i, f
     TanhInPlace(z + 2 * H, H);     // g
     SigmoidInPlace(z + 3 * H, H);  // o
@@ -64,10 +63,10 @@ struct LstmCell {
     for (size_t j = 0; j < H; ++j) h[j] = z[3 * H + j] * tanh_c[j];
   }
 
-  static void Backward(const Real* __restrict gate, const Real* /*p*/,
-                       const Real* __restrict saved, const Real* /*h_prev*/,
-                       const Real* __restrict dh, Real* __restrict dc, Real* __restrict d_input,
-                       Real* /*d_recurrent*/, Real* /*dh_direct*/, size_t H) {
+  static void Backward(const Real* __restrict gate, const Real* /*p*/, const Real* __restrict saved,
+                       const Real* /*h_prev*/, const Real* __restrict dh, Real* __restrict dc,
+                       Real* __restrict d_input, Real* /*d_recurrent*/, Real* /*dh_direct*/,
+                       size_t H) {
     const Real* __restrict c_prev = saved;
     const Real* __restrict tanh_c = saved + H;
     for (size_t j = 0; j < H; ++j) {
@@ -110,8 +109,8 @@ struct GruCell {
   static constexpr size_t kGates = 3, kSaved = 0;  // backward reads the gates, p and h_prev
   static constexpr bool kCellState = false, kSeparateRecurrent = true, kDirectPath = true;
 
-  static void Forward(Real* __restrict g, const Real* __restrict p, Real* __restrict h,
-                      Real* /*c*/, Real* /*saved*/, size_t H) {
+  static void Forward(Real* __restrict g, const Real* __restrict p, Real* __restrict h, Real* /*c*/,
+                      Real* /*saved*/, size_t H) {
     for (size_t k = 0; k < 2 * H; ++k) g[k] += p[k];
     SigmoidInPlace(g, 2 * H);
     for (size_t j = 0; j < H; ++j) g[2 * H + j] += g[H + j] * p[2 * H + j];
@@ -170,8 +169,8 @@ void CheckShape(const char* op, const Tensor& t, const Shape& expected, const ch
 
 template <typename Cell>
 void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
-                  const Real* recurrent_bias, Real* h,
-                  Real* c, Real* output, size_t b0, size_t b1) {
+                  const Real* recurrent_bias, Real* h, Real* c, Real* output, size_t b0,
+                  size_t b1) {
   const size_t T = s.time, H = s.units, G = s.gates, S = Cell::kSaved * H, n = b1 - b0;
   const Real* mask = s.mask.dimension() == 2 ? s.mask.data() : nullptr;
   // Per-thread scratch, allocated once for the whole sequence.
@@ -183,7 +182,8 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
     const size_t t = s.go_backwards ? T - 1 - step : step;
     const Real* h_used = h + b0 * H;
     if (mask != nullptr) {
-      for (size_t k = 0; k < n * H; ++k) h_masked[k] = h[b0 * H + k] * mask[b0 * H + k];
+      Real* __restrict masked = h_masked.data();
+      for (size_t k = 0; k < n * H; ++k) masked[k] = h[b0 * H + k] * mask[b0 * H + k];
       h_used = h_masked.data();
     }
     // Rows of input step t are b * T + t: a stride of T rows.
@@ -251,7 +251,7 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
                  dh_product.data(), H);
       for (size_t k = 0; k < n * H; ++k) {
         const Real direct = Cell::kDirectPath ? dh[b0 * H + k] : Real(0);
-        dh[b0 * H + k] = direct + dh_product[k] * mask[b0 * H + k];
+        dh[b0 * H + k] = direct + dh_product.data()[k] * mask[b0 * H + k];
       }
     }
   }
@@ -313,8 +313,7 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   const Real* recurrent_bias = Cell::kSeparateRecurrent ? b + G : nullptr;
   s.threads = RecurrentThreads(B, T, H, G);
   InShares(B, s.threads, [&](size_t b0, size_t b1, int) {
-    ForwardShare<Cell>(s, record, U, b, recurrent_bias, h.data(), c.data(), output.data(), b0,
-                       b1);
+    ForwardShare<Cell>(s, record, U, b, recurrent_bias, h.data(), c.data(), output.data(), b0, b1);
   });
 
   std::vector<Tensor> inputs = {x, h0, kernel, recurrent_kernel, bias};
@@ -334,49 +333,56 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
     Array bias_sums = xt::zeros<Real>({static_cast<size_t>(s.threads), bias_size});
     // U^T once, contiguous: the per-step d_recurrent @ U^T then runs as a plain product, which
     // oneDNN does twice as fast as the transposed one on these shapes.
-    const Array U_transposed = xt::transpose(recurrent_kernel.value());
+    const Real* U = recurrent_kernel.value().data();
+    Array U_transposed = Array::from_shape({G, H});
+    for (size_t i = 0; i < H; ++i) {
+      for (size_t k = 0; k < G; ++k) U_transposed.data()[k * H + i] = U[i * G + k];
+    }
     InShares(B, s.threads, [&](size_t b0, size_t b1, int id) {
-      BackwardShare<Cell>(s, U_transposed.data(), out.grad.data(), dh.data(), dc.data(), d_input.data(), d_rec,
-                          bias_sums.data() + id * bias_size, b0, b1);
+      BackwardShare<Cell>(s, U_transposed.data(), out.grad.data(), dh.data(), dc.data(),
+                          d_input.data(), d_rec, bias_sums.data() + id * bias_size, b0, b1);
     });
-    AccumulateGrad(h0, dh, Cell::kName);
-    if (inputs.size() > 5) AccumulateGrad(inputs[5], dc, Cell::kName);
+    AccumulateGrad(h0, std::move(dh), Cell::kName);
+    if (inputs.size() > 5) AccumulateGrad(inputs[5], std::move(dc), Cell::kName);
     if (recurrent_kernel.requires_grad()) {
       // dU = h_used^T @ d_recurrent, where h_used is h_prev times the mask.
       Array masked_h;
       const Real* h_used = s.h_prev.data();
       if (s.mask.dimension() == 2) {
         masked_h = Array::from_shape({rows, H});
+        const Real* h_prev = s.h_prev.data();
+        const Real* mask = s.mask.data();
         for (size_t r = 0; r < rows; ++r) {
           for (size_t j = 0; j < H; ++j) {
-            masked_h[r * H + j] = s.h_prev[r * H + j] * s.mask[(r / T) * H + j];
+            masked_h.data()[r * H + j] = h_prev[r * H + j] * mask[(r / T) * H + j];
           }
         }
         h_used = masked_h.data();
       }
       Array grad = Array::from_shape({H, G});
       blas::Gemm(true, false, H, G, rows, Real(1), h_used, H, d_rec, G, Real(0), grad.data(), G);
-      AccumulateGrad(recurrent_kernel, grad, Cell::kName);
+      AccumulateGrad(recurrent_kernel, std::move(grad), Cell::kName);
     }
     if (bias.requires_grad()) {
       Array grad = xt::zeros<Real>({bias_size});
       for (int id = 0; id < s.threads; ++id) {
-        for (size_t k = 0; k < bias_size; ++k) grad[k] += bias_sums[id * bias_size + k];
+        const Real* partial = bias_sums.data() + id * bias_size;
+        for (size_t k = 0; k < bias_size; ++k) grad.data()[k] += partial[k];
       }
       grad.reshape(bias.shape());
-      AccumulateGrad(bias, grad, Cell::kName);
+      AccumulateGrad(bias, std::move(grad), Cell::kName);
     }
     if (kernel.requires_grad()) {
       Array grad = Array::from_shape({D, G});
       blas::Gemm(true, false, D, G, rows, Real(1), x.value().data(), D, d_input.data(), G, Real(0),
                  grad.data(), G);
-      AccumulateGrad(kernel, grad, Cell::kName);
+      AccumulateGrad(kernel, std::move(grad), Cell::kName);
     }
     if (x.requires_grad()) {
       Array grad = Array::from_shape({B, T, D});
       blas::Gemm(false, true, rows, D, G, Real(1), d_input.data(), G, kernel.value().data(), G,
                  Real(0), grad.data(), D);
-      AccumulateGrad(x, grad, Cell::kName);
+      AccumulateGrad(x, std::move(grad), Cell::kName);
     }
   });
 }

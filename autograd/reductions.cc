@@ -24,7 +24,7 @@ Tensor SumAll(const Tensor& x, Real factor, const char* op) {
   return MakeResult(std::move(total), {&x}, [x, factor, op](const Node& out) {
     Array grad = xt::empty<Real>(x.value().shape());
     grad.fill(*out.grad.data() * factor);
-    AccumulateGrad(x, grad, op);
+    AccumulateGrad(x, std::move(grad), op);
   });
 }
 

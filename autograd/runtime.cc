@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "oneapi/dnnl/dnnl.h"
@@ -71,11 +72,14 @@ void ConfigureRuntime(const RuntimeOptions& options) {
 #pragma omp parallel num_threads(threads)
   SetDenormalBits(options.flush_denormals);
   if (options.keep_freed_memory) {
-    mallopt(M_MMAP_MAX, 0);              // every block from the heap, which is reused
+    // Every block from the heap, which is reused; no fastbins, whose consolidation ran on every
+    // allocation of a kilobyte or more; the top of the heap kept, not handed back early.
+    mallopt(M_MMAP_MAX, 0);
     mallopt(M_MXFAST, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);  // do not hand the top of the heap back early
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
   } else {
-    mallopt(M_MMAP_MAX, 65536);          // glibc's defaults
+    mallopt(M_MMAP_MAX, 65536);  // glibc's defaults
+    mallopt(M_MXFAST, 64 * sizeof(size_t) / 4);
     mallopt(M_TRIM_THRESHOLD, 128 * 1024);
   }
   Options() = options;
@@ -124,17 +128,19 @@ std::string ProcessorName() {
 
 std::string GemmLibraryName() {
   const dnnl_version_t* version = dnnl_version();
+  static constexpr std::pair<dnnl_cpu_isa_t, const char*> kIsaNames[] = {
+      {dnnl_cpu_isa_sse41, "sse4.1"},
+      {dnnl_cpu_isa_avx, "avx"},
+      {dnnl_cpu_isa_avx2, "avx2"},
+      {dnnl_cpu_isa_avx2_vnni, "avx2_vnni"},
+      {dnnl_cpu_isa_avx512_core, "avx512_core"},
+      {dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"},
+      {dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"},
+      {dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"},
+  };
   const char* isa = "unknown";
-  switch (dnnl_get_effective_cpu_isa()) {
-    case dnnl_cpu_isa_sse41: isa = "sse4.1"; break;
-    case dnnl_cpu_isa_avx: isa = "avx"; break;
-    case dnnl_cpu_isa_avx2: isa = "avx2"; break;
-    case dnnl_cpu_isa_avx2_vnni: isa = "avx2_vnni"; break;
-    case dnnl_cpu_isa_avx512_core: isa = "avx512_core"; break;
-    case dnnl_cpu_isa_avx512_core_vnni: isa = "avx512_core_vnni"; break;
-    case dnnl_cpu_isa_avx512_core_bf16: isa = "avx512_core_bf16"; break;
-    case dnnl_cpu_isa_avx512_core_amx: isa = "avx512_core_amx"; break;
-    default: break;
+  for (const auto& [value, name] : kIsaNames) {
+    if (value == dnnl_get_effective_cpu_isa()) isa = name;
   }
   return absl::StrFormat("oneDNN %d.%d.%d dnnl_sgemm, %s kernels, %d threads", version->major,
                          version->minor, version->patch, isa, ComputeThreads());

@@ -64,7 +64,7 @@ Tensor Reshape(const Tensor& x, const Shape& shape) {
   return MakeResult(std::move(out), {&x}, [x](const Node& out) {
     Array grad = out.grad;
     grad.reshape(x.shape());
-    AccumulateGrad(x, grad, "Reshape");
+    AccumulateGrad(x, std::move(grad), "Reshape");
   });
 }
 
@@ -121,7 +121,7 @@ Tensor Slice(const Tensor& x, int axis, size_t begin, size_t end) {
     Array grad = xt::zeros<Real>(x.value().shape());
     CopyAlong(out.grad.data(), ViewAround(ShapeOf(out.grad), resolved), 0, end - begin,
               grad.data(), ViewAround(x.shape(), resolved), begin);
-    AccumulateGrad(x, grad, "Slice");
+    AccumulateGrad(x, std::move(grad), "Slice");
   });
 }
 

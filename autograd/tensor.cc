@@ -33,25 +33,26 @@ void Tensor::ZeroGrad() {
 
 Real Tensor::item() const {
   if (numel() != 1) {
-    throw ShapeError(absl::StrFormat("item() needs a one-element tensor, got shape %s",
-                                     ShapeString(shape())));
+    throw ShapeError(
+        absl::StrFormat("item() needs a one-element tensor, got shape %s", ShapeString(shape())));
   }
   return *node_->value.data();
 }
 
-void AccumulateGrad(const Tensor& tensor, const Array& grad, const char* op) {
+void AccumulateGrad(const Tensor& tensor, Array grad, const char* op) {
   Node& node = *tensor.node();
   if (!node.requires_grad) return;
   if (!std::equal(grad.shape().begin(), grad.shape().end(), node.value.shape().begin(),
                   node.value.shape().end())) {
     throw ShapeError(absl::StrFormat("%s backward: gradient shape expected %s, got %s", op,
-                                     ShapeString(ShapeOf(node.value)),
-                                     ShapeString(ShapeOf(grad))));
+                                     ShapeString(ShapeOf(node.value)), ShapeString(ShapeOf(grad))));
   }
   if (node.has_grad) {
-    node.grad += grad;
+    Real* __restrict sum = node.grad.data();
+    const Real* __restrict add = grad.data();
+    for (size_t k = 0, n = grad.size(); k < n; ++k) sum[k] += add[k];
   } else {
-    node.grad = grad;
+    node.grad = std::move(grad);
     node.has_grad = true;
   }
 }
@@ -65,6 +66,19 @@ Array ReduceToShape(const Array& grad, const Shape& shape) {
   }
   // Leading axes the operand did not have, then axes it had with extent 1.
   const size_t lead = grad_shape.size() - shape.size();
+  if (std::equal(shape.begin(), shape.end(), grad_shape.begin() + lead)) {
+    // Only leading axes go (a bias broadcast over every row): sum the rows.
+    size_t width = 1;
+    for (size_t extent : shape) width *= extent;
+    Array reduced = xt::zeros<Real>(shape);
+    const size_t rows = width == 0 ? 0 : grad.size() / width;
+    for (size_t r = 0; r < rows; ++r) {
+      const Real* __restrict row = grad.data() + r * width;
+      Real* __restrict sum = reduced.data();
+      for (size_t k = 0; k < width; ++k) sum[k] += row[k];
+    }
+    return reduced;
+  }
   std::vector<size_t> axes;
   for (size_t axis = 0; axis < grad_shape.size(); ++axis) {
     if (axis < lead) {

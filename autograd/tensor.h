@@ -70,8 +70,9 @@ class Tensor {
 };
 
 // Adds `grad` to the tensor's gradient (+= semantics: a tensor used twice gets both
-// contributions). The shapes must match exactly; `op` names the caller in the error.
-void AccumulateGrad(const Tensor& tensor, const Array& grad, const char* op);
+// contributions). The shapes must match exactly; `op` names the caller in the error. The first
+// contribution is moved in, not copied.
+void AccumulateGrad(const Tensor& tensor, Array grad, const char* op);
 
 // Sums a gradient computed for a broadcast result back to the operand's own shape. The one place
 // where broadcasting is undone.

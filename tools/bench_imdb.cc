@@ -44,12 +44,12 @@ std::vector<double> Times(const std::function<void()>& work, int repeats) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     work();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
   return times;
 }
-
 
 // The peak: the fastest run (noise only ever slows a run down).
 double BestSeconds(const std::function<void()>& work, int repeats) {
@@ -88,18 +88,20 @@ double GemmSeconds(const std::vector<GemmShape>& shapes, int repeats, bool print
     const Array b = autograd::RandomUniform({b_rows, b_cols}, -1, 1, rng);
     Array c = Array::from_shape({s.m, s.n});
     const size_t inner = std::max<size_t>(1, s.count / 50);  // time tiny products in bunches
-    const double seconds = BestSeconds(
-        [&] {
-          for (size_t i = 0; i < inner; ++i) {
-            autograd::blas::Gemm(s.transpose_a, s.transpose_b, s.m, s.n, s.k, Real(1), a.data(),
-                                 a_cols, b.data(), b_cols, Real(0), c.data(), s.n);
-          }
-        },
-        repeats) / inner;
+    const double seconds =
+        BestSeconds(
+            [&] {
+              for (size_t i = 0; i < inner; ++i) {
+                autograd::blas::Gemm(s.transpose_a, s.transpose_b, s.m, s.n, s.k, Real(1), a.data(),
+                                     a_cols, b.data(), b_cols, Real(0), c.data(), s.n);
+              }
+            },
+            repeats) /
+        inner;
     total += seconds * s.count;
     if (print) {
-      std::printf("  sgemm %-20s %5zu x %5zu x %5zu  x%-4zu %6.1f GFLOP/s\n", s.what, s.m, s.n,
-                  s.k, s.count, 2.0 * s.m * s.n * s.k / seconds / 1e9);
+      std::printf("  sgemm %-20s %5zu x %5zu x %5zu  x%-4zu %6.1f GFLOP/s\n", s.what, s.m, s.n, s.k,
+                  s.count, 2.0 * s.m * s.n * s.k / seconds / 1e9);
     }
   }
   return total;
@@ -124,13 +126,13 @@ Batch RandomBatch(size_t count) {
 }
 
 // Prints a model's step figures: FLOPs, the sgemm peak on its shapes, the step as a fraction of it.
-void Report(const char* name, double step, const std::vector<GemmShape>& gemms,
-            double extra_flops, int repeats) {
+void Report(const char* name, double step, const std::vector<GemmShape>& gemms, double extra_flops,
+            int repeats) {
   const double flops = TotalFlops(gemms) + extra_flops;
   const double peak = TotalFlops(gemms) / GemmSeconds(gemms, repeats, false);
   const size_t steps_per_epoch = (kTrainReviews + kBatch - 1) / kBatch;
-  std::printf("%s: %.2f GFLOP per step, sgemm peak on its shapes %.1f GFLOP/s\n", name,
-              flops / 1e9, peak / 1e9);
+  std::printf("%s: %.2f GFLOP per step, sgemm peak on its shapes %.1f GFLOP/s\n", name, flops / 1e9,
+              peak / 1e9);
   std::printf("%s train step: %.3f s, %.0f%% of peak, %.0f s/epoch\n", name, step,
               100 * flops / step / peak, step * steps_per_epoch);
 }
@@ -218,15 +220,18 @@ int main(int argc, char** argv) {
 
   // The machine is shared and noisy: the measurements take turns, round after round, so that a
   // slow moment hits all of them alike, and each figure is a median over the rounds.
-  const std::vector<double> medians = InterleavedMedians(
-      {
-          [&] { lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
-          [&] { cnn_lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
-          [&] { onednn.ForwardTraining(); onednn.Backward(); },
-          [&] { lstm.Predict(batch.x, kBatch).IgnoreError(); },
-          [&] { onednn.ForwardInference(); },
-      },
-      repeats);
+  const std::vector<double> medians =
+      InterleavedMedians({
+                             [&] { lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
+                             [&] { cnn_lstm.TrainOnBatch(batch.x, batch.y).IgnoreError(); },
+                             [&] {
+                               onednn.ForwardTraining();
+                               onednn.Backward();
+                             },
+                             [&] { lstm.Predict(batch.x, kBatch).IgnoreError(); },
+                             [&] { onednn.ForwardInference(); },
+                         },
+                         repeats);
   const double lstm_step = medians[0], cnn_step = medians[1], onednn_step = medians[2];
   const double lstm_reviews_per_second = kBatch / medians[3];
   const double onednn_reviews_per_second = kBatch / medians[4];
@@ -243,9 +248,10 @@ int main(int argc, char** argv) {
   std::printf("imdb_cnn_lstm step / imdb_lstm step: %.2f\n", cnn_step / lstm_step);
   std::printf("imdb_lstm train step: %.3f s; oneDNN LSTM layer alone: %.3f s; ratio %.2f\n",
               lstm_step, onednn_step, onednn_step / lstm_step);
-  std::printf("imdb_lstm inference: %.0f reviews/s; oneDNN LSTM layer alone: %.0f reviews/s; "
-              "ratio %.2f (batch %zu)\n",
-              lstm_reviews_per_second, onednn_reviews_per_second,
-              lstm_reviews_per_second / onednn_reviews_per_second, kBatch);
+  std::printf(
+      "imdb_lstm inference: %.0f reviews/s; oneDNN LSTM layer alone: %.0f reviews/s; "
+      "ratio %.2f (batch %zu)\n",
+      lstm_reviews_per_second, onednn_reviews_per_second,
+      lstm_reviews_per_second / onednn_reviews_per_second, kBatch);
   return 0;
 }

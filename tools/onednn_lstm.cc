@@ -60,9 +60,9 @@ OneDnnLstm::OneDnnLstm(int batch, int time, int input_dim, int units) : impl_(ne
   s.inference_pd = forward(dnnl::prop_kind::forward_inference);
   s.backward_pd = dnnl::lstm_backward::primitive_desc(
       dnnl::lstm_backward::desc(dnnl::prop_kind::backward, direction, src_layer, state, state,
-                                kernel_any, recurrent_any, bias, dst_layer, state, state,
-                                src_layer, state, state, kernel_any, recurrent_any, bias,
-                                dst_layer, state, state),
+                                kernel_any, recurrent_any, bias, dst_layer, state, state, src_layer,
+                                state, state, kernel_any, recurrent_any, bias, dst_layer, state,
+                                state),
       s.engine, s.training_pd);
 
   s.x = s.Make(src_layer);
@@ -142,11 +142,16 @@ void OneDnnLstm::SetOutputGradient(const std::vector<float>& dy) {
 void OneDnnLstm::ForwardTraining() {
   Impl& s = *impl_;
   dnnl::lstm_forward(s.training_pd)
-      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x}, {DNNL_ARG_SRC_ITER, s.zero_h},
-                              {DNNL_ARG_SRC_ITER_C, s.zero_c}, {DNNL_ARG_WEIGHTS_LAYER, s.kernel_fwd},
-                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_fwd}, {DNNL_ARG_BIAS, s.bias},
-                              {DNNL_ARG_DST_LAYER, s.y}, {DNNL_ARG_DST_ITER, s.h_last},
-                              {DNNL_ARG_DST_ITER_C, s.c_last}, {DNNL_ARG_WORKSPACE, s.workspace}});
+      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
+                              {DNNL_ARG_SRC_ITER, s.zero_h},
+                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
+                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_fwd},
+                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_fwd},
+                              {DNNL_ARG_BIAS, s.bias},
+                              {DNNL_ARG_DST_LAYER, s.y},
+                              {DNNL_ARG_DST_ITER, s.h_last},
+                              {DNNL_ARG_DST_ITER_C, s.c_last},
+                              {DNNL_ARG_WORKSPACE, s.workspace}});
   s.stream.wait();
 }
 
@@ -157,27 +162,39 @@ void OneDnnLstm::Backward() {
     std::memset(m->get_data_handle(), 0, m->get_desc().get_size());
   }
   dnnl::lstm_backward(s.backward_pd)
-      .execute(s.stream,
-               Args{{DNNL_ARG_SRC_LAYER, s.x}, {DNNL_ARG_SRC_ITER, s.zero_h},
-                    {DNNL_ARG_SRC_ITER_C, s.zero_c}, {DNNL_ARG_WEIGHTS_LAYER, s.kernel_bwd},
-                    {DNNL_ARG_WEIGHTS_ITER, s.recurrent_bwd}, {DNNL_ARG_BIAS, s.bias},
-                    {DNNL_ARG_DST_LAYER, s.y}, {DNNL_ARG_DST_ITER, s.h_last},
-                    {DNNL_ARG_DST_ITER_C, s.c_last}, {DNNL_ARG_DIFF_SRC_LAYER, s.dx},
-                    {DNNL_ARG_DIFF_SRC_ITER, s.dh0}, {DNNL_ARG_DIFF_SRC_ITER_C, s.dc0},
-                    {DNNL_ARG_DIFF_WEIGHTS_LAYER, s.d_kernel},
-                    {DNNL_ARG_DIFF_WEIGHTS_ITER, s.d_recurrent}, {DNNL_ARG_DIFF_BIAS, s.d_bias},
-                    {DNNL_ARG_DIFF_DST_LAYER, s.dy}, {DNNL_ARG_DIFF_DST_ITER, s.zero_dh},
-                    {DNNL_ARG_DIFF_DST_ITER_C, s.zero_dc}, {DNNL_ARG_WORKSPACE, s.workspace}});
+      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
+                              {DNNL_ARG_SRC_ITER, s.zero_h},
+                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
+                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_bwd},
+                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_bwd},
+                              {DNNL_ARG_BIAS, s.bias},
+                              {DNNL_ARG_DST_LAYER, s.y},
+                              {DNNL_ARG_DST_ITER, s.h_last},
+                              {DNNL_ARG_DST_ITER_C, s.c_last},
+                              {DNNL_ARG_DIFF_SRC_LAYER, s.dx},
+                              {DNNL_ARG_DIFF_SRC_ITER, s.dh0},
+                              {DNNL_ARG_DIFF_SRC_ITER_C, s.dc0},
+                              {DNNL_ARG_DIFF_WEIGHTS_LAYER, s.d_kernel},
+                              {DNNL_ARG_DIFF_WEIGHTS_ITER, s.d_recurrent},
+                              {DNNL_ARG_DIFF_BIAS, s.d_bias},
+                              {DNNL_ARG_DIFF_DST_LAYER, s.dy},
+                              {DNNL_ARG_DIFF_DST_ITER, s.zero_dh},
+                              {DNNL_ARG_DIFF_DST_ITER_C, s.zero_dc},
+                              {DNNL_ARG_WORKSPACE, s.workspace}});
   s.stream.wait();
 }
 
 void OneDnnLstm::ForwardInference() {
   Impl& s = *impl_;
   dnnl::lstm_forward(s.inference_pd)
-      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x}, {DNNL_ARG_SRC_ITER, s.zero_h},
-                              {DNNL_ARG_SRC_ITER_C, s.zero_c}, {DNNL_ARG_WEIGHTS_LAYER, s.kernel_inf},
-                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_inf}, {DNNL_ARG_BIAS, s.bias},
-                              {DNNL_ARG_DST_LAYER, s.y}, {DNNL_ARG_DST_ITER, s.h_last},
+      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
+                              {DNNL_ARG_SRC_ITER, s.zero_h},
+                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
+                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_inf},
+                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_inf},
+                              {DNNL_ARG_BIAS, s.bias},
+                              {DNNL_ARG_DST_LAYER, s.y},
+                              {DNNL_ARG_DST_ITER, s.h_last},
                               {DNNL_ARG_DST_ITER_C, s.c_last}});
   s.stream.wait();
 }

@@ -22,8 +22,8 @@ class OneDnnLstm {
 
   void SetWeights(const std::vector<float>& kernel, const std::vector<float>& recurrent_kernel,
                   const std::vector<float>& bias);
-  void SetInput(const std::vector<float>& x);                // [batch, time, input]
-  void SetOutputGradient(const std::vector<float>& dy);     // [batch, time, units]
+  void SetInput(const std::vector<float>& x);            // [batch, time, input]
+  void SetOutputGradient(const std::vector<float>& dy);  // [batch, time, units]
 
   void ForwardTraining();
   void Backward();  // after ForwardTraining
