@@ -11,54 +11,64 @@
 namespace autograd {
 namespace {
 
+// The convolution runs on x padded with zeros in time: [batch, padded_time, channels], where
+// padded_time = out_time + kernel_size - 1. Row r of the padded input and row r of an output
+// laid out with the same padded stride are then related by a constant shift: output row r takes
+// rows r + j (j < kernel_size) of the input. So the whole convolution is kernel_size GEMMs over
+// all rows at once, each adding (input shifted by j) @ kernel[j]; output rows past out_time in
+// each sequence mix two sequences and are dropped. No unfolded [rows, kernel_size * channels]
+// copy of the input (im2col) is made, and the result is exact (nothing added, then taken away).
+// Elementwise passes over more values than this are split over the compute threads.
+constexpr size_t kParallelElements = 1 << 16;
+
 struct ConvGeometry {
-  size_t batch, time, channels, kernel_size, filters, out_time, pad_before;
+  size_t batch, time, channels, kernel_size, filters, out_time, pad_before, padded_time;
+  size_t PaddedRows() const { return batch * padded_time; }
+  // Rows of the padded output that the shifted GEMMs compute (the last sequence needs no more).
+  size_t ComputedRows() const { return PaddedRows() - (kernel_size - 1); }
 };
 
-// Unfolds x into rows of windows: [batch * out_time, kernel_size * channels], zeros outside x.
-Array Unfold(const Real* x, const ConvGeometry& g) {
-  const size_t window = g.kernel_size * g.channels;
-  Array columns = xt::zeros<Real>({g.batch * g.out_time, window});
+// x [batch, time, channels] -> [batch, padded_time, channels] with zeros around each sequence.
+Array PadInTime(const Real* x, const ConvGeometry& g) {
+  Array padded = Array::from_shape({g.batch, g.padded_time, g.channels});
+  const size_t row = g.channels, after = g.padded_time - g.pad_before - g.time;
+#pragma omp parallel for if (g.batch * g.time * row > kParallelElements)
   for (size_t b = 0; b < g.batch; ++b) {
-    for (size_t t = 0; t < g.out_time; ++t) {
-      Real* row = columns.data() + (b * g.out_time + t) * window;
-      for (size_t j = 0; j < g.kernel_size; ++j) {
-        const long source = static_cast<long>(t + j) - static_cast<long>(g.pad_before);
-        if (source < 0 || source >= static_cast<long>(g.time)) continue;
-        std::memcpy(row + j * g.channels, x + (b * g.time + source) * g.channels,
-                    g.channels * sizeof(Real));
-      }
-    }
+    Real* out = padded.data() + b * g.padded_time * row;
+    std::memset(out, 0, g.pad_before * row * sizeof(Real));
+    std::memcpy(out + g.pad_before * row, x + b * g.time * row, g.time * row * sizeof(Real));
+    std::memset(out + (g.pad_before + g.time) * row, 0, after * row * sizeof(Real));
   }
-  return columns;
+  return padded;
 }
 
-// The adjoint of Unfold: adds each window row back onto the positions it came from.
-void FoldAdd(const Array& columns, const ConvGeometry& g, Real* x_grad) {
-  const size_t window = g.kernel_size * g.channels;
-  for (size_t b = 0; b < g.batch; ++b) {
-    for (size_t t = 0; t < g.out_time; ++t) {
-      const Real* row = columns.data() + (b * g.out_time + t) * window;
-      for (size_t j = 0; j < g.kernel_size; ++j) {
-        const long source = static_cast<long>(t + j) - static_cast<long>(g.pad_before);
-        if (source < 0 || source >= static_cast<long>(g.time)) continue;
-        Real* target = x_grad + (b * g.time + source) * g.channels;
-        for (size_t c = 0; c < g.channels; ++c) target[c] += row[j * g.channels + c];
-      }
-    }
+// Per sequence, rows [first, first + count) of a [batch, from_time, width] buffer to rows
+// [0, count) of a [batch, to_time, width] one (the rest of each destination sequence untouched).
+void CopySequenceRows(const Real* from, size_t from_time, size_t first, size_t count, Real* to,
+                      size_t to_time, size_t batch, size_t width) {
+#pragma omp parallel for if (batch * count * width > kParallelElements)
+  for (size_t b = 0; b < batch; ++b) {
+    std::memcpy(to + b * to_time * width, from + (b * from_time + first) * width,
+                count * width * sizeof(Real));
   }
 }
 
-}  // namespace
-
-Tensor Conv1D(const Tensor& x, const Tensor& kernel, Padding padding) {
+// Conv1D with an optional bias and ReLU, all in one op: the bias and the activation are applied in
+// the pass that compacts the output, and backward masks the gradient in one pass too.
+Tensor Conv1DImpl(const Tensor& x, const Tensor& kernel, const Tensor* bias, Padding padding,
+                  bool relu) {
   if (x.dim() != 3 || kernel.dim() != 3 || kernel.size(1) != x.size(2)) {
     throw ShapeError(absl::StrFormat(
         "Conv1D: expected x [batch, time, channels] and kernel [kernel_size, channels, filters], "
         "got %s and %s",
         ShapeString(x.shape()), ShapeString(kernel.shape())));
   }
-  ConvGeometry g{x.size(0), x.size(1), x.size(2), kernel.size(0), kernel.size(2), 0, 0};
+  ConvGeometry g{x.size(0), x.size(1), x.size(2), kernel.size(0), kernel.size(2), 0, 0, 0};
+  if (bias != nullptr && bias->shape() != Shape{g.filters}) {
+    throw ShapeError(absl::StrFormat("Conv1D: bias expected shape %s, got %s",
+                                     ShapeString({g.filters}), ShapeString(bias->shape())));
+  }
+  if (g.kernel_size == 0) throw ShapeError("Conv1D: kernel_size must be positive");
   if (padding == Padding::kSame) {
     g.out_time = g.time;
     g.pad_before = (g.kernel_size - 1) / 2;
@@ -69,28 +79,89 @@ Tensor Conv1D(const Tensor& x, const Tensor& kernel, Padding padding) {
     }
     g.out_time = g.time - g.kernel_size + 1;
   }
-  const size_t window = g.kernel_size * g.channels, rows = g.batch * g.out_time;
-  auto columns = std::make_shared<Array>(Unfold(x.value().data(), g));
-  Array out = Array::from_shape({g.batch, g.out_time, g.filters});
-  blas::Gemm(false, false, rows, g.filters, window, Real(1), columns->data(), window,
-             kernel.value().data(), g.filters, Real(0), out.data(), g.filters);
-  return MakeResult(std::move(out), {&x, &kernel}, [x, kernel, g, columns](const Node& out) {
-    const size_t window = g.kernel_size * g.channels, rows = g.batch * g.out_time;
+  g.padded_time = g.out_time + g.kernel_size - 1;
+  const size_t C = g.channels, F = g.filters, computed = g.batch == 0 ? 0 : g.ComputedRows();
+  auto padded = std::make_shared<Array>(PadInTime(x.value().data(), g));
+  Array padded_out = xt::zeros<Real>({g.PaddedRows(), F});
+  for (size_t j = 0; j < g.kernel_size; ++j) {
+    blas::Gemm(false, false, computed, F, C, Real(1), padded->data() + j * C, C,
+               kernel.value().data() + j * C * F, F, Real(1), padded_out.data(), F);
+  }
+  Array out = Array::from_shape({g.batch, g.out_time, F});
+  CopySequenceRows(padded_out.data(), g.padded_time, 0, g.out_time, out.data(), g.out_time,
+                   g.batch, F);
+  if (bias != nullptr || relu) {
+    const Real* b = bias != nullptr ? bias->value().data() : nullptr;
+    Real* y = out.data();
+    const size_t rows = g.batch * g.out_time;
+#pragma omp parallel for if (rows * F > kParallelElements)
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t f = 0; f < F; ++f) {
+        const Real value = y[r * F + f] + (b != nullptr ? b[f] : Real(0));
+        y[r * F + f] = relu && value < Real(0) ? Real(0) : value;
+      }
+    }
+  }
+  std::vector<Tensor> inputs = {x, kernel};
+  if (bias != nullptr) inputs.push_back(*bias);
+  return MakeResult(std::move(out), inputs, [inputs, g, padded, relu](const Node& out) {
+    const Tensor &x = inputs[0], &kernel = inputs[1];
+    const size_t C = g.channels, F = g.filters, computed = g.batch == 0 ? 0 : g.ComputedRows();
+    // d loss / d (pre-activation), laid out with the padded stride (zeros in the dropped rows).
+    Array d_padded = xt::zeros<Real>({g.PaddedRows(), F});
+    CopySequenceRows(out.grad.data(), g.out_time, 0, g.out_time, d_padded.data(), g.padded_time,
+                     g.batch, F);
+    if (relu) {
+      // The output was compacted from the padded rows; mask each gradient row by its own output.
+#pragma omp parallel for if (g.batch * g.out_time * F > kParallelElements)
+      for (size_t b = 0; b < g.batch; ++b) {
+        for (size_t t = 0; t < g.out_time; ++t) {
+          const Real* y = out.value.data() + (b * g.out_time + t) * F;
+          Real* d = d_padded.data() + (b * g.padded_time + t) * F;
+          for (size_t f = 0; f < F; ++f) d[f] = y[f] > Real(0) ? d[f] : Real(0);
+        }
+      }
+    }
+    if (inputs.size() > 2 && inputs[2].requires_grad()) {
+      Array grad = xt::zeros<Real>({F});
+      for (size_t r = 0; r < g.PaddedRows(); ++r) {
+        for (size_t f = 0; f < F; ++f) grad.data()[f] += d_padded.data()[r * F + f];
+      }
+      AccumulateGrad(inputs[2], std::move(grad), "Conv1D");
+    }
     if (kernel.requires_grad()) {
+      // d kernel[j] = (input shifted by j)^T @ d_padded.
       Array grad = Array::from_shape(kernel.value().shape());
-      blas::Gemm(true, false, window, g.filters, rows, Real(1), columns->data(), window,
-                 out.grad.data(), g.filters, Real(0), grad.data(), g.filters);
+      for (size_t j = 0; j < g.kernel_size; ++j) {
+        blas::Gemm(true, false, C, F, computed, Real(1), padded->data() + j * C, C,
+                   d_padded.data(), F, Real(0), grad.data() + j * C * F, F);
+      }
       AccumulateGrad(kernel, std::move(grad), "Conv1D");
     }
     if (x.requires_grad()) {
-      Array column_grad = Array::from_shape({rows, window});
-      blas::Gemm(false, true, rows, window, g.filters, Real(1), out.grad.data(), g.filters,
-                 kernel.value().data(), g.filters, Real(0), column_grad.data(), window);
-      Array grad = xt::zeros<Real>(x.value().shape());
-      FoldAdd(column_grad, g, grad.data());
+      // d (input shifted by j) += d_padded @ kernel[j]^T, then the padding is cropped away.
+      Array d_input = xt::zeros<Real>({g.batch, g.padded_time, C});
+      for (size_t j = 0; j < g.kernel_size; ++j) {
+        blas::Gemm(false, true, computed, C, F, Real(1), d_padded.data(), F,
+                   kernel.value().data() + j * C * F, F, Real(1), d_input.data() + j * C, C);
+      }
+      Array grad = Array::from_shape(x.value().shape());
+      CopySequenceRows(d_input.data(), g.padded_time, g.pad_before, g.time, grad.data(), g.time,
+                       g.batch, C);
       AccumulateGrad(x, std::move(grad), "Conv1D");
     }
   });
+}
+
+}  // namespace
+
+Tensor Conv1D(const Tensor& x, const Tensor& kernel, Padding padding) {
+  return Conv1DImpl(x, kernel, nullptr, padding, false);
+}
+
+Tensor Conv1D(const Tensor& x, const Tensor& kernel, const Tensor& bias, Padding padding,
+              bool relu) {
+  return Conv1DImpl(x, kernel, &bias, padding, relu);
 }
 
 Tensor MaxPool1D(const Tensor& x, size_t pool_size) {
@@ -105,6 +176,7 @@ Tensor MaxPool1D(const Tensor& x, size_t pool_size) {
   // For each output element, the flat index in x of the maximum it took.
   auto winners = std::make_shared<std::vector<size_t>>(out.size());
   const Real* in = x.value().data();
+#pragma omp parallel for if (out.size() > kParallelElements)
   for (size_t b = 0; b < batch; ++b) {
     for (size_t t = 0; t < out_time; ++t) {
       for (size_t c = 0; c < channels; ++c) {
@@ -121,7 +193,9 @@ Tensor MaxPool1D(const Tensor& x, size_t pool_size) {
   }
   return MakeResult(std::move(out), {&x}, [x, winners](const Node& out) {
     Array grad = xt::zeros<Real>(x.value().shape());
-    for (size_t o = 0; o < winners->size(); ++o) grad.data()[(*winners)[o]] += out.grad.data()[o];
+    // Every output has its own window, so no two outputs write the same element.
+#pragma omp parallel for if (winners->size() > kParallelElements)
+    for (size_t o = 0; o < winners->size(); ++o) grad.data()[(*winners)[o]] = out.grad.data()[o];
     AccumulateGrad(x, std::move(grad), "MaxPool1D");
   });
 }

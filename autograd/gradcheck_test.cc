@@ -147,6 +147,18 @@ TEST(Gradcheck, Conv1DSameAndValidOddAndEvenKernels) {
   }
 }
 
+TEST(Gradcheck, Conv1DWithBiasAndRelu) {
+  for (bool relu : {false, true}) {
+    for (Padding padding : {Padding::kSame, Padding::kValid}) {
+      EXPECT_GRADCHECK(
+          [=](const Inputs& in) { return Conv1D(in[0], in[1], in[2], padding, relu); },
+          Inputs{Param({2, 5, 3}, -1, 1, 84), Param({3, 3, 4}, -1, 1, 85),
+                 Param({4}, -0.5, 0.5, 86)})
+          << "relu " << relu;
+    }
+  }
+}
+
 TEST(Gradcheck, MaxPool1D) {
   // Random values: no ties, so the maximum is differentiable; 7 steps leave one unpooled.
   for (size_t pool : {1, 2, 3}) {

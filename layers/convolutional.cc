@@ -37,7 +37,8 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
 Tensor Conv1DLayer::Call(const Tensor& x, bool /*training*/) {
   const autograd::Padding padding =
       padding_ == "same" ? autograd::Padding::kSame : autograd::Padding::kValid;
-  return Activate(activation_, autograd::Add(autograd::Conv1D(x, kernel_, padding), bias_));
+  if (activation_ == "relu") return autograd::Conv1D(x, kernel_, bias_, padding, /*relu=*/true);
+  return Activate(activation_, autograd::Conv1D(x, kernel_, bias_, padding, /*relu=*/false));
 }
 
 absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {
