@@ -1,5 +1,7 @@
 #include "autograd/convolution.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -82,23 +84,25 @@ Tensor Conv1DImpl(const Tensor& x, const Tensor& kernel, const Tensor* bias, Pad
   g.padded_time = g.out_time + g.kernel_size - 1;
   const size_t C = g.channels, F = g.filters, computed = g.batch == 0 ? 0 : g.ComputedRows();
   auto padded = std::make_shared<Array>(PadInTime(x.value().data(), g));
-  Array padded_out = xt::zeros<Real>({g.PaddedRows(), F});
+  // The first GEMM writes every computed row; only the k - 1 rows past them need zeros.
+  Array padded_out = Array::from_shape({g.PaddedRows(), F});
+  std::fill(padded_out.data() + computed * F, padded_out.data() + padded_out.size(), Real(0));
   for (size_t j = 0; j < g.kernel_size; ++j) {
     blas::Gemm(false, false, computed, F, C, Real(1), padded->data() + j * C, C,
-               kernel.value().data() + j * C * F, F, Real(1), padded_out.data(), F);
+               kernel.value().data() + j * C * F, F, j == 0 ? Real(0) : Real(1), padded_out.data(),
+               F);
   }
+  // Compact the kept rows, adding the bias and applying the ReLU in the same pass.
   Array out = Array::from_shape({g.batch, g.out_time, F});
-  CopySequenceRows(padded_out.data(), g.padded_time, 0, g.out_time, out.data(), g.out_time,
-                   g.batch, F);
-  if (bias != nullptr || relu) {
-    const Real* b = bias != nullptr ? bias->value().data() : nullptr;
-    Real* y = out.data();
-    const size_t rows = g.batch * g.out_time;
-#pragma omp parallel for if (rows * F > kParallelElements)
-    for (size_t r = 0; r < rows; ++r) {
+  const Real* b = bias != nullptr ? bias->value().data() : nullptr;
+#pragma omp parallel for if (g.batch * g.out_time * F > kParallelElements)
+  for (size_t s = 0; s < g.batch; ++s) {
+    for (size_t t = 0; t < g.out_time; ++t) {
+      const Real* from = padded_out.data() + (s * g.padded_time + t) * F;
+      Real* y = out.data() + (s * g.out_time + t) * F;
       for (size_t f = 0; f < F; ++f) {
-        const Real value = y[r * F + f] + (b != nullptr ? b[f] : Real(0));
-        y[r * F + f] = relu && value < Real(0) ? Real(0) : value;
+        const Real value = from[f] + (b != nullptr ? b[f] : Real(0));
+        y[f] = relu && value < Real(0) ? Real(0) : value;
       }
     }
   }
@@ -107,43 +111,51 @@ Tensor Conv1DImpl(const Tensor& x, const Tensor& kernel, const Tensor* bias, Pad
   return MakeResult(std::move(out), inputs, [inputs, g, padded, relu](const Node& out) {
     const Tensor &x = inputs[0], &kernel = inputs[1];
     const size_t C = g.channels, F = g.filters, computed = g.batch == 0 ? 0 : g.ComputedRows();
-    // d loss / d (pre-activation), laid out with the padded stride (zeros in the dropped rows).
-    Array d_padded = xt::zeros<Real>({g.PaddedRows(), F});
-    CopySequenceRows(out.grad.data(), g.out_time, 0, g.out_time, d_padded.data(), g.padded_time,
-                     g.batch, F);
-    if (relu) {
-      // The output was compacted from the padded rows; mask each gradient row by its own output.
-#pragma omp parallel for if (g.batch * g.out_time * F > kParallelElements)
-      for (size_t b = 0; b < g.batch; ++b) {
-        for (size_t t = 0; t < g.out_time; ++t) {
-          const Real* y = out.value.data() + (b * g.out_time + t) * F;
-          Real* d = d_padded.data() + (b * g.padded_time + t) * F;
-          for (size_t f = 0; f < F; ++f) d[f] = y[f] > Real(0) ? d[f] : Real(0);
+    // d loss / d (pre-activation), laid out with the padded stride (zeros in the dropped rows),
+    // masked by the ReLU, with the bias gradient summed in the same pass.
+    Array d_padded = Array::from_shape({g.PaddedRows(), F});
+    Array bias_grad = xt::zeros<Real>({F});
+#pragma omp parallel if (g.batch * g.out_time * F > kParallelElements)
+    {
+      std::vector<Real> sums(F, Real(0));
+#pragma omp for
+      for (size_t s = 0; s < g.batch; ++s) {
+        for (size_t t = 0; t < g.padded_time; ++t) {
+          Real* d = d_padded.data() + (s * g.padded_time + t) * F;
+          if (t >= g.out_time) {
+            std::fill(d, d + F, Real(0));
+            continue;
+          }
+          const Real* y = out.value.data() + (s * g.out_time + t) * F;
+          const Real* dy = out.grad.data() + (s * g.out_time + t) * F;
+          for (size_t f = 0; f < F; ++f) {
+            d[f] = !relu || y[f] > Real(0) ? dy[f] : Real(0);
+            sums[f] += d[f];
+          }
         }
       }
+#pragma omp critical
+      for (size_t f = 0; f < F; ++f) bias_grad.data()[f] += sums[f];
     }
-    if (inputs.size() > 2 && inputs[2].requires_grad()) {
-      Array grad = xt::zeros<Real>({F});
-      for (size_t r = 0; r < g.PaddedRows(); ++r) {
-        for (size_t f = 0; f < F; ++f) grad.data()[f] += d_padded.data()[r * F + f];
-      }
-      AccumulateGrad(inputs[2], std::move(grad), "Conv1D");
-    }
+    if (inputs.size() > 2) AccumulateGrad(inputs[2], std::move(bias_grad), "Conv1D");
     if (kernel.requires_grad()) {
       // d kernel[j] = (input shifted by j)^T @ d_padded.
       Array grad = Array::from_shape(kernel.value().shape());
       for (size_t j = 0; j < g.kernel_size; ++j) {
-        blas::Gemm(true, false, C, F, computed, Real(1), padded->data() + j * C, C,
-                   d_padded.data(), F, Real(0), grad.data() + j * C * F, F);
+        blas::Gemm(true, false, C, F, computed, Real(1), padded->data() + j * C, C, d_padded.data(),
+                   F, Real(0), grad.data() + j * C * F, F);
       }
       AccumulateGrad(kernel, std::move(grad), "Conv1D");
     }
     if (x.requires_grad()) {
       // d (input shifted by j) += d_padded @ kernel[j]^T, then the padding is cropped away.
-      Array d_input = xt::zeros<Real>({g.batch, g.padded_time, C});
+      // The first GEMM writes rows [0, computed); the rest start from zero.
+      Array d_input = Array::from_shape({g.batch, g.padded_time, C});
+      std::fill(d_input.data() + computed * C, d_input.data() + d_input.size(), Real(0));
       for (size_t j = 0; j < g.kernel_size; ++j) {
         blas::Gemm(false, true, computed, C, F, Real(1), d_padded.data(), F,
-                   kernel.value().data() + j * C * F, F, Real(1), d_input.data() + j * C, C);
+                   kernel.value().data() + j * C * F, F, j == 0 ? Real(0) : Real(1),
+                   d_input.data() + j * C, C);
       }
       Array grad = Array::from_shape(x.value().shape());
       CopySequenceRows(d_input.data(), g.padded_time, g.pad_before, g.time, grad.data(), g.time,
@@ -173,29 +185,49 @@ Tensor MaxPool1D(const Tensor& x, size_t pool_size) {
   const size_t batch = x.size(0), time = x.size(1), channels = x.size(2);
   const size_t out_time = time / pool_size;
   Array out = Array::from_shape({batch, out_time, channels});
-  // For each output element, the flat index in x of the maximum it took.
-  auto winners = std::make_shared<std::vector<size_t>>(out.size());
+  // For each output element, the position of the maximum within its window (first on ties).
+  auto winners = std::make_shared<std::vector<uint32_t>>(out.size());
   const Real* in = x.value().data();
 #pragma omp parallel for if (out.size() > kParallelElements)
   for (size_t b = 0; b < batch; ++b) {
     for (size_t t = 0; t < out_time; ++t) {
+      const Real* __restrict window = in + (b * time + t * pool_size) * channels;
+      Real* __restrict pooled = out.data() + (b * out_time + t) * channels;
+      uint32_t* __restrict won = winners->data() + (b * out_time + t) * channels;
       for (size_t c = 0; c < channels; ++c) {
-        size_t best = (b * time + t * pool_size) * channels + c;
-        for (size_t j = 1; j < pool_size; ++j) {
-          const size_t candidate = (b * time + t * pool_size + j) * channels + c;
-          if (in[candidate] > in[best]) best = candidate;
+        pooled[c] = window[c];
+        won[c] = 0;
+      }
+      for (size_t j = 1; j < pool_size; ++j) {
+        const Real* __restrict candidate = window + j * channels;
+        for (size_t c = 0; c < channels; ++c) {
+          if (candidate[c] > pooled[c]) {
+            pooled[c] = candidate[c];
+            won[c] = static_cast<uint32_t>(j);
+          }
         }
-        const size_t o = (b * out_time + t) * channels + c;
-        out.data()[o] = in[best];
-        (*winners)[o] = best;
       }
     }
   }
-  return MakeResult(std::move(out), {&x}, [x, winners](const Node& out) {
-    Array grad = xt::zeros<Real>(x.value().shape());
-    // Every output has its own window, so no two outputs write the same element.
-#pragma omp parallel for if (winners->size() > kParallelElements)
-    for (size_t o = 0; o < winners->size(); ++o) grad.data()[(*winners)[o]] = out.grad.data()[o];
+  return MakeResult(std::move(out), {&x}, [x, winners, pool_size](const Node& out) {
+    const size_t batch = x.size(0), time = x.size(1), channels = x.size(2);
+    const size_t out_time = time / pool_size;
+    // Every input element is written once: its window's gradient if it won, zero otherwise
+    // (and zero for the steps past the last whole window).
+    Array grad = Array::from_shape(x.value().shape());
+#pragma omp parallel for if (grad.size() > kParallelElements)
+    for (size_t b = 0; b < batch; ++b) {
+      Real* g = grad.data() + b * time * channels;
+      for (size_t t = 0; t < out_time; ++t) {
+        const uint32_t* __restrict won = winners->data() + (b * out_time + t) * channels;
+        const Real* __restrict dy = out.grad.data() + (b * out_time + t) * channels;
+        for (size_t j = 0; j < pool_size; ++j) {
+          Real* __restrict row = g + (t * pool_size + j) * channels;
+          for (size_t c = 0; c < channels; ++c) row[c] = won[c] == j ? dy[c] : Real(0);
+        }
+      }
+      std::fill(g + out_time * pool_size * channels, g + time * channels, Real(0));
+    }
     AccumulateGrad(x, std::move(grad), "MaxPool1D");
   });
 }
