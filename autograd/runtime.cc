@@ -50,27 +50,32 @@ int EnvInt(const char* name, int fallback) {
   return (*end == '\0' && parsed >= 0 && parsed <= 4096) ? static_cast<int>(parsed) : fallback;
 }
 
-// Applied when the library loads: a program gets the defaults without a set-up call.
+void Configure(const RuntimeOptions& options, bool update_workers);
+
+// Applied when the library loads: a program gets the defaults without a set-up call. No parallel
+// region runs here: the pool's workers are created at the first one and inherit the calling
+// thread's MXCSR. (A region at load left a worker spinning through the first milliseconds of
+// every program, which slowed one-sample training by a fifth when the two vCPUs share a core.)
 const bool kConfiguredAtLoad = [] {
   RuntimeOptions options;
   options.flush_denormals = EnvFlag("SEQLEARN_FLUSH_DENORMALS", true);
   options.threads = EnvInt("SEQLEARN_THREADS", 0);
   options.keep_freed_memory = EnvFlag("SEQLEARN_KEEP_FREED_MEMORY", true);
-  ConfigureRuntime(options);
+  Configure(options, /*update_workers=*/false);
   return true;
 }();
 
-}  // namespace
-
-void ConfigureRuntime(const RuntimeOptions& options) {
+void Configure(const RuntimeOptions& options, bool update_workers) {
   std::lock_guard<std::mutex> lock(RuntimeMutex());
   const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
   // The calling thread, then every worker of the pool: workers created later by a thread with
   // these bits inherit them, and the pool's existing workers set them here.
   SetDenormalBits(options.flush_denormals);
+  if (update_workers) {
 #pragma omp parallel num_threads(threads)
-  SetDenormalBits(options.flush_denormals);
+    SetDenormalBits(options.flush_denormals);
+  }
   if (options.keep_freed_memory) {
     // Every block from the heap, which is reused; no fastbins, whose consolidation ran on every
     // allocation of a kilobyte or more; the top of the heap kept, not handed back early.
@@ -85,6 +90,10 @@ void ConfigureRuntime(const RuntimeOptions& options) {
   Options() = options;
   Options().threads = threads;
 }
+
+}  // namespace
+
+void ConfigureRuntime(const RuntimeOptions& options) { Configure(options, true); }
 
 RuntimeOptions CurrentRuntime() {
   std::lock_guard<std::mutex> lock(RuntimeMutex());
