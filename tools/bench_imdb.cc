@@ -70,7 +70,7 @@ std::vector<GemmShape> LstmGemms(size_t time, size_t input_dim) {
   return {
       {"x @ W (all steps)", false, false, rows, gates, input_dim, 1},
       {"h @ U (per step)", false, false, kBatch, gates, kUnits, time},
-      {"dz @ U^T (per step)", false, true, kBatch, kUnits, gates, time},
+      {"dz @ U^T (per step)", false, false, kBatch, kUnits, gates, time},  // U^T stored
       {"h^T @ dz (dU)", true, false, kUnits, gates, rows, 1},
       {"x^T @ dz (dW)", true, false, input_dim, gates, rows, 1},
       {"dz @ W^T (dx)", false, true, rows, input_dim, gates, 1},
