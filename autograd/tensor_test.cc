@@ -129,6 +129,31 @@ TEST(Values, ForwardResultsComputedByHand) {
               1e-5);
 }
 
+// An empty inner dimension: the product is all zeros (it returned uninitialised memory), and so are
+// the gradients that flow back through it.
+TEST(Values, MatMulOverAnEmptyInnerDimensionIsZero) {
+  Tensor a(Array::from_shape({2, 0}), true), b(Array::from_shape({0, 3}), true);
+  Tensor product = MatMul(a, b);
+  ASSERT_EQ(product.shape(), (Shape{2, 3}));
+  for (Real value : product.value()) EXPECT_EQ(value, 0);
+  ASSERT_TRUE(CurrentTape().Backward(Sum(product)).ok());
+  EXPECT_EQ(a.grad().size(), 0u);
+  EXPECT_EQ(b.grad().size(), 0u);
+}
+
+// Broadcast fast paths (a bias over rows, equal shapes) against values worked out by hand, both
+// operand orders, with gradients summed back to each operand's shape.
+TEST(Values, BroadcastOverRowsBothWays) {
+  Tensor rows(Array{{1, 2, 3}, {4, 5, 6}}, true), bias(Array{10, 20, 30}, true);
+  EXPECT_EQ((rows - bias).value(), (Array{{-9, -18, -27}, {-6, -15, -24}}));
+  Tensor difference = bias - rows;
+  EXPECT_EQ(difference.value(), (Array{{9, 18, 27}, {6, 15, 24}}));
+  ASSERT_TRUE(CurrentTape().Backward(Sum(difference)).ok());
+  EXPECT_EQ(bias.grad(), (Array{2, 2, 2}));
+  EXPECT_EQ(rows.grad(), (Array{{-1, -1, -1}, {-1, -1, -1}}));
+  EXPECT_EQ((rows * rows).value(), (Array{{1, 4, 9}, {16, 25, 36}}));
+}
+
 TEST(Values, SigmoidBinaryCrossentropyEqualsTheUnclippedFormula) {
   // z = 2, y = 1: -log(sigmoid(2)); z = -30, y = 1: 30 + log(1 + e^-30), far past the clip.
   const Real loss =

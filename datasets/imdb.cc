@@ -1,11 +1,16 @@
 #include "datasets/imdb.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
@@ -62,7 +67,8 @@ absl::StatusOr<std::vector<ReviewFile>> ListReviews(const fs::path& folder) {
     files.push_back({entry.path(), std::strtol(stem.c_str(), nullptr, 10)});
   }
   if (error) {
-    return absl::UnavailableError(absl::StrFormat("cannot list %s: %s", folder.string(), error.message()));
+    return absl::UnavailableError(
+        absl::StrFormat("cannot list %s: %s", folder.string(), error.message()));
   }
   if (files.empty()) {
     return absl::NotFoundError(absl::StrFormat("no reviews (*.txt) in %s", folder.string()));
@@ -74,12 +80,33 @@ absl::StatusOr<std::vector<ReviewFile>> ListReviews(const fs::path& folder) {
 }
 
 absl::StatusOr<std::string> ReadReview(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::UnavailableError(absl::StrFormat("cannot read %s", path.string()));
-  std::string review(static_cast<size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  in.read(review.data(), static_cast<std::streamsize>(review.size()));
-  if (!in) return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
+  // Opened without blocking, so that a FIFO named *.txt cannot hang the run, and checked to be a
+  // regular file before anything is read from it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot read %s: %s", path.string(), std::strerror(errno)));
+  }
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is not a regular file (only regular files are reviews): remove it, or delete the "
+        "aclImdb folder and fetch it again (tools/fetch_data.sh)",
+        path.string()));
+  }
+  std::string review(static_cast<size_t>(info.st_size), '\0');
+  size_t done = 0;
+  while (done < review.size()) {
+    const ssize_t got = ::read(fd, review.data() + done, review.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    done += static_cast<size_t>(got);
+  }
+  ::close(fd);
+  if (done != review.size()) {
+    return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
+  }
   if (!ValidUtf8(review)) {
     return absl::DataLossError(absl::StrFormat(
         "%s is not valid UTF-8: replace the file with an intact copy (tools/fetch_data.sh)",

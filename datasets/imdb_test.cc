@@ -1,9 +1,10 @@
 #include "datasets/imdb.h"
 
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace datasets {
 namespace {
@@ -11,9 +12,9 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(TokenizeReview, RuleOfTheHeader) {
-  EXPECT_EQ(TokenizeReview("Great film!<br /><br />I didn't like 'it' -- 10/10, A+"),
-            (std::vector<std::string>{"great", "film", "i", "didn't", "like", "it", "10", "10",
-                                      "a"}));
+  EXPECT_EQ(
+      TokenizeReview("Great film!<br /><br />I didn't like 'it' -- 10/10, A+"),
+      (std::vector<std::string>{"great", "film", "i", "didn't", "like", "it", "10", "10", "a"}));
   EXPECT_EQ(TokenizeReview("Caf\xc3\xa9 noir"), (std::vector<std::string>{"caf\xc3\xa9", "noir"}));
   EXPECT_TRUE(TokenizeReview(" ''' -- ").empty());
 }
@@ -64,7 +65,8 @@ TEST_F(TinyImdb, WordIndicesStartOutOfVocabularyAndPadding) {
   absl::StatusOr<ImdbData> all = LoadImdb(dir_.string(), ImdbOptions());
   ASSERT_TRUE(all.ok());
   bool found = false;
-  for (const auto& sequence : all->train.sequences) found = found || sequence == std::vector<int>{1, 7};
+  for (const auto& sequence : all->train.sequences)
+    found = found || sequence == std::vector<int>{1, 7};
   EXPECT_TRUE(found);
 
   // Padded and truncated as the experiments do.
@@ -97,6 +99,25 @@ TEST_F(TinyImdb, UndecodableFileIsNamed) {
   absl::StatusOr<ImdbData> data = LoadImdb(dir_.string(), ImdbOptions());
   ASSERT_FALSE(data.ok());
   EXPECT_NE(data.status().message().find("2_7.txt is not valid UTF-8"), std::string::npos)
+      << data.status().message();
+}
+
+// Only regular files are reviews: a directory named *.txt is an error naming it (it aborted the
+// run with std::length_error), and a FIFO named *.txt is one too, at once (it blocked forever).
+TEST_F(TinyImdb, DirectoryNamedLikeAReviewIsNamed) {
+  fs::create_directories(dir_ / "train/pos/5_9.txt");
+  absl::StatusOr<ImdbData> data = LoadImdb(dir_.string(), ImdbOptions());
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("5_9.txt is not a regular file"), std::string::npos)
+      << data.status().message();
+}
+
+TEST_F(TinyImdb, FifoNamedLikeAReviewIsNamedWithoutBlocking) {
+  const fs::path fifo = dir_ / "test/neg/7_2.txt";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::StatusOr<ImdbData> data = LoadImdb(dir_.string(), ImdbOptions());
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("7_2.txt is not a regular file"), std::string::npos)
       << data.status().message();
 }
 
