@@ -48,7 +48,7 @@ TEST_F(TinyTweets, BinaryTaskIndicesByFrequencyThenFirstSeenAndPostPadding) {
                                                    "bags", "lost"}));
   EXPECT_EQ(data->sequences, (Sequences{{1, 4, 1}, {2, 3, 2, 5}, {6, 7}, {3}}));
   EXPECT_EQ(data->max_length, 4u);
-  const autograd::Array x = PadSequences(data->sequences, data->max_length, Side::kPost);
+  const autograd::Array x = *PadSequences(data->sequences, data->max_length, Side::kPost);
   EXPECT_EQ(x, (autograd::Array{{1, 4, 1, 0}, {2, 3, 2, 5}, {6, 7, 0, 0}, {3, 0, 0, 0}}));
 }
 

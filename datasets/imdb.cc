@@ -25,30 +25,6 @@ namespace fs = std::filesystem;
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '\'' || c >= 0x80; }
 
-bool ValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char lead = text[i];
-    size_t extra;
-    if (lead < 0x80) {
-      extra = 0;
-    } else if ((lead >> 5) == 0x6) {
-      extra = 1;
-    } else if ((lead >> 4) == 0xE) {
-      extra = 2;
-    } else if ((lead >> 3) == 0x1E) {
-      extra = 3;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size() + (extra == 0 ? 1 : 0)) return false;  // truncated character
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 struct ReviewFile {
   fs::path path;
   long id;

@@ -70,7 +70,7 @@ TEST_F(TinyImdb, WordIndicesStartOutOfVocabularyAndPadding) {
   EXPECT_TRUE(found);
 
   // Padded and truncated as the experiments do.
-  const autograd::Array x = PadSequences(data->train.sequences, 3);
+  const autograd::Array x = *PadSequences(data->train.sequences, 3);
   EXPECT_EQ(x.shape()[1], 3u);
 }
 

@@ -18,10 +18,12 @@ enum class Side { kPre, kPost };
 
 // Keras' pad_sequences: every sequence cut or padded to `maxlen` (0: the longest sequence's
 // length). Padding and truncation happen at the start (kPre, Keras' default) or the end.
-// -> [sequences, maxlen], indices stored as Real.
-autograd::Array PadSequences(const Sequences& sequences, size_t maxlen = 0,
-                             Side padding = Side::kPre, Side truncating = Side::kPre,
-                             int value = 0);
+// -> [sequences, maxlen], indices stored as Real. A result of more than kMaxPaddedValues values is
+// an error that gives the size and the longest sequence (cap the length instead).
+inline constexpr size_t kMaxPaddedValues = size_t{1} << 31;  // 8 GiB of float32
+absl::StatusOr<autograd::Array> PadSequences(const Sequences& sequences, size_t maxlen = 0,
+                                             Side padding = Side::kPre,
+                                             Side truncating = Side::kPre, int value = 0);
 
 // Keras' to_categorical: labels in [0, classes) -> one-hot rows [labels, classes]. A label out of
 // range is an error naming it.
@@ -32,10 +34,16 @@ absl::StatusOr<autograd::Array> ToCategorical(const std::vector<int>& labels, si
 struct SplitIndices {
   std::vector<size_t> train, test;
 };
-SplitIndices TrainTestSplit(size_t count, double test_size, uint64_t seed);
+// test_size must lie in [0, 1] (NaN is not).
+absl::StatusOr<SplitIndices> TrainTestSplit(size_t count, double test_size, uint64_t seed);
 
-// The rows `indices` of a [rows, ...] array, in that order.
-autograd::Array TakeRows(const autograd::Array& data, const std::vector<size_t>& indices);
+// The rows `indices` of a [rows, ...] array, in that order; an index past the last row is an error.
+absl::StatusOr<autograd::Array> TakeRows(const autograd::Array& data,
+                                         const std::vector<size_t>& indices);
+
+// Whether `text` is well-formed UTF-8 (strict: overlong forms, surrogates and code points above
+// U+10FFFF are not).
+bool ValidUtf8(std::string_view text);
 
 // Word counts in first-seen order, and the ranking Keras-style tokenizers build from them.
 class WordCounter {

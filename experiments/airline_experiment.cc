@@ -16,7 +16,8 @@
 ABSL_FLAG(int, epochs, 0, "training epochs (0: the book's)");
 ABSL_FLAG(int, batch_size, 32, "samples per gradient step");
 ABSL_FLAG(uint64_t, seed, 7, "random seed for the weights and the shuffling");
-ABSL_FLAG(uint64_t, split_seed, 42, "random seed of the train/test split (the book's random_state)");
+ABSL_FLAG(uint64_t, split_seed, 42,
+          "random seed of the train/test split (the book's random_state)");
 ABSL_FLAG(std::string, data_dir, "",
           "folder holding Tweets.csv (default: the project's data/ folder; fetch it with "
           "bazel run //tools:fetch_data -- --from ../shared/data tweets)");
@@ -46,15 +47,22 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   std::printf("Vocabulary %zu words, longest tweet %zu words (loaded in %.2f s)\n",
               data->words.size(), data->max_length, data->seconds);
 
-  const autograd::Array x = datasets::PadSequences(data->sequences, data->max_length,
-                                                   datasets::Side::kPost, datasets::Side::kPre);
-  const autograd::Array y = *datasets::ToCategorical(data->labels, 2);
-  const datasets::SplitIndices split =
+  absl::StatusOr<autograd::Array> x = datasets::PadSequences(
+      data->sequences, data->max_length, datasets::Side::kPost, datasets::Side::kPre);
+  if (!x.ok()) return ExitWithError(x.status());
+  absl::StatusOr<autograd::Array> y = datasets::ToCategorical(data->labels, 2);
+  if (!y.ok()) return ExitWithError(y.status());
+  absl::StatusOr<datasets::SplitIndices> split_or =
       datasets::TrainTestSplit(tweets, 0.30, absl::GetFlag(FLAGS_split_seed));
-  const autograd::Array x_train = datasets::TakeRows(x, split.train);
-  const autograd::Array x_test = datasets::TakeRows(x, split.test);
-  const autograd::Array y_train = datasets::TakeRows(y, split.train);
-  const autograd::Array y_test = datasets::TakeRows(y, split.test);
+  if (!split_or.ok()) return ExitWithError(split_or.status());
+  const datasets::SplitIndices& split = *split_or;
+  absl::StatusOr<autograd::Array> x_train = datasets::TakeRows(*x, split.train);
+  absl::StatusOr<autograd::Array> x_test = datasets::TakeRows(*x, split.test);
+  absl::StatusOr<autograd::Array> y_train = datasets::TakeRows(*y, split.train);
+  absl::StatusOr<autograd::Array> y_test = datasets::TakeRows(*y, split.test);
+  for (const auto* rows : {&x_train, &x_test, &y_train, &y_test}) {
+    if (!rows->ok()) return ExitWithError(rows->status());
+  }
   std::printf("Train %zu tweets, test %zu tweets\n", split.train.size(), split.test.size());
 
   layers::Sequential model(absl::GetFlag(FLAGS_seed));
@@ -65,18 +73,21 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
     return ExitWithError(status);
   }
   std::fputs(model.Summary().c_str(), stdout);
-  absl::StatusOr<layers::History> history = model.Fit(
-      x_train, y_train,
-      layers::FitOptions().epochs(epochs).batch_size(absl::GetFlag(FLAGS_batch_size)).verbose(1)
-          .validation_x(x_test).validation_y(y_test));
+  absl::StatusOr<layers::History> history =
+      model.Fit(*x_train, *y_train,
+                layers::FitOptions()
+                    .epochs(epochs)
+                    .batch_size(absl::GetFlag(FLAGS_batch_size))
+                    .verbose(1)
+                    .validation_x(*x_test)
+                    .validation_y(*y_test));
   if (!history.ok()) return ExitWithError(history.status());
 
   const std::vector<double>& val = history->history.at("val_accuracy");
   const size_t best = std::max_element(val.begin(), val.end()) - val.begin();
-  if (absl::Status status =
-          WriteHistory(OutputDirectory(absl::GetFlag(FLAGS_out_dir)), name,
-                       absl::StrFormat("%s: loss and accuracy, train and test", name),
-                       history->history);
+  if (absl::Status status = WriteHistory(
+          OutputDirectory(absl::GetFlag(FLAGS_out_dir)), name,
+          absl::StrFormat("%s: loss and accuracy, train and test", name), history->history);
       !status.ok()) {
     return ExitWithError(status);
   }

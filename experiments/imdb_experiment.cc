@@ -28,7 +28,8 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
   ImdbSizes sizes;
   sizes.top_words = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_top_words), 4));
-  sizes.max_review_length = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_review_length), 1));
+  sizes.max_review_length =
+      static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_review_length), 1));
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir).empty()
                                    ? datasets::DefaultDataDirectory()
                                    : absl::GetFlag(FLAGS_data_dir);
@@ -43,10 +44,12 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
               data->train.labels.size(), data->test.labels.size(), data->vocabulary_size,
               data->seconds);
   // truncate and pad input sequences
-  const autograd::Array x_train =
+  absl::StatusOr<autograd::Array> x_train =
       datasets::PadSequences(data->train.sequences, sizes.max_review_length);
-  const autograd::Array x_test =
+  if (!x_train.ok()) return ExitWithError(x_train.status());
+  absl::StatusOr<autograd::Array> x_test =
       datasets::PadSequences(data->test.sequences, sizes.max_review_length);
+  if (!x_test.ok()) return ExitWithError(x_test.status());
   const auto labels = [](const std::vector<int>& values) {
     autograd::Array y = autograd::Array::from_shape({values.size(), size_t{1}});
     for (size_t i = 0; i < values.size(); ++i) y(i, 0) = static_cast<autograd::Real>(values[i]);
@@ -57,8 +60,8 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   // create the model
   layers::Sequential model(absl::GetFlag(FLAGS_seed));
   build(model, sizes);
-  if (absl::Status status = model.Compile("binary_crossentropy",
-                                          std::make_unique<autograd::Adam>(), {"accuracy"});
+  if (absl::Status status =
+          model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"accuracy"});
       !status.ok()) {
     return ExitWithError(status);
   }
@@ -67,12 +70,12 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
                                .epochs(absl::GetFlag(FLAGS_epochs))
                                .batch_size(absl::GetFlag(FLAGS_batch_size))
                                .verbose(1);
-  if (absl::GetFlag(FLAGS_validate)) fit.validation_x(x_test).validation_y(y_test);
-  absl::StatusOr<layers::History> history = model.Fit(x_train, y_train, fit);
+  if (absl::GetFlag(FLAGS_validate)) fit.validation_x(*x_test).validation_y(y_test);
+  absl::StatusOr<layers::History> history = model.Fit(*x_train, y_train, fit);
   if (!history.ok()) return ExitWithError(history.status());
 
   // Final evaluation of the model
-  absl::StatusOr<layers::Scores> scores = model.Evaluate(x_test, y_test, 64);
+  absl::StatusOr<layers::Scores> scores = model.Evaluate(*x_test, y_test, 64);
   if (!scores.ok()) return ExitWithError(scores.status());
   std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
   return 0;

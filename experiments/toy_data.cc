@@ -62,7 +62,7 @@ ToyData MakeToyData() {
 
   ToyData data;
   // pad documents to a max length of 2 words, then reshape to (2, 2, 1)
-  data.padded_docs = datasets::PadSequences(encoded_docs, 2, datasets::Side::kPre);
+  data.padded_docs = *datasets::PadSequences(encoded_docs, 2, datasets::Side::kPre);  // 2 x 2
   data.padded_docs.reshape({2, 2, 1});
   std::vector<int> label_ids = {encoded_labels[0][0], encoded_labels[1][0]};
   data.one_hot = *datasets::ToCategorical(label_ids, 5);
