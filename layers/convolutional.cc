@@ -8,9 +8,9 @@
 namespace layers {
 
 absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
-  if (filters_ == 0 || kernel_size_ == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "filters and kernel_size must be positive, got %d and %d", filters_, kernel_size_));
+  for (const auto& [what, value] :
+       {std::pair<const char*, size_t>{"filters", filters_}, {"kernel_size", kernel_size_}}) {
+    if (absl::Status status = CheckSize(what, value); !status.ok()) return status;
   }
   if (padding_ != "same" && padding_ != "valid") {
     return absl::InvalidArgumentError(
@@ -22,14 +22,18 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
         absl::StrFormat("expected input [time, channels], got %s", KerasShapeString(input_shape)));
   }
   const size_t time = input_shape[0], channels = input_shape[1];
+  if (absl::Status status = CheckWeightShape("kernel", {kernel_size_, channels, filters_});
+      !status.ok()) {
+    return status;
+  }
   if (padding_ == "valid" && kernel_size_ > time) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "kernel_size %d is longer than the %d steps of the input", kernel_size_, time));
   }
   // Keras' fans for a convolution count the receptive field.
-  kernel_ = AddWeight("kernel", autograd::GlorotUniform({kernel_size_, channels, filters_},
-                                                        kernel_size_ * channels,
-                                                        kernel_size_ * filters_, rng));
+  kernel_ = AddWeight(
+      "kernel", autograd::GlorotUniform({kernel_size_, channels, filters_}, kernel_size_ * channels,
+                                        kernel_size_ * filters_, rng));
   bias_ = AddWeight("bias", xt::zeros<Real>({filters_}));
   return Shape{padding_ == "same" ? time : time - kernel_size_ + 1, filters_};
 }
@@ -47,8 +51,9 @@ absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& 
         absl::StrFormat("expected input [time, channels], got %s", KerasShapeString(input_shape)));
   }
   if (pool_size_ == 0 || pool_size_ > input_shape[0]) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "pool_size must be in [1, %d] (the input's steps), got %d", input_shape[0], pool_size_));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("pool_size must be in [1, %d] (the input's steps), got %d", input_shape[0],
+                        static_cast<int64_t>(pool_size_)));
   }
   return Shape{input_shape[0] / pool_size_, input_shape[1]};
 }

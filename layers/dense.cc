@@ -9,13 +9,17 @@
 namespace layers {
 
 absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
-  if (units_ == 0) return absl::InvalidArgumentError("units must be positive, got 0");
+  if (absl::Status status = CheckSize("units", units_); !status.ok()) return status;
   if (absl::Status status = CheckActivation(activation_); !status.ok()) return status;
   if (input_shape.empty() || input_shape.back() == 0) {
     return absl::InvalidArgumentError("Dense needs inputs with a non-empty last axis");
   }
   const size_t input_dim = input_shape.back();
-  kernel_ = AddWeight("kernel", autograd::GlorotUniform({input_dim, units_}, input_dim, units_, rng));
+  if (absl::Status status = CheckWeightShape("kernel", {input_dim, units_}); !status.ok()) {
+    return status;
+  }
+  kernel_ =
+      AddWeight("kernel", autograd::GlorotUniform({input_dim, units_}, input_dim, units_, rng));
   bias_ = AddWeight("bias", xt::zeros<Real>({units_}));
   Shape output = input_shape;
   output.back() = units_;
@@ -32,8 +36,7 @@ Tensor DenseLayer::Call(const Tensor& x, bool training) {
 
 absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   if (input_shape.size() < 2) {
-    return absl::InvalidArgumentError(
-        "TimeDistributed needs inputs of at least [time, features]");
+    return absl::InvalidArgumentError("TimeDistributed needs inputs of at least [time, features]");
   }
   layer_->set_name(name() + "/" + (layer_->name().empty() ? layer_->type() : layer_->name()));
   const Shape step_shape(input_shape.begin() + 1, input_shape.end());

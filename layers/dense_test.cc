@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/convolutional.h"
+#include "layers/embedding.h"
 #include "layers/recurrent.h"
 #include "xtensor/xtensor.hpp"
 
@@ -13,9 +15,9 @@ TEST(Dense, ForwardComputedByHand) {
   LayerPtr dense = Dense(2, "sigmoid");
   ASSERT_TRUE(dense->Build({3}, rng).ok());
   ASSERT_EQ(dense->CountParams(), 3u * 2u + 2u);
-  ASSERT_TRUE(dense->SetWeights({Array(xt::xtensor<Real, 2>{{1, 0}, {0, 1}, {1, -1}}),
-                                 Array{0.5f, -0.5f}})
-                  .ok());
+  ASSERT_TRUE(
+      dense->SetWeights({Array(xt::xtensor<Real, 2>{{1, 0}, {0, 1}, {1, -1}}), Array{0.5f, -0.5f}})
+          .ok());
   // x = [1, 2, 3]: z = [1 + 3 + 0.5, 2 - 3 - 0.5] = [4.5, -1.5]
   const Array y = dense->Call(Tensor(Array(xt::xtensor<Real, 2>{{1, 2, 3}})), false).value();
   EXPECT_NEAR(y(0, 0), 1 / (1 + std::exp(-4.5)), 1e-6);
@@ -56,11 +58,43 @@ TEST(Dense, BadArgumentsNameTheLayer) {
   LayerPtr zero = Dense(0);
   zero->set_name("dense_7");
   const absl::Status status = zero->Build({3}, rng);
-  EXPECT_EQ(status.message(), "layer 'dense_7' (Dense) on input (None, 3): units must be positive, got 0");
+  EXPECT_EQ(status.message(),
+            "layer 'dense_7' (Dense) on input (None, 3): units must be in [1, 16777216], got 0");
   LayerPtr bad = Dense(2, "swish");
   EXPECT_NE(bad->Build({3}, rng).message().find("unknown activation 'swish'"), std::string::npos);
   LayerPtr td = TimeDistributed(Dense(1));
   EXPECT_FALSE(td->Build({3}, rng).ok());
+}
+
+// Sizes are size_t, so Dense(-1) used to pass the "== 0" checks and die of std::bad_alloc in
+// Compile. Every sized layer now answers with an error naming it, the size and the range.
+TEST(Layer, NegativeAndHugeSizesAreErrorsNamingTheLayer) {
+  const size_t minus_one = static_cast<size_t>(-1);
+  struct Case {
+    LayerPtr layer;
+    Shape input;
+    std::string expected;
+  };
+  std::vector<Case> cases;
+  cases.push_back({Dense(minus_one), {3}, "units must be in [1, 16777216], got -1"});
+  cases.push_back({LSTM(LstmOptions(minus_one)), {5, 3}, "units must be in [1, 16777216], got -1"});
+  cases.push_back(
+      {GRU(RecurrentOptions(minus_one)), {5, 3}, "units must be in [1, 16777216], got -1"});
+  cases.push_back({Conv1D(minus_one, 3), {5, 3}, "filters must be in [1, 16777216], got -1"});
+  cases.push_back({Conv1D(4, minus_one), {5, 3}, "kernel_size must be in [1, 16777216], got -1"});
+  cases.push_back({Embedding(minus_one, 8, 5), {5}, "input_dim must be in [1, 16777216], got -1"});
+  cases.push_back(
+      {Embedding(10, minus_one, 5), {5}, "output_dim must be in [1, 16777216], got -1"});
+  cases.push_back({MaxPooling1D(minus_one), {5, 3}, "pool_size must be in [1, 5]"});
+  cases.push_back({Dense(1 << 24), {1 << 20}, "more than 2147483648: use smaller sizes"});
+  cases.push_back({LSTM(LstmOptions(1 << 24)), {5, 3}, "more than 2147483648: use smaller sizes"});
+  for (Case& c : cases) {
+    Rng rng(0);
+    const absl::Status status = c.layer->Build(c.input, rng);
+    ASSERT_FALSE(status.ok()) << c.expected;
+    EXPECT_NE(status.message().find(c.expected), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find("layer '"), std::string::npos) << status.message();
+  }
 }
 
 TEST(Layer, SetWeightsChecksCountAndShapes) {

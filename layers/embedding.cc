@@ -7,14 +7,19 @@
 namespace layers {
 
 absl::StatusOr<Shape> EmbeddingLayer::DoBuild(const Shape& input_shape, Rng& rng) {
-  if (input_dim_ == 0 || output_dim_ == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "input_dim and output_dim must be positive, got %d and %d", input_dim_, output_dim_));
+  for (const auto& [what, value] :
+       {std::pair<const char*, size_t>{"input_dim", input_dim_}, {"output_dim", output_dim_}}) {
+    if (absl::Status status = CheckSize(what, value); !status.ok()) return status;
+  }
+  if (input_length_ > kMaxLayerSize) return CheckSize("input_length", input_length_);
+  if (absl::Status status = CheckWeightShape("embeddings", {input_dim_, output_dim_});
+      !status.ok()) {
+    return status;
   }
   if (input_shape.size() != 1 || (input_length_ != 0 && input_shape[0] != input_length_)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "expected input [input_length] = (None, %d) of word indices, got %s", input_length_,
-        KerasShapeString(input_shape)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected input [input_length] = (None, %d) of word indices, got %s",
+                        input_length_, KerasShapeString(input_shape)));
   }
   embeddings_ =
       AddWeight("embeddings", autograd::RandomUniform({input_dim_, output_dim_}, -0.05, 0.05, rng));

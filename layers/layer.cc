@@ -1,6 +1,8 @@
 #include "layers/layer.h"
 
 #include <cctype>
+#include <cstdint>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,13 +15,20 @@ namespace layers {
 absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
   if (built_) {
     if (input_shape == input_shape_) return absl::OkStatus();
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "layer '%s' (%s) was built for input %s and cannot take %s", name_, type_,
-        KerasShapeString(input_shape_), KerasShapeString(input_shape)));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("layer '%s' (%s) was built for input %s and cannot take %s", name_, type_,
+                        KerasShapeString(input_shape_), KerasShapeString(input_shape)));
   }
   weights_.clear();
   rng_ = &rng;
-  absl::StatusOr<Shape> output = DoBuild(input_shape, rng);
+  absl::StatusOr<Shape> output;
+  try {
+    output = DoBuild(input_shape, rng);
+  } catch (const std::bad_alloc&) {
+    output = absl::ResourceExhaustedError("not enough memory for its weights: use smaller sizes");
+  } catch (const std::exception& error) {
+    output = absl::InternalError(error.what());
+  }
   if (!output.ok()) {
     weights_.clear();
     return absl::Status(output.status().code(),
@@ -53,16 +62,16 @@ std::vector<Array> Layer::GetWeights() const {
 absl::Status Layer::SetWeights(const std::vector<Array>& values) {
   std::vector<Weight> current = weights();
   if (values.size() != current.size()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "layer '%s' (%s): set_weights expected %d arrays, got %d", name_, type_, current.size(),
-        values.size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("layer '%s' (%s): set_weights expected %d arrays, got %d", name_, type_,
+                        current.size(), values.size()));
   }
   for (size_t i = 0; i < values.size(); ++i) {
     if (autograd::ShapeOf(values[i]) != current[i].tensor.shape()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "layer '%s' (%s): set_weights: %s expected shape %s, got %s", name_, type_,
-          current[i].name, autograd::ShapeString(current[i].tensor.shape()),
-          autograd::ShapeString(autograd::ShapeOf(values[i]))));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("layer '%s' (%s): set_weights: %s expected shape %s, got %s", name_,
+                          type_, current[i].name, autograd::ShapeString(current[i].tensor.shape()),
+                          autograd::ShapeString(autograd::ShapeOf(values[i]))));
     }
   }
   for (size_t i = 0; i < values.size(); ++i) current[i].tensor.mutable_value() = values[i];
@@ -97,6 +106,22 @@ std::string KerasBaseName(const std::string& type) {
 std::string KerasShapeString(const Shape& shape) {
   if (shape.empty()) return "(None,)";
   return absl::StrCat("(None, ", absl::StrJoin(shape, ", "), ")");
+}
+
+absl::Status CheckSize(const char* what, size_t value) {
+  if (value >= 1 && value <= kMaxLayerSize) return absl::OkStatus();
+  // A negative number passed through size_t shows up as itself.
+  return absl::InvalidArgumentError(absl::StrFormat("%s must be in [1, %d], got %d", what,
+                                                    kMaxLayerSize, static_cast<int64_t>(value)));
+}
+
+absl::Status CheckWeightShape(const char* weight, const Shape& shape) {
+  double values = 1;
+  for (size_t extent : shape) values *= static_cast<double>(extent);
+  if (values <= static_cast<double>(kMaxWeightValues)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("its %s would have shape %s, %.3g values, more than %d: use smaller sizes",
+                      weight, autograd::ShapeString(shape), values, kMaxWeightValues));
 }
 
 absl::Status CheckActivation(const std::string& name) {

@@ -95,6 +95,15 @@ std::string KerasBaseName(const std::string& type);
 // "(None, 10, 1)": a shape as Keras prints it, with the batch axis.
 std::string KerasShapeString(const Shape& shape);
 
+// Layer sizes (units, filters, dimensions) must lie in [1, kMaxLayerSize], and no weight may hold
+// more than kMaxWeightValues values: larger ones, and negative numbers passed through size_t, are
+// errors naming the layer, not a std::bad_alloc.
+inline constexpr size_t kMaxLayerSize = size_t{1} << 24;
+inline constexpr size_t kMaxWeightValues = size_t{1} << 31;
+// "units must be in [1, 16777216], got -1".
+absl::Status CheckSize(const char* what, size_t value);
+absl::Status CheckWeightShape(const char* weight, const Shape& shape);
+
 // Keras' activations by name: "linear" (or ""), "sigmoid", "tanh", "relu", "softmax".
 absl::Status CheckActivation(const std::string& name);
 Tensor Activate(const std::string& name, const Tensor& x);

@@ -13,9 +13,9 @@ namespace {
 
 absl::Status CheckSequenceInput(const Shape& input_shape) {
   if (input_shape.size() != 2 || input_shape[0] == 0 || input_shape[1] == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "expected input of shape [time, features] with both positive, got %s",
-        KerasShapeString(input_shape)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected input of shape [time, features] with both positive, got %s",
+                        KerasShapeString(input_shape)));
   }
   return absl::OkStatus();
 }
@@ -30,7 +30,7 @@ Tensor LastStep(const Tensor& sequence) {
 
 absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   const size_t units = options_.units();
-  if (units == 0) return absl::InvalidArgumentError("units must be positive, got 0");
+  if (absl::Status status = CheckSize("units", units); !status.ok()) return status;
   if (options_.activation() != "tanh" || options_.recurrent_activation() != "sigmoid") {
     return absl::UnimplementedError(absl::StrFormat(
         "only activation 'tanh' with recurrent_activation 'sigmoid' is implemented, got '%s' "
@@ -39,9 +39,9 @@ absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng
   }
   if (options_.recurrent_initializer() != "orthogonal" &&
       options_.recurrent_initializer() != "zeros") {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "unknown recurrent_initializer '%s' (expected orthogonal or zeros)",
-        options_.recurrent_initializer()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown recurrent_initializer '%s' (expected orthogonal or zeros)",
+                        options_.recurrent_initializer()));
   }
   for (double rate : {options_.dropout(), options_.recurrent_dropout()}) {
     if (!(rate >= 0 && rate < 1)) {
@@ -49,8 +49,10 @@ absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng
           absl::StrFormat("dropout and recurrent_dropout must be in [0, 1), got %g", rate));
     }
   }
-  if (options_.recurrent_dropout() > 0 && !supports_recurrent_dropout()) {
-    return absl::UnimplementedError("recurrent_dropout is implemented for LSTM only");
+  // The recurrent kernel is the largest weight: (units, gates * units) with up to 4 gates.
+  if (absl::Status status = CheckWeightShape("recurrent kernel (4 gates)", {4, units, units});
+      !status.ok()) {
+    return status;
   }
   if (absl::Status status = CheckSequenceInput(input_shape); !status.ok()) return status;
   CreateWeights(input_shape[1], rng);
@@ -70,10 +72,17 @@ Tensor RecurrentLayer::Call(const Tensor& x, bool training) {
   Tensor inputs = x;
   if (training && options_.dropout() > 0) {
     // One mask per sequence, broadcast over the time axis.
-    inputs = autograd::Mul(
-        x, Tensor(DropoutMask({x.size(0), 1, x.size(2)}, options_.dropout(), rng())));
+    inputs =
+        autograd::Mul(x, Tensor(DropoutMask({x.size(0), 1, x.size(2)}, options_.dropout(), rng())));
   }
-  const Tensor sequence = Sequence(inputs, zeros, training);
+  // One recurrent mask per sequence, the same at every step (Keras' recurrent_dropout).
+  Array recurrent_mask;
+  const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
+  if (recurrent_dropout) {
+    recurrent_mask =
+        DropoutMask({x.size(0), options_.units()}, options_.recurrent_dropout(), rng());
+  }
+  const Tensor sequence = Sequence(inputs, zeros, recurrent_dropout ? &recurrent_mask : nullptr);
   return options_.return_sequences() ? sequence : LastStep(sequence);
 }
 
@@ -87,16 +96,9 @@ void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", std::move(bias));
 }
 
-Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, bool training) {
-  Array recurrent_mask;
-  const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
-  if (recurrent_dropout) {
-    recurrent_mask =
-        DropoutMask({x.size(0), options_.units()}, options_.recurrent_dropout(), rng());
-  }
+Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
   return autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_, bias_,
-                                options_.go_backwards(),
-                                recurrent_dropout ? &recurrent_mask : nullptr);
+                                options_.go_backwards(), recurrent_mask);
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -106,9 +108,9 @@ void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({units}));
 }
 
-Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, bool /*training*/) {
+Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
   return autograd::SimpleRnnSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
-                                     options_.go_backwards());
+                                     options_.go_backwards(), recurrent_mask);
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -119,9 +121,9 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({size_t{2}, 3 * units}));
 }
 
-Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, bool /*training*/) {
-  return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
-                               options_.go_backwards());
+Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
+  return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_, options_.go_backwards(),
+                               recurrent_mask);
 }
 
 namespace {
@@ -145,8 +147,8 @@ std::unique_ptr<RecurrentLayer> GruLayer::MakeReversedCopy() const {
 absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   if (merge_mode_ != "sum" && merge_mode_ != "mul" && merge_mode_ != "ave" &&
       merge_mode_ != "concat") {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "unknown merge_mode '%s' (expected sum, mul, ave or concat)", merge_mode_));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown merge_mode '%s' (expected sum, mul, ave or concat)", merge_mode_));
   }
   if (forward_ == nullptr) {  // first build: take the wrapped layer as the forward copy
     if (dynamic_cast<RecurrentLayer*>(layer_.get()) == nullptr) {

@@ -51,8 +51,8 @@ class RecurrentLayer : public Layer {
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
   // processing order, from a zero initial state.
-  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) = 0;
-  virtual bool supports_recurrent_dropout() const { return false; }
+  // recurrent_mask: [batch, units] (recurrent_dropout while training), or null.
+  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) = 0;
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   RecurrentOptions options_;
@@ -69,8 +69,7 @@ class LstmLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
-  bool supports_recurrent_dropout() const override { return true; }
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
 };
 
 // Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
@@ -82,7 +81,7 @@ class SimpleRnnLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
 };
 
 // Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
@@ -94,7 +93,7 @@ class GruLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, bool training) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
 };
 
 // Keras Bidirectional: a forward copy and a go_backwards copy of `layer`, each with its own

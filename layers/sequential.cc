@@ -149,9 +149,9 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   const Shape x_shape = autograd::ShapeOf(x);
   const Shape x_sample(x_shape.begin() + std::min<size_t>(1, x_shape.size()), x_shape.end());
   if (x_shape.empty() || x_sample != input_shape_) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: x has shape %s but model '%s' expects %s", method, autograd::ShapeString(x_shape),
-        name_, KerasShapeString(input_shape_)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: x has shape %s but model '%s' expects %s", method,
+                        autograd::ShapeString(x_shape), name_, KerasShapeString(input_shape_)));
   }
   if (y == nullptr) return absl::OkStatus();
   const Shape y_shape = autograd::ShapeOf(*y);
@@ -159,9 +159,9 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   Shape expected = {x_shape[0]};
   expected.insert(expected.end(), out.begin(), out.end());
   if (y_shape != expected) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: y has shape %s but the model's output for x is %s", method,
-        autograd::ShapeString(y_shape), autograd::ShapeString(expected)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: y has shape %s but the model's output for x is %s", method,
+                        autograd::ShapeString(y_shape), autograd::ShapeString(expected)));
   }
   return absl::OkStatus();
 }
@@ -222,7 +222,8 @@ double Sequential::Accuracy(const Array& predictions, const Array& targets) cons
     total = rows;
   } else {
     // Keras' binary_accuracy: every output thresholded at 0.5.
-    for (size_t k = 0; k < predictions.size(); ++k) correct += (p[k] > Real(0.5)) == (y[k] > Real(0.5));
+    for (size_t k = 0; k < predictions.size(); ++k)
+      correct += (p[k] > Real(0.5)) == (y[k] > Real(0.5));
     total = predictions.size();
   }
   return total == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(total);
@@ -235,8 +236,7 @@ Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, 
   shape[0] = end - begin;
   Array out = Array::from_shape(shape);
   for (size_t i = begin; i < end; ++i) {
-    std::memcpy(out.data() + (i - begin) * row, data.data() + indices[i] * row,
-                row * sizeof(Real));
+    std::memcpy(out.data() + (i - begin) * row, data.data() + indices[i] * row, row * sizeof(Real));
   }
   return out;
 }
@@ -253,18 +253,18 @@ absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) 
   return scores;
 }
 
-absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
-                                        const FitOptions& options) {
+absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const FitOptions& options) {
   if (absl::Status status = CheckData(x, &y, "fit"); !status.ok()) return status;
   const bool validate = options.validation_x().dimension() > 0;  // Array() is 0-d: unset
   if (validate) {
-    if (absl::Status status = CheckData(options.validation_x(), &options.validation_y(),
-                                        "fit (validation_data)");
+    if (absl::Status status =
+            CheckData(options.validation_x(), &options.validation_y(), "fit (validation_data)");
         !status.ok()) {
       return status;
     }
   }
-  if (options.batch_size() == 0) return absl::InvalidArgumentError("fit: batch_size must be positive");
+  if (options.batch_size() == 0)
+    return absl::InvalidArgumentError("fit: batch_size must be positive");
   const size_t samples = x.shape()[0];
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
@@ -287,7 +287,8 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y,
     size_t steps = 0;
     for (size_t begin = 0; begin < samples; begin += options.batch_size(), ++steps) {
       const size_t end = std::min(samples, begin + options.batch_size());
-      absl::StatusOr<Scores> scores = TrainOnBatch(Gather(x, order, begin, end), Gather(y, order, begin, end));
+      absl::StatusOr<Scores> scores =
+          TrainOnBatch(Gather(x, order, begin, end), Gather(y, order, begin, end));
       if (!scores.ok()) return scores.status();
       loss_sum += scores->loss * (end - begin);
       acc_sum += scores->accuracy * (end - begin);

@@ -13,7 +13,8 @@ std::unique_ptr<Sequential> BiLstmModel(uint64_t seed, const std::string& mode =
   auto model = std::make_unique<Sequential>(seed);
   model->Add(Bidirectional(LSTM(LstmOptions(20).return_sequences(true)), mode), {10, 1});
   model->Add(TimeDistributed(Dense(1, "sigmoid")));
-  EXPECT_TRUE(model->Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  EXPECT_TRUE(
+      model->Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
   return model;
 }
 
@@ -120,14 +121,16 @@ TEST(Sequential, ClearErrors) {
 
   Sequential no_shape;
   no_shape.Add(LSTM(3));
-  EXPECT_NE(no_shape.Compile("mse", std::make_unique<autograd::Adam>()).message().find(
-                "needs an input shape"),
+  EXPECT_NE(no_shape.Compile("mse", std::make_unique<autograd::Adam>())
+                .message()
+                .find("needs an input shape"),
             std::string::npos);
 
   Sequential bad_loss;
   bad_loss.Add(Dense(1), {3});
-  EXPECT_NE(bad_loss.Compile("hinge", std::make_unique<autograd::Adam>()).message().find(
-                "unknown loss 'hinge'"),
+  EXPECT_NE(bad_loss.Compile("hinge", std::make_unique<autograd::Adam>())
+                .message()
+                .find("unknown loss 'hinge'"),
             std::string::npos);
 
   Sequential mismatch;  // an LSTM cannot follow a layer that dropped the time axis
