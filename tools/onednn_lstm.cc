@@ -32,6 +32,7 @@ struct OneDnnLstm::Impl {
     std::memset(m.get_data_handle(), 0, desc.get_size());
     return m;
   }
+  Args LayerArgs(memory& kernel_layout, memory& recurrent_layout);
   void Reorder(memory& from, memory& to) {
     dnnl::reorder(from, to).execute(stream, from, to);
     stream.wait();
@@ -139,19 +140,25 @@ void OneDnnLstm::SetOutputGradient(const std::vector<float>& dy) {
   ToTnc(dy, impl_->N, impl_->T, impl_->H, static_cast<float*>(impl_->dy.get_data_handle()));
 }
 
+// The arguments every LSTM primitive reads: input, zero initial states, weights in the
+// primitive's layout, bias, and the output and final states it writes (and backward reads).
+Args OneDnnLstm::Impl::LayerArgs(memory& kernel_layout, memory& recurrent_layout) {
+  return Args{{DNNL_ARG_SRC_LAYER, x},
+              {DNNL_ARG_SRC_ITER, zero_h},
+              {DNNL_ARG_SRC_ITER_C, zero_c},
+              {DNNL_ARG_WEIGHTS_LAYER, kernel_layout},
+              {DNNL_ARG_WEIGHTS_ITER, recurrent_layout},
+              {DNNL_ARG_BIAS, bias},
+              {DNNL_ARG_DST_LAYER, y},
+              {DNNL_ARG_DST_ITER, h_last},
+              {DNNL_ARG_DST_ITER_C, c_last}};
+}
+
 void OneDnnLstm::ForwardTraining() {
   Impl& s = *impl_;
-  dnnl::lstm_forward(s.training_pd)
-      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
-                              {DNNL_ARG_SRC_ITER, s.zero_h},
-                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
-                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_fwd},
-                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_fwd},
-                              {DNNL_ARG_BIAS, s.bias},
-                              {DNNL_ARG_DST_LAYER, s.y},
-                              {DNNL_ARG_DST_ITER, s.h_last},
-                              {DNNL_ARG_DST_ITER_C, s.c_last},
-                              {DNNL_ARG_WORKSPACE, s.workspace}});
+  Args args = s.LayerArgs(s.kernel_fwd, s.recurrent_fwd);
+  args.insert({DNNL_ARG_WORKSPACE, s.workspace});
+  dnnl::lstm_forward(s.training_pd).execute(s.stream, args);
   s.stream.wait();
 }
 
@@ -161,41 +168,24 @@ void OneDnnLstm::Backward() {
   for (memory* m : {&s.d_kernel, &s.d_recurrent, &s.d_bias}) {
     std::memset(m->get_data_handle(), 0, m->get_desc().get_size());
   }
-  dnnl::lstm_backward(s.backward_pd)
-      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
-                              {DNNL_ARG_SRC_ITER, s.zero_h},
-                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
-                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_bwd},
-                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_bwd},
-                              {DNNL_ARG_BIAS, s.bias},
-                              {DNNL_ARG_DST_LAYER, s.y},
-                              {DNNL_ARG_DST_ITER, s.h_last},
-                              {DNNL_ARG_DST_ITER_C, s.c_last},
-                              {DNNL_ARG_DIFF_SRC_LAYER, s.dx},
-                              {DNNL_ARG_DIFF_SRC_ITER, s.dh0},
-                              {DNNL_ARG_DIFF_SRC_ITER_C, s.dc0},
-                              {DNNL_ARG_DIFF_WEIGHTS_LAYER, s.d_kernel},
-                              {DNNL_ARG_DIFF_WEIGHTS_ITER, s.d_recurrent},
-                              {DNNL_ARG_DIFF_BIAS, s.d_bias},
-                              {DNNL_ARG_DIFF_DST_LAYER, s.dy},
-                              {DNNL_ARG_DIFF_DST_ITER, s.zero_dh},
-                              {DNNL_ARG_DIFF_DST_ITER_C, s.zero_dc},
-                              {DNNL_ARG_WORKSPACE, s.workspace}});
+  Args args = s.LayerArgs(s.kernel_bwd, s.recurrent_bwd);
+  args.insert({{DNNL_ARG_DIFF_SRC_LAYER, s.dx},
+               {DNNL_ARG_DIFF_SRC_ITER, s.dh0},
+               {DNNL_ARG_DIFF_SRC_ITER_C, s.dc0},
+               {DNNL_ARG_DIFF_WEIGHTS_LAYER, s.d_kernel},
+               {DNNL_ARG_DIFF_WEIGHTS_ITER, s.d_recurrent},
+               {DNNL_ARG_DIFF_BIAS, s.d_bias},
+               {DNNL_ARG_DIFF_DST_LAYER, s.dy},
+               {DNNL_ARG_DIFF_DST_ITER, s.zero_dh},
+               {DNNL_ARG_DIFF_DST_ITER_C, s.zero_dc},
+               {DNNL_ARG_WORKSPACE, s.workspace}});
+  dnnl::lstm_backward(s.backward_pd).execute(s.stream, args);
   s.stream.wait();
 }
 
 void OneDnnLstm::ForwardInference() {
   Impl& s = *impl_;
-  dnnl::lstm_forward(s.inference_pd)
-      .execute(s.stream, Args{{DNNL_ARG_SRC_LAYER, s.x},
-                              {DNNL_ARG_SRC_ITER, s.zero_h},
-                              {DNNL_ARG_SRC_ITER_C, s.zero_c},
-                              {DNNL_ARG_WEIGHTS_LAYER, s.kernel_inf},
-                              {DNNL_ARG_WEIGHTS_ITER, s.recurrent_inf},
-                              {DNNL_ARG_BIAS, s.bias},
-                              {DNNL_ARG_DST_LAYER, s.y},
-                              {DNNL_ARG_DST_ITER, s.h_last},
-                              {DNNL_ARG_DST_ITER_C, s.c_last}});
+  dnnl::lstm_forward(s.inference_pd).execute(s.stream, s.LayerArgs(s.kernel_inf, s.recurrent_inf));
   s.stream.wait();
 }
 
