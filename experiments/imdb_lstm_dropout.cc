@@ -7,6 +7,7 @@
 // Tutorial: Accuracy: 85.56%
 #include "experiments/imdb_experiment.h"
 #include "layers/dense.h"
+#include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
 

@@ -2,11 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "autograd/optimizers.h"
-#include "layers/dense.h"
-#include "layers/embedding.h"
-#include "layers/recurrent.h"
-#include "layers/sequential.h"
 #include "xtensor/xbuilder.hpp"
 
 namespace layers {
@@ -58,19 +53,6 @@ TEST(Conv1D, BadArguments) {
   EXPECT_FALSE(Conv1D(4, 11)->Build({10, 2}, rng).ok());
   EXPECT_FALSE(MaxPooling1D(0)->Build({10, 2}, rng).ok());
   EXPECT_FALSE(MaxPooling1D(2)->Build({10}, rng).ok());
-}
-
-TEST(Sequential, ImdbCnnLstmParameterCounts) {
-  Sequential model;
-  model.Add(Embedding(5000, 32, 500));
-  model.Add(Conv1D(32, 3, "same", "relu"));
-  model.Add(MaxPooling1D(2));
-  model.Add(LSTM(100));
-  model.Add(Dense(1, "sigmoid"));
-  ASSERT_TRUE(model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
-  EXPECT_EQ(model.layer(1).CountParams(), 3104u);
-  EXPECT_EQ(model.layer(2).output_shape(), (Shape{250, 32}));
-  EXPECT_NE(model.Summary().find("Total params: 216,405\n"), std::string::npos);
 }
 
 }  // namespace

@@ -30,23 +30,8 @@ Tensor EmbeddingLayer::Call(const Tensor& x, bool /*training*/) {
   return autograd::GatherRows(embeddings_, x.value());
 }
 
-absl::StatusOr<Shape> DropoutLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {
-  if (!(rate_ >= 0 && rate_ < 1)) {
-    return absl::InvalidArgumentError(absl::StrFormat("rate must be in [0, 1), got %g", rate_));
-  }
-  return input_shape;
-}
-
-Tensor DropoutLayer::Call(const Tensor& x, bool training) {
-  if (!training || rate_ == 0) return x;
-  // The mask is drawn once, as an array: a lazy random expression would redraw on every read.
-  return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng())));
-}
-
 LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length) {
   return std::make_unique<EmbeddingLayer>(input_dim, output_dim, input_length);
 }
-
-LayerPtr Dropout(double rate) { return std::make_unique<DropoutLayer>(rate); }
 
 }  // namespace layers

@@ -1,4 +1,4 @@
-// Embedding and Dropout.
+// Keras' Embedding layer.
 #ifndef LAYERS_EMBEDDING_H_
 #define LAYERS_EMBEDDING_H_
 
@@ -28,22 +28,9 @@ class EmbeddingLayer : public Layer {
   Tensor embeddings_;
 };
 
-// Keras Dropout: in training, zeroes each element with probability `rate` and scales the rest by
-// 1 / (1 - rate) (inverted dropout, a fresh mask per batch); at inference, the identity.
-class DropoutLayer : public Layer {
- public:
-  explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
-  Tensor Call(const Tensor& x, bool training) override;
-
- private:
-  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
-  double rate_;
-};
-
 // Keras' Embedding(input_dim, output_dim, input_length=...): the model's input shape comes from
 // input_length, so an Embedding first layer needs no input shape in Sequential::Add.
 LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length);
-LayerPtr Dropout(double rate);
 
 }  // namespace layers
 

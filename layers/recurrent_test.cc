@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "autograd/autograd.h"
 #include "autograd/shape_ops.h"
 #include "xtensor/xbuilder.hpp"
 #include "xtensor/xview.hpp"
@@ -199,6 +200,30 @@ TEST(Bidirectional, WrapsGruAndSimpleRnn) {
   ASSERT_TRUE(bi_rnn->Build({4, 3}, rng).ok());
   EXPECT_EQ(bi_rnn->output_shape(), (Shape{4, 4}));
   EXPECT_EQ(bi_rnn->weights()[0].name, "forward_simple_rnn/kernel");
+}
+
+TEST(LSTM, DropoutUsesOneMaskPerSequenceForInputsAndState) {
+  Rng rng(2);
+  LayerPtr lstm = LSTM(LstmOptions(3).return_sequences(true).dropout(0.5).recurrent_dropout(0.4));
+  ASSERT_TRUE(lstm->Build({4, 2}, rng).ok());
+  Rng data(3);
+  const Tensor x(autograd::RandomUniform({5, 4, 2}, -1, 1, data));
+  // At inference no mask applies.
+  const std::vector<Array> w = lstm->GetWeights();
+  const Tensor zeros(xt::zeros<Real>({5, 3}));
+  const auto plain = [&](const Tensor& input, const Array* mask) {
+    return autograd::LstmSequence(input, zeros, zeros, Tensor(w[0]), Tensor(w[1]), Tensor(w[2]),
+                                  false, mask)
+        .value();
+  };
+  EXPECT_TRUE(xt::allclose(lstm->Call(x, false).value(), plain(x, nullptr)));
+  // In training: the masks the layer draws next, from a copy of the generator.
+  Rng copy = rng;
+  const Array input_mask = DropoutMask({5, 1, 2}, 0.5, copy);
+  const Array state_mask = DropoutMask({5, 3}, 0.4, copy);
+  const Array expected = plain(autograd::Mul(x, Tensor(input_mask)), &state_mask);
+  EXPECT_TRUE(xt::allclose(lstm->Call(x, true).value(), expected));
+  EXPECT_FALSE(xt::allclose(expected, plain(x, nullptr)));
 }
 
 }  // namespace

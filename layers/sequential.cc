@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "autograd/elementwise.h"
 #include "autograd/losses.h"
 #include "autograd/reductions.h"
@@ -48,6 +49,26 @@ std::string Values(const std::map<std::string, double>& values,
     absl::StrAppend(&out, out.empty() ? "" : " - ", absl::StrFormat("%s: %.4f", key, it->second));
   }
   return out;
+}
+
+// The first NaN or infinity in `values`, as "nan at [3, 0, 7]", or "" when all are finite.
+std::string FirstNonFinite(const Array& values) {
+  const Real* data = values.data();
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (std::isfinite(data[k])) continue;
+    std::vector<size_t> index(values.dimension());
+    size_t rest = k;
+    for (size_t axis = values.dimension(); axis-- > 0;) {
+      index[axis] = rest % values.shape()[axis];
+      rest /= values.shape()[axis];
+    }
+    return absl::StrFormat("%s at [%s]",
+                           std::isnan(data[k]) ? "nan"
+                           : data[k] > 0       ? "inf"
+                                               : "-inf",
+                           absl::StrJoin(index, ", "));
+  }
+  return "";
 }
 
 }  // namespace
@@ -141,7 +162,8 @@ std::string Sequential::Summary() const {
   return out;
 }
 
-absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* method) const {
+absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* method,
+                                   bool finite) const {
   if (!compiled_) {
     return absl::FailedPreconditionError(
         absl::StrFormat("%s: model '%s' is not compiled: call Compile first", method, name_));
@@ -153,15 +175,32 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
         absl::StrFormat("%s: x has shape %s but model '%s' expects %s", method,
                         autograd::ShapeString(x_shape), name_, KerasShapeString(input_shape_)));
   }
-  if (y == nullptr) return absl::OkStatus();
-  const Shape y_shape = autograd::ShapeOf(*y);
-  const Shape& out = layers_.back()->output_shape();
-  Shape expected = {x_shape[0]};
-  expected.insert(expected.end(), out.begin(), out.end());
-  if (y_shape != expected) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: y has shape %s but the model's output for x is %s", method,
-                        autograd::ShapeString(y_shape), autograd::ShapeString(expected)));
+  if (finite && x_shape[0] == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: x has no samples (shape %s): there is nothing to learn from or score; check the "
+        "data and the split that produced it",
+        method, autograd::ShapeString(x_shape)));
+  }
+  if (y != nullptr) {
+    const Shape y_shape = autograd::ShapeOf(*y);
+    const Shape& out = layers_.back()->output_shape();
+    Shape expected = {x_shape[0]};
+    expected.insert(expected.end(), out.begin(), out.end());
+    if (y_shape != expected) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: y has shape %s but the model's output for x is %s", method,
+                          autograd::ShapeString(y_shape), autograd::ShapeString(expected)));
+    }
+  }
+  if (!finite) return absl::OkStatus();
+  // One NaN would spread to every weight through the first update.
+  for (const auto& [name, values] : {std::pair<const char*, const Array*>{"x", &x}, {"y", y}}) {
+    if (values == nullptr) continue;
+    if (const std::string bad = FirstNonFinite(*values); !bad.empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: %s holds %s (the first index is the sample): remove or repair that sample", method,
+          name, bad));
+    }
   }
   return absl::OkStatus();
 }
@@ -242,29 +281,45 @@ Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, 
 }
 
 absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
-  if (absl::Status status = CheckData(x, &y, "train_on_batch"); !status.ok()) return status;
+  if (absl::Status status = CheckData(x, &y, "train_on_batch", /*finite=*/true); !status.ok()) {
+    return status;
+  }
+  return TrainStep(x, y, /*terminate_on_nan=*/true);
+}
+
+absl::StatusOr<Scores> Sequential::TrainStep(const Array& x, const Array& y,
+                                             bool terminate_on_nan) {
   autograd::CurrentTape().Clear();
   absl::StatusOr<BatchLoss> batch = LossOnBatch(x, y, /*training=*/true);
   if (!batch.ok()) return batch.status();
   const Tensor& loss = batch->loss;
   Scores scores{loss.item(), Accuracy(batch->predictions, y)};
+  if (terminate_on_nan && !std::isfinite(scores.loss)) {
+    autograd::CurrentTape().Clear();
+    return absl::OutOfRangeError(absl::StrFormat(
+        "the loss became %g, so training stopped (TerminateOnNaN) before this batch's update; "
+        "the weights are finite: try a smaller learning rate, or look for extreme values in "
+        "the data",
+        scores.loss));
+  }
   if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
   optimizer_->Step(parameters_);
   return scores;
 }
 
 absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const FitOptions& options) {
-  if (absl::Status status = CheckData(x, &y, "fit"); !status.ok()) return status;
+  if (options.batch_size() == 0) {
+    return absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1");
+  }
+  if (absl::Status status = CheckData(x, &y, "fit", /*finite=*/true); !status.ok()) return status;
   const bool validate = options.validation_x().dimension() > 0;  // Array() is 0-d: unset
   if (validate) {
-    if (absl::Status status =
-            CheckData(options.validation_x(), &options.validation_y(), "fit (validation_data)");
+    if (absl::Status status = CheckData(options.validation_x(), &options.validation_y(),
+                                        "fit (validation_data)", /*finite=*/true);
         !status.ok()) {
       return status;
     }
   }
-  if (options.batch_size() == 0)
-    return absl::InvalidArgumentError("fit: batch_size must be positive");
   const size_t samples = x.shape()[0];
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
@@ -287,9 +342,15 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
     size_t steps = 0;
     for (size_t begin = 0; begin < samples; begin += options.batch_size(), ++steps) {
       const size_t end = std::min(samples, begin + options.batch_size());
-      absl::StatusOr<Scores> scores =
-          TrainOnBatch(Gather(x, order, begin, end), Gather(y, order, begin, end));
-      if (!scores.ok()) return scores.status();
+      absl::StatusOr<Scores> scores = TrainStep(
+          Gather(x, order, begin, end), Gather(y, order, begin, end), options.terminate_on_nan());
+      if (!scores.ok()) {
+        if (options.verbose() > 0) std::printf("\n");  // end the progress line
+        return absl::Status(
+            scores.status().code(),
+            absl::StrFormat("fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
+                            steps + 1, begin, end - 1, scores.status().message()));
+      }
       loss_sum += scores->loss * (end - begin);
       acc_sum += scores->accuracy * (end - begin);
       if (bar.Due(end)) {
@@ -316,14 +377,19 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
 }
 
 absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size_t batch_size) {
-  if (absl::Status status = CheckData(x, &y, "evaluate"); !status.ok()) return status;
+  if (batch_size == 0) {
+    return absl::InvalidArgumentError("evaluate: batch_size is 0; it must be at least 1");
+  }
+  if (absl::Status status = CheckData(x, &y, "evaluate", /*finite=*/true); !status.ok()) {
+    return status;
+  }
   autograd::NoGradGuard no_grad;
   const size_t samples = x.shape()[0];
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
   double loss_sum = 0, acc_sum = 0;
-  for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
-    const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
+  for (size_t begin = 0; begin < samples; begin += batch_size) {
+    const size_t end = std::min(samples, begin + batch_size);
     const Array targets = Gather(y, order, begin, end);
     absl::StatusOr<BatchLoss> batch =
         LossOnBatch(Gather(x, order, begin, end), targets, /*training=*/false);
@@ -335,7 +401,13 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
 }
 
 absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
-  if (absl::Status status = CheckData(x, nullptr, "predict"); !status.ok()) return status;
+  if (batch_size == 0) {
+    return absl::InvalidArgumentError("predict: batch_size is 0; it must be at least 1");
+  }
+  // No sample is no prediction; NaN in, NaN out (as Keras).
+  if (absl::Status status = CheckData(x, nullptr, "predict", /*finite=*/false); !status.ok()) {
+    return status;
+  }
   autograd::NoGradGuard no_grad;
   const size_t samples = x.shape()[0];
   Shape shape = {samples};
@@ -345,8 +417,8 @@ absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
   const size_t row = result.size() / std::max<size_t>(samples, 1);
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
-  for (size_t begin = 0; begin < samples; begin += std::max<size_t>(batch_size, 1)) {
-    const size_t end = std::min(samples, begin + std::max<size_t>(batch_size, 1));
+  for (size_t begin = 0; begin < samples; begin += batch_size) {
+    const size_t end = std::min(samples, begin + batch_size);
     absl::StatusOr<Tensor> predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
     if (!predictions.ok()) return predictions.status();
     std::memcpy(result.data() + begin * row, predictions->value().data(),

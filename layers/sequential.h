@@ -26,6 +26,9 @@ struct FitOptions {
   // Evaluated after every epoch when both are set (Keras' validation_data).
   LAYERS_ARG(Array, validation_x, Array());
   LAYERS_ARG(Array, validation_y, Array());
+  // Keras' TerminateOnNaN, on by default here: a batch whose loss is NaN or infinite stops
+  // training with an error, before its update reaches the weights.
+  LAYERS_ARG(bool, terminate_on_nan, true);
 };
 
 // Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
@@ -53,7 +56,9 @@ class Sequential {
   absl::Status Compile(const std::string& loss, std::unique_ptr<autograd::Optimizer> optimizer,
                        std::vector<std::string> metrics = {});
 
-  // x: [samples, input_shape...], y: [samples, output_shape...].
+  // x: [samples, input_shape...], y: [samples, output_shape...]. Fit, TrainOnBatch and Evaluate
+  // refuse empty data and NaN or infinite values (the error names the first one's position);
+  // batch sizes must be positive.
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
@@ -75,7 +80,11 @@ class Sequential {
   Rng& rng() { return rng_; }
 
  private:
-  absl::Status CheckData(const Array& x, const Array* y, const char* method) const;
+  // Compiled, x and y (when given) shaped for the model and, with `finite`, free of NaN and
+  // infinities; `method` ("fit", "evaluate", ...) begins every error.
+  absl::Status CheckData(const Array& x, const Array* y, const char* method, bool finite) const;
+  // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
+  absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan);
   // The model's output for x; with `logits`, the last layer's pre-sigmoid values instead.
   absl::StatusOr<Tensor> Forward(const Array& x, bool training, bool logits = false);
   // Binary cross-entropy on a sigmoid output is computed from the logits (as tf.keras does).

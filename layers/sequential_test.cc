@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "datasets/cumsum.h"
+#include "layers/convolutional.h"
 #include "layers/dense.h"
+#include "layers/embedding.h"
 #include "layers/recurrent.h"
 
 namespace layers {
@@ -143,6 +147,117 @@ TEST(Sequential, ClearErrors) {
   Sequential not_compiled;
   not_compiled.Add(Dense(1), {3});
   EXPECT_FALSE(not_compiled.Predict(xt::zeros<Real>({1, 3})).ok());
+}
+
+TEST(Sequential, ImdbLstmParameterCounts) {
+  Sequential model;
+  model.Add(Embedding(5000, 32, 500));
+  model.Add(LSTM(100));
+  model.Add(Dense(1, "sigmoid"));
+  ASSERT_TRUE(model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(model.layer(0).CountParams(), 160000u);
+  EXPECT_EQ(model.layer(1).CountParams(), 53200u);
+  EXPECT_EQ(model.layer(2).CountParams(), 101u);
+  EXPECT_NE(model.Summary().find("Total params: 213,301\n"), std::string::npos);
+}
+
+TEST(Sequential, AirlineBookParameterCounts) {
+  Sequential model;
+  model.Add(Embedding(12533, 32, 26));
+  model.Add(SimpleRNN(40));
+  model.Add(Dense(2, "softmax"));
+  ASSERT_TRUE(model.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(model.layer(0).CountParams(), 401056u);
+  EXPECT_EQ(model.layer(1).CountParams(), 2920u);
+  EXPECT_EQ(model.layer(2).CountParams(), 82u);
+
+  Sequential toy;
+  toy.Add(SimpleRNN(RecurrentOptions(1).recurrent_initializer("zeros")), {2, 1});
+  toy.Add(Dense(5, "softmax"));
+  ASSERT_TRUE(toy.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(toy.layer(1).CountParams(), 10u);
+  EXPECT_NE(toy.Summary().find("Total params: 13\n"), std::string::npos);
+}
+
+TEST(Sequential, ImdbCnnLstmParameterCounts) {
+  Sequential model;
+  model.Add(Embedding(5000, 32, 500));
+  model.Add(Conv1D(32, 3, "same", "relu"));
+  model.Add(MaxPooling1D(2));
+  model.Add(LSTM(100));
+  model.Add(Dense(1, "sigmoid"));
+  ASSERT_TRUE(model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(model.layer(1).CountParams(), 3104u);
+  EXPECT_EQ(model.layer(2).output_shape(), (Shape{250, 32}));
+  EXPECT_NE(model.Summary().find("Total params: 216,405\n"), std::string::npos);
+}
+
+TEST(Sequential, RefusesEmptyAndNonFiniteData) {
+  auto model = BiLstmModel(0);
+  const Array none = xt::zeros<Real>({0, 10, 1});
+  EXPECT_EQ(model->Fit(none, none).status().message(),
+            "fit: x has no samples (shape (0, 10, 1)): there is nothing to learn from or score; "
+            "check the data and the split that produced it");
+  EXPECT_EQ(model->Evaluate(none, none).status().message().substr(0, 27),
+            "evaluate: x has no samples ");
+  EXPECT_EQ(model->Predict(none)->size(), 0u);  // no sample, no prediction (as Keras)
+
+  Array x = xt::zeros<Real>({3, 10, 1});
+  Array y = xt::zeros<Real>({3, 10, 1});
+  const std::vector<Array> before = model->GetWeights();
+  x(2, 7, 0) = std::numeric_limits<Real>::quiet_NaN();
+  EXPECT_EQ(model->Fit(x, y, FitOptions().verbose(0)).status().message(),
+            "fit: x holds nan at [2, 7, 0] (the first index is the sample): remove or repair "
+            "that sample");
+  x(2, 7, 0) = 0;
+  y(1, 0, 0) = -std::numeric_limits<Real>::infinity();
+  EXPECT_EQ(model->Evaluate(x, y).status().message(),
+            "evaluate: y holds -inf at [1, 0, 0] (the first index is the sample): remove or "
+            "repair that sample");
+  EXPECT_NE(model
+                ->Fit(x, xt::zeros<Real>({3, 10, 1}),
+                      FitOptions().verbose(0).validation_x(x).validation_y(y))
+                .status()
+                .message()
+                .find("fit (validation_data): y holds -inf at [1, 0, 0]"),
+            std::string::npos);
+  EXPECT_FALSE(model->TrainOnBatch(x, y).ok());
+  const std::vector<Array> after = model->GetWeights();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i], after[i]);  // nothing trained
+
+  EXPECT_EQ(model->Fit(x, x, FitOptions().batch_size(0)).status().message(),
+            "fit: batch_size is 0; it must be at least 1");
+  EXPECT_EQ(model->Evaluate(x, x, 0).status().message(),
+            "evaluate: batch_size is 0; it must be at least 1");
+  EXPECT_EQ(model->Predict(x, 0).status().message(),
+            "predict: batch_size is 0; it must be at least 1");
+}
+
+TEST(Sequential, TerminateOnNanStopsBeforeTheUpdate) {
+  // Finite inputs, but an MSE target of 3e38 overflows the squared error to inf.
+  Sequential model(1);
+  model.Add(Dense(1), {2});
+  ASSERT_TRUE(model.Compile("mse", std::make_unique<autograd::Adam>()).ok());
+  Array x = xt::ones<Real>({4, 2});
+  Array y = xt::zeros<Real>({4, 1});
+  y(3, 0) = 3e38f;
+  const std::vector<Array> before = model.GetWeights();
+  const absl::Status status =
+      model.Fit(x, y, FitOptions().batch_size(2).shuffle(false).verbose(0)).status();
+  EXPECT_EQ(status.message(),
+            "fit: epoch 1, batch 2 (samples 2 to 3): the loss became inf, so training stopped "
+            "(TerminateOnNaN) before this batch's update; the weights are finite: try a smaller "
+            "learning rate, or look for extreme values in the data");
+  EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
+  // The first batch was applied, the second not: every weight is finite and some moved.
+  const std::vector<Array> after = model.GetWeights();
+  EXPECT_TRUE(xt::all(xt::isfinite(after[0])));
+  EXPECT_FALSE(after[0] == before[0]);
+  // Switched off, training goes on and reports the infinite loss (Keras without the callback).
+  absl::StatusOr<History> history =
+      model.Fit(x, y, FitOptions().batch_size(4).verbose(0).terminate_on_nan(false));
+  ASSERT_TRUE(history.ok()) << history.status().message();
+  EXPECT_TRUE(std::isinf(history->history.at("loss")[0]));
 }
 
 }  // namespace

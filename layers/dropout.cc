@@ -1,0 +1,23 @@
+#include "layers/dropout.h"
+
+#include "absl/strings/str_format.h"
+#include "autograd/elementwise.h"
+
+namespace layers {
+
+absl::StatusOr<Shape> DropoutLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {
+  if (!(rate_ >= 0 && rate_ < 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat("rate must be in [0, 1), got %g", rate_));
+  }
+  return input_shape;
+}
+
+Tensor DropoutLayer::Call(const Tensor& x, bool training) {
+  if (!training || rate_ == 0) return x;
+  // The mask is drawn once, as an array: a lazy random expression would redraw on every read.
+  return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng())));
+}
+
+LayerPtr Dropout(double rate) { return std::make_unique<DropoutLayer>(rate); }
+
+}  // namespace layers

@@ -1,0 +1,25 @@
+// Keras' Dropout layer.
+#ifndef LAYERS_DROPOUT_H_
+#define LAYERS_DROPOUT_H_
+
+#include "layers/layer.h"
+
+namespace layers {
+
+// Keras Dropout: in training, zeroes each element with probability `rate` and scales the rest by
+// 1 / (1 - rate) (inverted dropout, a fresh mask per batch); at inference, the identity.
+class DropoutLayer : public Layer {
+ public:
+  explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
+  Tensor Call(const Tensor& x, bool training) override;
+
+ private:
+  absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  double rate_;
+};
+
+LayerPtr Dropout(double rate);
+
+}  // namespace layers
+
+#endif  // LAYERS_DROPOUT_H_
