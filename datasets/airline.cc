@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "datasets/csv.h"
+#include "datasets/files.h"
 #include "datasets/stopwords.h"
 
 namespace datasets {
@@ -63,10 +64,17 @@ absl::StatusOr<AirlineData> LoadAirlineTweets(const std::string& path) {
     if (sentiment != "negative" && sentiment != "positive") {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s:%d: airline_sentiment is '%s', expected negative, neutral or positive", path,
-          table->record_lines[r], sentiment));
+          table->record_lines[r], Excerpt(sentiment)));
     }
     data.labels.push_back(sentiment == "positive" ? 1 : 0);
+    data.lines.push_back(table->record_lines[r]);
     tweets.push_back(PreprocessTweet(table->records[r][*text_column]));
+  }
+  if (data.labels.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s holds no negative or positive tweet (%d records, %d neutral, dropped as in the "
+        "book): there is nothing to train on; check that this is the Kaggle file",
+        path, table->records.size(), data.neutral_dropped));
   }
   WordCounter counter;
   for (const auto& words : tweets) {

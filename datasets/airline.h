@@ -23,16 +23,18 @@ const std::vector<std::string>& EnglishStopWords();
 std::vector<std::string> PreprocessTweet(std::string_view text);
 
 struct AirlineData {
-  Sequences sequences;               // word indices from 1, in file order
-  std::vector<int> labels;           // negative 0, positive 1
-  std::vector<std::string> words;    // words[i - 1] has index i
-  size_t max_length = 0;             // the longest tweet, in words
+  Sequences sequences;             // word indices from 1, in file order
+  std::vector<int> labels;         // negative 0, positive 1
+  std::vector<size_t> lines;       // the line of the file each tweet starts on
+  std::vector<std::string> words;  // words[i - 1] has index i
+  size_t max_length = 0;           // the longest tweet, in words
   size_t neutral_dropped = 0;
   double seconds = 0;
 };
 
 // Reads `path` (columns airline_sentiment and text). Errors name the file and the line or the
-// missing column; a sentiment other than negative, neutral or positive is an error too.
+// missing column; a sentiment other than negative, neutral or positive is an error too, and so is
+// a file without a negative or positive tweet.
 absl::StatusOr<AirlineData> LoadAirlineTweets(const std::string& path);
 
 }  // namespace datasets

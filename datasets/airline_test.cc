@@ -1,11 +1,10 @@
 #include "datasets/airline.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace datasets {
 namespace {
@@ -48,6 +47,7 @@ TEST_F(TinyTweets, BinaryTaskIndicesByFrequencyThenFirstSeenAndPostPadding) {
                                                    "bags", "lost"}));
   EXPECT_EQ(data->sequences, (Sequences{{1, 4, 1}, {2, 3, 2, 5}, {6, 7}, {3}}));
   EXPECT_EQ(data->max_length, 4u);
+  EXPECT_EQ(data->lines, (std::vector<size_t>{2, 4, 5, 7}));
   const autograd::Array x = *PadSequences(data->sequences, data->max_length, Side::kPost);
   EXPECT_EQ(x, (autograd::Array{{1, 4, 1, 0}, {2, 3, 2, 5}, {6, 7, 0, 0}, {3, 0, 0, 0}}));
 }
@@ -60,6 +60,18 @@ TEST_F(TinyTweets, ErrorsNameTheFileLineAndColumn) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("Tweets.csv:2: airline_sentiment is 'angry'"),
             std::string::npos);
+  const std::string neutral = Write("airline_sentiment,text\nneutral,hi\nneutral,gate\n");
+  EXPECT_EQ(LoadAirlineTweets(neutral).status().message(),
+            neutral +
+                " holds no negative or positive tweet (2 records, 2 neutral, dropped as in the "
+                "book): there is nothing to train on; check that this is the Kaggle file");
+  EXPECT_NE(LoadAirlineTweets(Write("airline_sentiment,text\n")).status().message().find(
+                "no negative or positive tweet (0 records"),
+            std::string::npos);
+  const std::string long_value(1 << 20, 'z');
+  absl::StatusOr<AirlineData> huge =
+      LoadAirlineTweets(Write("airline_sentiment,text\n" + long_value + ",hi\n"));
+  EXPECT_LT(huge.status().message().size(), 500u) << "a 1 MB field quoted in full";
   absl::StatusOr<AirlineData> absent = LoadAirlineTweets("/nonexistent/Tweets.csv");
   ASSERT_FALSE(absent.ok());
   EXPECT_NE(absent.status().message().find("bazel run //tools:fetch_data"), std::string::npos);
@@ -71,8 +83,8 @@ std::string FindRealTweets() {
   // README.md in the runfiles is a link to the workspace's own file.
   const fs::path workspace = fs::canonical("README.md", error).parent_path();
   if (error) return "";
-  for (const fs::path& candidate :
-       {workspace / "data" / "Tweets.csv", workspace.parent_path() / "shared" / "data" / "Tweets.csv"}) {
+  for (const fs::path& candidate : {workspace / "data" / "Tweets.csv",
+                                    workspace.parent_path() / "shared" / "data" / "Tweets.csv"}) {
     if (fs::exists(candidate)) return candidate.string();
   }
   return "";

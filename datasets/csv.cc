@@ -1,10 +1,8 @@
 #include "datasets/csv.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "datasets/files.h"
 
 namespace datasets {
 
@@ -12,8 +10,8 @@ absl::StatusOr<size_t> CsvTable::Column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i) {
     if (header[i] == name) return i;
   }
-  return absl::NotFoundError(absl::StrFormat("%s has no column '%s' (its columns: %s)", source,
-                                             name, absl::StrJoin(header, ", ")));
+  return absl::NotFoundError(absl::StrFormat("%s has no column '%s' (its header: %s)", source, name,
+                                             Excerpt(absl::StrJoin(header, ","), 200)));
 }
 
 absl::StatusOr<CsvTable> ParseCsv(std::string_view text, const std::string& source) {
@@ -34,9 +32,9 @@ absl::StatusOr<CsvTable> ParseCsv(std::string_view text, const std::string& sour
     if (table.header.empty() && table.records.empty() && record_line == 1) {
       table.header = std::move(record);
     } else if (record.size() != table.header.size()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s:%d: record has %d fields, the header has %d", source, record_line, record.size(),
-          table.header.size()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s:%d: record has %d fields, the header has %d", source, record_line,
+                          record.size(), table.header.size()));
     } else {
       table.records.push_back(std::move(record));
       table.record_lines.push_back(record_line);
@@ -82,8 +80,8 @@ absl::StatusOr<CsvTable> ParseCsv(std::string_view text, const std::string& sour
     }
   }
   if (quoted) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s:%d: a quoted field opened here is never closed", source, quote_line));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s:%d: a quoted field opened here is never closed", source, quote_line));
   }
   // A last record without a final line break.
   if (field_started || !record.empty()) {
@@ -96,11 +94,9 @@ absl::StatusOr<CsvTable> ParseCsv(std::string_view text, const std::string& sour
 }
 
 absl::StatusOr<CsvTable> ReadCsv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("cannot read %s", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseCsv(text.str(), path);
+  absl::StatusOr<std::string> text = ReadRegularFile(path);
+  if (!text.ok()) return text.status();
+  return ParseCsv(*text, path);
 }
 
 }  // namespace datasets

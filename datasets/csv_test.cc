@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace datasets {
 namespace {
 
@@ -40,7 +42,22 @@ TEST(Csv, MissingColumnIsNamed) {
   ASSERT_TRUE(table.ok());
   EXPECT_EQ(*table->Column("b"), 1u);
   EXPECT_EQ(table->Column("text").status().message(),
-            "t.csv has no column 'text' (its columns: a, b)");
+            "t.csv has no column 'text' (its header: a,b)");
+  // A damaged file whose "header" is 50 MB long: the message quotes 200 characters of it.
+  const std::string huge(50 << 20, 'h');
+  table = ParseCsv(huge + "\n", "big.csv");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->Column("text").status().message(),
+            "big.csv has no column 'text' (its header: " + std::string(200, 'h') +
+                "... (52428800 bytes))");
+}
+
+TEST(Csv, ReadsOnlyRegularFiles) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(dir, nullptr);
+  EXPECT_EQ(ReadCsv(dir).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadCsv(std::string(dir) + "/none.csv").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ TEST(GetSequence, ShapesValuesAndLabelsFollowTheCumulativeSum) {
 
 TEST(GetSequence, SameSeedSameSequence) {
   autograd::Rng a(7), b(7), c(8);
-  const Sequence first = GetSequence(10, a), second = GetSequence(10, b), other = GetSequence(10, c);
+  const Sequence first = GetSequence(10, a), second = GetSequence(10, b),
+                 other = GetSequence(10, c);
   EXPECT_EQ(first.x, second.x);
   EXPECT_NE(first.x, other.x);
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autograd/random.h"
+#include "datasets/files.h"
 
 namespace datasets {
 namespace {
@@ -56,34 +57,14 @@ absl::StatusOr<std::vector<ReviewFile>> ListReviews(const fs::path& folder) {
 }
 
 absl::StatusOr<std::string> ReadReview(const fs::path& path) {
-  // Opened without blocking, so that a FIFO named *.txt cannot hang the run, and checked to be a
-  // regular file before anything is read from it.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrFormat("cannot read %s: %s", path.string(), std::strerror(errno)));
+  absl::StatusOr<std::string> review = ReadRegularFile(path.string());
+  if (!review.ok()) {
+    return absl::Status(review.status().code(),
+                        absl::StrCat(review.status().message(),
+                                     ": only regular files are reviews; remove it, or delete the "
+                                     "aclImdb folder and fetch it again (tools/fetch_data.sh)"));
   }
-  struct stat info;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s is not a regular file (only regular files are reviews): remove it, or delete the "
-        "aclImdb folder and fetch it again (tools/fetch_data.sh)",
-        path.string()));
-  }
-  std::string review(static_cast<size_t>(info.st_size), '\0');
-  size_t done = 0;
-  while (done < review.size()) {
-    const ssize_t got = ::read(fd, review.data() + done, review.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    done += static_cast<size_t>(got);
-  }
-  ::close(fd);
-  if (done != review.size()) {
-    return absl::UnavailableError(absl::StrFormat("error reading %s", path.string()));
-  }
-  if (!ValidUtf8(review)) {
+  if (!ValidUtf8(*review)) {
     return absl::DataLossError(absl::StrFormat(
         "%s is not valid UTF-8: replace the file with an intact copy (tools/fetch_data.sh)",
         path.string()));

@@ -1,5 +1,7 @@
-// Output of the experiments: where files go, CSV tables and gnuplot line plots. Files are
-// written to a temporary name and renamed, so a failed run never leaves half a file.
+// Output of the experiments: where files go, CSV tables and gnuplot line plots. Every file is
+// written whole or not at all (io::AtomicFile). The CSV holds the numbers, so it is written
+// first and its failure is an error; the plot is a picture of it, so a missing or failing plotter
+// is a warning and the run still succeeds.
 #ifndef EXPERIMENTS_REPORT_H_
 #define EXPERIMENTS_REPORT_H_
 
@@ -34,19 +36,29 @@ struct Panel {
 };
 
 // A PNG of line plots against the epoch, panels side by side, drawn by gnuplot from the CSV at
-// csv_path (each line titled by its column header).
+// csv_path (each line titled by its column header). The PNG is checked to be whole before it
+// appears under png_path.
 absl::Status PlotCsv(const std::string& csv_path, const std::string& png_path,
                      const std::string& title, const std::vector<Panel>& panels);
 
-// Writes <dir>/<stem>.csv and <dir>/<stem>.png and prints where they went.
-absl::Status WriteCurves(const std::string& dir, const std::string& stem, const std::string& title,
-                         const std::string& y_label, const std::vector<Series>& series);
+// A plot to draw once the numbers are out: PlotOrWarn draws it, prints "Wrote <png>" or a
+// warning on stderr, and never fails the run.
+struct PendingPlot {
+  std::string csv, png, title;
+  std::vector<Panel> panels;
+};
+void PlotOrWarn(const PendingPlot& plot);
 
-// Writes <dir>/<stem>.csv (loss, accuracy and their val_ variants per epoch) and <dir>/<stem>.png
-// with a loss panel and an accuracy panel, train and test in each, and prints where they went.
-absl::Status WriteHistory(const std::string& dir, const std::string& stem,
-                          const std::string& title,
-                          const std::map<std::string, std::vector<double>>& history);
+// Writes <dir>/<stem>.csv, prints where it went, and returns the plot of the curves (one panel).
+absl::StatusOr<PendingPlot> WriteCurves(const std::string& dir, const std::string& stem,
+                                        const std::string& title, const std::string& y_label,
+                                        const std::vector<Series>& series);
+
+// Writes <dir>/<stem>.csv (loss, accuracy and their val_ variants per epoch), prints where it
+// went, and returns the plot: a loss panel and an accuracy panel, train and test in each.
+absl::StatusOr<PendingPlot> WriteHistory(const std::string& dir, const std::string& stem,
+                                         const std::string& title,
+                                         const std::map<std::string, std::vector<double>>& history);
 
 }  // namespace experiments
 

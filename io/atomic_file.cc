@@ -1,0 +1,221 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace io {
+namespace {
+
+// The temporaries alive now, for the signal handler (which may only read atomics and call
+// async-signal-safe functions such as unlink).
+constexpr int kSlots = 64;
+std::array<std::atomic<const char*>, kSlots> temporaries{};
+
+void RemoveTemporariesAndDie(int signal) {
+  for (std::atomic<const char*>& slot : temporaries) {
+    if (const char* name = slot.load(); name != nullptr) unlink(name);
+  }
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
+// Installed once, and only over the default action: a program that handles or ignores these
+// signals itself keeps its choice.
+void InstallSignalCleanup() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction current {};
+      if (sigaction(signal, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+      struct sigaction cleanup {};
+      cleanup.sa_handler = RemoveTemporariesAndDie;
+      sigemptyset(&cleanup.sa_mask);
+      sigaction(signal, &cleanup, nullptr);
+    }
+  });
+}
+
+int Register(const char* name) {
+  for (int slot = 0; slot < kSlots; ++slot) {
+    const char* empty = nullptr;
+    if (temporaries[slot].compare_exchange_strong(empty, name)) return slot;
+  }
+  return -1;  // more than kSlots files open at once: still whole, only not removed on a signal
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "."
+                                : slash == 0               ? "/"
+                                                           : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  struct stat info {};
+  if (name.empty() || name == "." || name == ".." ||
+      (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cannot write '%s': it names a directory, not a file", path));
+  }
+  std::string temporary = absl::StrCat(directory, "/.", name, ".XXXXXX");
+  InstallSignalCleanup();
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "cannot create a file in '%s' to write '%s': %s (check that the directory exists and "
+        "is writable)",
+        directory, path, ErrnoText()));
+  }
+  // mkstemp makes the file private (0600); a result file gets the usual 0666 less the umask.
+  const mode_t umask_bits = umask(0);
+  umask(umask_bits);
+  fchmod(fd, 0666 & ~umask_bits);
+  return std::unique_ptr<AtomicFile>(new AtomicFile(path, std::move(temporary), fd));
+}
+
+AtomicFile::AtomicFile(std::string path, std::string temporary, int fd)
+    : path_(std::move(path)), temporary_(std::move(temporary)), fd_(fd) {
+  slot_ = Register(temporary_.c_str());
+}
+
+AtomicFile::~AtomicFile() { Discard(); }
+
+void AtomicFile::Discard() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  if (!temporary_.empty()) unlink(temporary_.c_str());
+  if (slot_ >= 0) temporaries[slot_].store(nullptr);
+  slot_ = -1;
+  temporary_.clear();
+}
+
+absl::Status AtomicFile::Write(std::string_view bytes) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(absl::StrFormat("'%s' was already closed", path_));
+  }
+  while (!bytes.empty()) {
+    const ssize_t written = write(fd_, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      const std::string reason = written < 0 ? ErrnoText() : "nothing written";
+      Discard();
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "writing '%s' failed: %s (is the disk full?); nothing was written under that name", path_,
+          reason));
+    }
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFile::Commit(
+    const std::function<absl::Status(const std::string& temporary)>& check) {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(absl::StrFormat("'%s' was already closed", path_));
+  }
+  const auto fail = [&](const std::string& what) {
+    Discard();
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "writing '%s' failed: %s; nothing was written under that name", path_, what));
+  };
+  if (fsync(fd_) != 0) return fail(absl::StrCat("fsync: ", ErrnoText(), " (is the disk full?)"));
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    return fail(absl::StrCat("close: ", ErrnoText()));
+  }
+  fd_ = -1;
+  if (check) {
+    if (absl::Status status = check(temporary_); !status.ok()) {
+      Discard();
+      return absl::Status(status.code(),
+                          absl::StrFormat("'%s' was not written: %s", path_, status.message()));
+    }
+  }
+  if (std::rename(temporary_.c_str(), path_.c_str()) != 0) return fail(ErrnoText());
+  if (slot_ >= 0) temporaries[slot_].store(nullptr);
+  slot_ = -1;
+  temporary_.clear();
+  // The rename itself reaches the disk only with its directory.
+  const size_t slash = path_.rfind('/');
+  const std::string directory = slash == std::string::npos ? "."
+                                : slash == 0               ? "/"
+                                                           : path_.substr(0, slash);
+  if (const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  absl::StatusOr<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  if (absl::Status status = (*file)->Write(contents); !status.ok()) return status;
+  return (*file)->Commit();
+}
+
+absl::Status CheckPngComplete(const std::string& path) {
+  static constexpr unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  // The last chunk: length 0, type IEND, CRC ae 42 60 82.
+  static constexpr unsigned char kEnd[12] = {0,   0,   0,    0,    'I',  'E',
+                                             'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  if (fd < 0)
+    return absl::NotFoundError(absl::StrFormat("no image at '%s': %s", path, ErrnoText()));
+  unsigned char head[8] = {}, tail[12] = {};
+  struct stat info {};
+  const bool whole = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
+                     info.st_size >= static_cast<off_t>(sizeof(head) + sizeof(tail)) &&
+                     pread(fd, head, sizeof(head), 0) == sizeof(head) &&
+                     pread(fd, tail, sizeof(tail), info.st_size - sizeof(tail)) == sizeof(tail) &&
+                     std::memcmp(head, kSignature, sizeof(head)) == 0 &&
+                     std::memcmp(tail, kEnd, sizeof(tail)) == 0;
+  close(fd);
+  if (!whole) {
+    return absl::DataLossError(absl::StrFormat(
+        "the image is incomplete (%d bytes, no PNG signature or end chunk): was the disk full?",
+        static_cast<long long>(info.st_size)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrepareOutputDirectory(const std::string& directory, std::string_view flag) {
+  struct stat info {};
+  if (stat(directory.c_str(), &info) != 0) {
+    if (errno != ENOENT || mkdir(directory.c_str(), 0777) != 0) {
+      return absl::NotFoundError(absl::StrFormat(
+          "%s=%s: the directory does not exist and cannot be created (%s): create its parent "
+          "first or choose another directory",
+          flag, directory, ErrnoText()));
+    }
+  } else if (!S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s=%s: this is not a directory: choose a directory for the results", flag, directory));
+  }
+  // access() is not enough (root, read-only mounts): try to create a file.
+  std::string probe = absl::StrCat(directory, "/.write_test.XXXXXX");
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrFormat("%s=%s: cannot create files there (%s): choose a writable directory", flag,
+                        directory, ErrnoText()));
+  }
+  close(fd);
+  unlink(probe.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace io
