@@ -4,17 +4,26 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/types/optional.h"
 #include "autograd/optimizers.h"
 #include "datasets/airline.h"
 #include "datasets/imdb.h"
 #include "datasets/text.h"
+#include "experiments/command_line.h"
 #include "experiments/report.h"
+#include "io/atomic_file.h"
 
-ABSL_FLAG(int, epochs, 0, "training epochs (0: the book's)");
-ABSL_FLAG(int, batch_size, 32, "samples per gradient step");
+using Epochs = experiments::IntIn<1, 100000>;
+using BatchSize = experiments::IntIn<1, 1000000>;
+using TweetLength = experiments::IntIn<1, 10000>;
+
+ABSL_FLAG(absl::optional<Epochs>, epochs, absl::nullopt,
+          "training epochs, 1 to 100000 (default: the book's)");
+ABSL_FLAG(BatchSize, batch_size, BatchSize{32}, "samples per gradient step, 1 to 1000000");
+ABSL_FLAG(absl::optional<TweetLength>, max_length, absl::nullopt,
+          "tweets are padded or cut to this many words, 1 to 10000 (default: the longest tweet, "
+          "but at most 100: one runaway record must not pad the whole data set to its length)");
 ABSL_FLAG(uint64_t, seed, 7, "random seed for the weights and the shuffling");
 ABSL_FLAG(uint64_t, split_seed, 42,
           "random seed of the train/test split (the book's random_state)");
@@ -22,21 +31,55 @@ ABSL_FLAG(std::string, data_dir, "",
           "folder holding Tweets.csv (default: the project's data/ folder; fetch it with "
           "bazel run //tools:fetch_data -- --from ../shared/data tweets)");
 ABSL_FLAG(std::string, out_dir, "",
-          "where to write the CSV and PNG of the curves (default: the directory you ran from)");
+          "where to write the CSV and PNG of the curves (default: the directory you ran from; "
+          "created if only its last part is missing)");
 
 namespace experiments {
+namespace {
+
+// The padded length when --max_length is not given: far above any real tweet (the book's
+// longest has 26 words after stop-word removal), far below what a damaged file can hold.
+constexpr size_t kDefaultMaxLength = 100;
+
+// The padded length, with a warning naming the longest tweet when it will be cut.
+size_t PaddedLength(const datasets::AirlineData& data, const std::string& path) {
+  const absl::optional<TweetLength> flag = absl::GetFlag(FLAGS_max_length);
+  const size_t padded = flag.has_value() ? static_cast<size_t>(flag->value)
+                                         : std::min(data.max_length, kDefaultMaxLength);
+  if (data.max_length > padded) {
+    size_t longest = 0, next = 0;
+    for (size_t i = 0; i < data.sequences.size(); ++i) {
+      if (data.sequences[i].size() > data.sequences[longest].size()) longest = i;
+    }
+    for (size_t i = 0; i < data.sequences.size(); ++i) {
+      if (i != longest) next = std::max(next, data.sequences[i].size());
+    }
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "warning: the tweet on line %zu of %s has %zu words (the next longest: %zu); "
+                 "tweets are cut to %zu words (--max_length)\n",
+                 data.lines[longest], path.c_str(), data.sequences[longest].size(), next, padded);
+  }
+  return padded;
+}
+
+}  // namespace
+
 int RunAirline(const std::string& name, int default_epochs, const AirlineModelBuilder& build,
                int argc, char** argv) {
-  absl::SetProgramUsageMessage("Sentiment of tweets about US airlines (negative or positive).");
-  absl::ParseCommandLine(argc, argv);
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  const int epochs = absl::GetFlag(FLAGS_epochs) > 0 ? absl::GetFlag(FLAGS_epochs) : default_epochs;
+  ParseCommandLine(argc, argv, "Sentiment of tweets about US airlines (negative or positive).");
+  const int epochs =
+      static_cast<int>(absl::GetFlag(FLAGS_epochs).value_or(Epochs{default_epochs}).value);
+  const std::string out_dir = OutputDirectory(absl::GetFlag(FLAGS_out_dir));
+  if (absl::Status status = io::PrepareOutputDirectory(out_dir, "--out_dir"); !status.ok()) {
+    return ExitWithUsageError(status);
+  }
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir).empty()
                                    ? datasets::DefaultDataDirectory()
                                    : absl::GetFlag(FLAGS_data_dir);
+  const std::string path = absl::StrFormat("%s/Tweets.csv", data_dir);
 
-  absl::StatusOr<datasets::AirlineData> data =
-      datasets::LoadAirlineTweets(absl::StrFormat("%s/Tweets.csv", data_dir));
+  absl::StatusOr<datasets::AirlineData> data = datasets::LoadAirlineTweets(path);
   if (!data.ok()) return ExitWithError(data.status());
   const size_t tweets = data->labels.size();
   const size_t negative = std::count(data->labels.begin(), data->labels.end(), 0);
@@ -46,9 +89,10 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
       data->neutral_dropped, tweets, negative, tweets - negative, 100.0 * negative / tweets);
   std::printf("Vocabulary %zu words, longest tweet %zu words (loaded in %.2f s)\n",
               data->words.size(), data->max_length, data->seconds);
+  const size_t length = PaddedLength(*data, path);
 
-  absl::StatusOr<autograd::Array> x = datasets::PadSequences(
-      data->sequences, data->max_length, datasets::Side::kPost, datasets::Side::kPre);
+  absl::StatusOr<autograd::Array> x =
+      datasets::PadSequences(data->sequences, length, datasets::Side::kPost, datasets::Side::kPre);
   if (!x.ok()) return ExitWithError(x.status());
   absl::StatusOr<autograd::Array> y = datasets::ToCategorical(data->labels, 2);
   if (!y.ok()) return ExitWithError(y.status());
@@ -56,6 +100,12 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
       datasets::TrainTestSplit(tweets, 0.30, absl::GetFlag(FLAGS_split_seed));
   if (!split_or.ok()) return ExitWithError(split_or.status());
   const datasets::SplitIndices& split = *split_or;
+  if (split.train.empty() || split.test.empty()) {
+    return ExitWithError(absl::InvalidArgumentError(absl::StrFormat(
+        "%s has %d usable tweet(s): the book's 70/30 split leaves %d to train on and %d to test "
+        "on, and both need at least one",
+        path, tweets, split.train.size(), split.test.size())));
+  }
   absl::StatusOr<autograd::Array> x_train = datasets::TakeRows(*x, split.train);
   absl::StatusOr<autograd::Array> x_test = datasets::TakeRows(*x, split.test);
   absl::StatusOr<autograd::Array> y_train = datasets::TakeRows(*y, split.train);
@@ -66,7 +116,7 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   std::printf("Train %zu tweets, test %zu tweets\n", split.train.size(), split.test.size());
 
   layers::Sequential model(absl::GetFlag(FLAGS_seed));
-  build(model, data->words.size() + 1, data->max_length);
+  build(model, data->words.size() + 1, length);
   if (absl::Status status = model.Compile("categorical_crossentropy",
                                           std::make_unique<autograd::Adam>(), {"accuracy"});
       !status.ok()) {
@@ -76,23 +126,22 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   absl::StatusOr<layers::History> history =
       model.Fit(*x_train, *y_train,
                 layers::FitOptions()
-                    .epochs(epochs)
-                    .batch_size(absl::GetFlag(FLAGS_batch_size))
+                    .epochs(static_cast<size_t>(epochs))
+                    .batch_size(static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value))
                     .verbose(1)
                     .validation_x(*x_test)
                     .validation_y(*y_test));
   if (!history.ok()) return ExitWithError(history.status());
 
+  absl::StatusOr<PendingPlot> plot =
+      WriteHistory(out_dir, name, absl::StrFormat("%s: loss and accuracy, train and test", name),
+                   history->history);
+  if (!plot.ok()) return ExitWithError(plot.status());
   const std::vector<double>& val = history->history.at("val_accuracy");
   const size_t best = std::max_element(val.begin(), val.end()) - val.begin();
-  if (absl::Status status = WriteHistory(
-          OutputDirectory(absl::GetFlag(FLAGS_out_dir)), name,
-          absl::StrFormat("%s: loss and accuracy, train and test", name), history->history);
-      !status.ok()) {
-    return ExitWithError(status);
-  }
   std::printf("Best test accuracy: %.2f%% at epoch %zu of %d\n", 100 * val[best], best + 1, epochs);
   std::printf("Accuracy: %.2f%%\n", 100 * val.back());
+  PlotOrWarn(*plot);
   return 0;
 }
 

@@ -12,7 +12,7 @@
 namespace experiments {
 
 // Adds the layers after the Embedding is known: `vocabulary` is the number of distinct words + 1
-// (index 0 pads) and `length` the longest tweet.
+// (index 0 pads) and `length` the padded tweet length (the longest tweet unless capped).
 using AirlineModelBuilder =
     std::function<void(layers::Sequential& model, size_t vocabulary, size_t length)>;
 

@@ -1,4 +1,5 @@
-// Airline tweet sentiment, Embedding(vocab + 1, 32) -> SimpleRNN(40) -> Dense(2, softmax); book: ~89%
+// Airline tweet sentiment, Embedding(vocab + 1, 32) -> SimpleRNN(40) -> Dense(2, softmax); book:
+// ~89%
 //   model.add(Embedding(input_dim=12533, output_dim=32, input_length=26))
 //   model.add(SimpleRNN(40))
 //   model.add(Dense(2, activation='softmax'))

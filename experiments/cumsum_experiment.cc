@@ -4,22 +4,24 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "autograd/optimizers.h"
 #include "datasets/cumsum.h"
+#include "experiments/command_line.h"
 #include "experiments/report.h"
+#include "io/atomic_file.h"
 #include "layers/dense.h"
 #include "layers/recurrent.h"
 
 ABSL_FLAG(uint64_t, seed, 7, "random seed for weights and sequences (same seed, same numbers)");
-ABSL_FLAG(int, epochs, 0,
-          "training epochs, one fresh sequence each (0: the tutorial's 1000 for the "
-          "classification experiments, 250 for the comparisons)");
-ABSL_FLAG(int, repeats, 1, "average each loss curve over this many independent runs");
+ABSL_FLAG(absl::optional<experiments::CumsumEpochs>, epochs, absl::nullopt,
+          "training epochs, one fresh sequence each, 1 to 1000000 (default: the tutorial's 1000 "
+          "for the classification experiments, 250 for the comparisons)");
+ABSL_FLAG(experiments::Repeats, repeats, experiments::Repeats{1},
+          "average each loss curve over this many independent runs, 1 to 1000");
 ABSL_FLAG(std::string, out_dir, "",
-          "where to write CSV and PNG files (default: the directory you ran from)");
+          "where the comparisons write their CSV and PNG files (default: the directory you ran "
+          "from; created if only its last part is missing)");
 
 namespace experiments {
 
@@ -43,8 +45,7 @@ absl::StatusOr<std::unique_ptr<Sequential>> GetLstmModel(size_t n_timesteps, boo
 }
 
 absl::StatusOr<std::unique_ptr<Sequential>> GetBiLstmModel(size_t n_timesteps,
-                                                           const std::string& mode,
-                                                           uint64_t seed) {
+                                                           const std::string& mode, uint64_t seed) {
   auto model = std::make_unique<Sequential>(seed);
   model->Add(Bidirectional(LSTM(LstmOptions(20).return_sequences(true)), mode), {n_timesteps, 1});
   model->Add(TimeDistributed(Dense(1, "sigmoid")));
@@ -55,9 +56,8 @@ absl::StatusOr<std::unique_ptr<Sequential>> GetBiLstmModel(size_t n_timesteps,
 }
 
 std::string TrainingClock::Describe() const {
-  return absl::StrFormat(
-      "Training: %d steps in %.3f s, %.1f us/step",
-      steps, seconds, steps == 0 ? 0.0 : 1e6 * seconds / static_cast<double>(steps));
+  return absl::StrFormat("Training: %d steps in %.3f s, %.1f us/step", steps, seconds,
+                         steps == 0 ? 0.0 : 1e6 * seconds / static_cast<double>(steps));
 }
 
 absl::StatusOr<std::vector<double>> TrainModel(
@@ -83,10 +83,8 @@ absl::StatusOr<std::vector<double>> TrainModel(
 
 namespace {
 
-void ParseFlags(int argc, char** argv, const char* usage) {
-  absl::SetProgramUsageMessage(usage);
-  absl::ParseCommandLine(argc, argv);
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
+int Epochs(int default_epochs) {
+  return static_cast<int>(absl::GetFlag(FLAGS_epochs).value_or(CumsumEpochs{default_epochs}).value);
 }
 
 }  // namespace
@@ -94,8 +92,8 @@ void ParseFlags(int argc, char** argv, const char* usage) {
 int RunClassification(
     const std::function<absl::StatusOr<std::unique_ptr<Sequential>>(uint64_t seed)>& get_model,
     int argc, char** argv) {
-  ParseFlags(argc, argv, "Sequence classification of the cumulative-sum problem.");
-  const int epochs = absl::GetFlag(FLAGS_epochs) > 0 ? absl::GetFlag(FLAGS_epochs) : 1000;
+  ParseCommandLine(argc, argv, "Sequence classification of the cumulative-sum problem.");
+  const int epochs = Epochs(1000);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   absl::StatusOr<std::unique_ptr<Sequential>> model = get_model(seed);
   if (!model.ok()) return ExitWithError(model.status());
@@ -122,19 +120,21 @@ int RunClassification(
     std::printf("Expected: [%d] Predicted [%d]\n", static_cast<int>(sequence.y(0, i, 0)),
                 static_cast<int>((*yhat)(0, i, 0)));
   }
-  std::printf("Mean accuracy over the last %d epochs: %.1f%%\n", late_epochs,
-              100 * late_accuracy);
+  std::printf("Mean accuracy over the last %d epochs: %.1f%%\n", late_epochs, 100 * late_accuracy);
   std::printf("%s\n", clock.Describe().c_str());
   return 0;
 }
 
 int RunComparison(const std::string& stem, const std::string& title,
                   const std::vector<Candidate>& candidates, int argc, char** argv) {
-  ParseFlags(argc, argv, "Compares loss curves on the cumulative-sum problem.");
-  const int epochs = absl::GetFlag(FLAGS_epochs) > 0 ? absl::GetFlag(FLAGS_epochs) : 250;
-  const int repeats = std::max(1, absl::GetFlag(FLAGS_repeats));
+  ParseCommandLine(argc, argv, "Compares loss curves on the cumulative-sum problem.");
+  const int epochs = Epochs(250);
+  const int repeats = static_cast<int>(absl::GetFlag(FLAGS_repeats).value);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   const std::string out_dir = OutputDirectory(absl::GetFlag(FLAGS_out_dir));
+  if (absl::Status status = io::PrepareOutputDirectory(out_dir, "--out_dir"); !status.ok()) {
+    return ExitWithUsageError(status);
+  }
 
   std::vector<Series> results;
   TrainingClock clock;
@@ -146,7 +146,8 @@ int RunComparison(const std::string& stem, const std::string& title,
       absl::StatusOr<std::unique_ptr<Sequential>> model = candidate.get_model(run_seed);
       if (!model.ok()) return ExitWithError(model.status());
       autograd::Rng data(run_seed + 1000);
-      absl::StatusOr<std::vector<double>> loss = TrainModel(**model, kTimesteps, epochs, data, clock);
+      absl::StatusOr<std::vector<double>> loss =
+          TrainModel(**model, kTimesteps, epochs, data, clock);
       if (!loss.ok()) return ExitWithError(loss.status());
       for (int epoch = 0; epoch < epochs; ++epoch) curve.values[epoch] += (*loss)[epoch] / repeats;
     }
@@ -163,11 +164,10 @@ int RunComparison(const std::string& stem, const std::string& title,
   }
   const std::string plot_title =
       repeats == 1 ? title : absl::StrFormat("%s (mean of %d runs)", title, repeats);
-  if (absl::Status status = WriteCurves(out_dir, stem, plot_title, "log loss", results);
-      !status.ok()) {
-    return ExitWithError(status);
-  }
+  absl::StatusOr<PendingPlot> plot = WriteCurves(out_dir, stem, plot_title, "log loss", results);
+  if (!plot.ok()) return ExitWithError(plot.status());
   std::printf("%s\n", clock.Describe().c_str());
+  PlotOrWarn(*plot);
   return 0;
 }
 

@@ -10,12 +10,19 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
+#include "absl/types/optional.h"
 #include "autograd/random.h"
+#include "experiments/command_line.h"
 #include "layers/sequential.h"
 
 ABSL_DECLARE_FLAG(uint64_t, seed);
-ABSL_DECLARE_FLAG(int, epochs);
-ABSL_DECLARE_FLAG(int, repeats);
+namespace experiments {
+using CumsumEpochs = IntIn<1, 1000000>;
+using Repeats = IntIn<1, 1000>;
+}  // namespace experiments
+
+ABSL_DECLARE_FLAG(absl::optional<experiments::CumsumEpochs>, epochs);
+ABSL_DECLARE_FLAG(experiments::Repeats, repeats);
 ABSL_DECLARE_FLAG(std::string, out_dir);
 
 namespace experiments {
@@ -25,12 +32,12 @@ inline constexpr size_t kTimesteps = 10;
 
 // LSTM(20, return_sequences, go_backwards) -> TimeDistributed(Dense(1, sigmoid)); binary
 // cross-entropy, Adam, metric "acc".
-absl::StatusOr<std::unique_ptr<layers::Sequential>> GetLstmModel(size_t n_timesteps,
-                                                                  bool backwards, uint64_t seed);
+absl::StatusOr<std::unique_ptr<layers::Sequential>> GetLstmModel(size_t n_timesteps, bool backwards,
+                                                                 uint64_t seed);
 // Bidirectional(LSTM(20, return_sequences), merge_mode) -> TimeDistributed(Dense(1, sigmoid)).
 absl::StatusOr<std::unique_ptr<layers::Sequential>> GetBiLstmModel(size_t n_timesteps,
-                                                                    const std::string& mode,
-                                                                    uint64_t seed);
+                                                                   const std::string& mode,
+                                                                   uint64_t seed);
 
 // Wall-clock time spent inside fit, and how many one-sample steps it ran.
 struct TrainingClock {

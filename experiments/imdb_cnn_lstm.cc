@@ -16,7 +16,8 @@ using namespace layers;
 int main(int argc, char** argv) {
   return experiments::RunImdb(
       [](Sequential& model, const experiments::ImdbSizes& sizes) {
-        model.Add(Embedding(sizes.top_words, sizes.embedding_vector_length, sizes.max_review_length));
+        model.Add(
+            Embedding(sizes.top_words, sizes.embedding_vector_length, sizes.max_review_length));
         model.Add(Conv1D(32, 3, "same", "relu"));
         model.Add(MaxPooling1D(2));
         model.Add(LSTM(100));

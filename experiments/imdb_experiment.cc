@@ -3,33 +3,37 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "autograd/optimizers.h"
 #include "datasets/imdb.h"
 #include "datasets/text.h"
+#include "experiments/command_line.h"
 #include "experiments/report.h"
 
-ABSL_FLAG(int, epochs, 3, "training epochs");
-ABSL_FLAG(int, batch_size, 64, "samples per gradient step");
+using Epochs = experiments::IntIn<1, 100000>;
+using BatchSize = experiments::IntIn<1, 1000000>;
+using TopWords = experiments::IntIn<4, 1000000>;
+using ReviewLength = experiments::IntIn<1, 20000>;
+
+ABSL_FLAG(Epochs, epochs, Epochs{3}, "training epochs, 1 to 100000");
+ABSL_FLAG(BatchSize, batch_size, BatchSize{64}, "samples per gradient step, 1 to 1000000");
 ABSL_FLAG(uint64_t, seed, 7, "random seed for weights, dropout and shuffling");
 ABSL_FLAG(std::string, data_dir, "",
           "folder holding aclImdb/ (default: the project's data/ folder; fetch it with "
           "bazel run //tools:fetch_data -- --from ../shared/data imdb)");
-ABSL_FLAG(int, top_words, 5000, "vocabulary size: rarer words become the out-of-vocabulary index");
-ABSL_FLAG(int, max_review_length, 500, "reviews are cut or padded to this many words");
+ABSL_FLAG(TopWords, top_words, TopWords{5000},
+          "vocabulary size, 4 to 1000000: rarer words become the out-of-vocabulary index (indices "
+          "0 to 3 are padding, start, out-of-vocabulary and unused, as in Keras)");
+ABSL_FLAG(ReviewLength, max_review_length, ReviewLength{500},
+          "reviews are cut or padded to this many words, 1 to 20000");
 ABSL_FLAG(bool, validate, false, "evaluate on the test reviews after every epoch");
 
 namespace experiments {
 int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
-  absl::SetProgramUsageMessage("Sentiment classification of IMDB movie reviews.");
-  absl::ParseCommandLine(argc, argv);
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in logs as it happens
+  ParseCommandLine(argc, argv, "Sentiment classification of IMDB movie reviews.");
   ImdbSizes sizes;
-  sizes.top_words = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_top_words), 4));
-  sizes.max_review_length =
-      static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_review_length), 1));
+  sizes.top_words = static_cast<size_t>(absl::GetFlag(FLAGS_top_words).value);
+  sizes.max_review_length = static_cast<size_t>(absl::GetFlag(FLAGS_max_review_length).value);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir).empty()
                                    ? datasets::DefaultDataDirectory()
                                    : absl::GetFlag(FLAGS_data_dir);
@@ -66,10 +70,11 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
     return ExitWithError(status);
   }
   std::fputs(model.Summary().c_str(), stdout);
-  layers::FitOptions fit = layers::FitOptions()
-                               .epochs(absl::GetFlag(FLAGS_epochs))
-                               .batch_size(absl::GetFlag(FLAGS_batch_size))
-                               .verbose(1);
+  layers::FitOptions fit =
+      layers::FitOptions()
+          .epochs(static_cast<size_t>(absl::GetFlag(FLAGS_epochs).value))
+          .batch_size(static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value))
+          .verbose(1);
   if (absl::GetFlag(FLAGS_validate)) fit.validation_x(*x_test).validation_y(y_test);
   absl::StatusOr<layers::History> history = model.Fit(*x_train, y_train, fit);
   if (!history.ok()) return ExitWithError(history.status());

@@ -13,7 +13,8 @@ using namespace layers;
 int main(int argc, char** argv) {
   return experiments::RunImdb(
       [](Sequential& model, const experiments::ImdbSizes& sizes) {
-        model.Add(Embedding(sizes.top_words, sizes.embedding_vector_length, sizes.max_review_length));
+        model.Add(
+            Embedding(sizes.top_words, sizes.embedding_vector_length, sizes.max_review_length));
         model.Add(LSTM(LstmOptions(100).dropout(0.2).recurrent_dropout(0.2)));
         model.Add(Dense(1, "sigmoid"));
       },

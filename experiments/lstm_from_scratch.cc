@@ -9,13 +9,14 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "experiments/command_line.h"
 #include "experiments/toy_data.h"
 #include "layers/dense.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
 
-ABSL_FLAG(int, epochs, 500, "training epochs");
+using Epochs = experiments::IntIn<1, 1000000>;
+ABSL_FLAG(Epochs, epochs, Epochs{500}, "training epochs, 1 to 1000000");
 ABSL_FLAG(uint64_t, seed, 7, "random seed for the weights");
 
 using namespace layers;
@@ -26,7 +27,8 @@ double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  experiments::ParseCommandLine(
+      argc, argv, "An LSTM on the book's toy data, then its prediction recomputed gate by gate.");
   const experiments::ToyData data = experiments::MakeToyData();
 
   Sequential model(absl::GetFlag(FLAGS_seed));
@@ -37,8 +39,8 @@ int main(int argc, char** argv) {
             {2, 1});
   model.Add(Dense(5, "softmax"));
   // The book trains this one with binary cross-entropy on the softmax output.
-  absl::StatusOr<Array> predicted = experiments::TrainToyModel(model, "binary_crossentropy", data,
-                                                               absl::GetFlag(FLAGS_epochs));
+  absl::StatusOr<Array> predicted = experiments::TrainToyModel(
+      model, "binary_crossentropy", data, static_cast<int>(absl::GetFlag(FLAGS_epochs).value));
   if (!predicted.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(predicted.status().message()).c_str());
     return 1;
@@ -54,14 +56,17 @@ int main(int argc, char** argv) {
   double h = 0, c = 0;
   for (size_t t = 0; t < 2; ++t) {
     const double x = data.padded_docs(0, t, 0);
-    const auto pre = [&](size_t gate) { return x * w[0](0, gate) + h * w[1](0, gate) + w[2](gate); };
+    const auto pre = [&](size_t gate) {
+      return x * w[0](0, gate) + h * w[1](0, gate) + w[2](gate);
+    };
     const double input_gate = Sigmoid(pre(0)), forget_gate = Sigmoid(pre(1));
     const double candidate = std::tanh(pre(2)), output_gate = Sigmoid(pre(3));
     c = forget_gate * c + input_gate * candidate;
     h = output_gate * std::tanh(c);
-    std::printf("t=%zu: input %.0f | input gate %.8g | forget gate %.8g | cell candidate %.8g | "
-                "output gate %.8g | c %.8g | h %.8g\n",
-                t, x, input_gate, forget_gate, candidate, output_gate, c, h);
+    std::printf(
+        "t=%zu: input %.0f | input gate %.8g | forget gate %.8g | cell candidate %.8g | "
+        "output gate %.8g | c %.8g | h %.8g\n",
+        t, x, input_gate, forget_gate, candidate, output_gate, c, h);
   }
   const double max_error = experiments::CompareHandSoftmax(h, w[3], w[4], *predicted);
   return max_error < 1e-6 ? 0 : 1;

@@ -63,11 +63,13 @@ absl::StatusOr<std::string> RunWithInput(const char* program, const std::string&
   if (spawned != 0) {
     close(to_child[1]);
     close(from_child[0]);
-    return absl::NotFoundError(absl::StrFormat("cannot start %s: %s (install it with "
-                                               "tools/setup.sh)",
-                                               program, strerror(spawned)));
+    return absl::NotFoundError(
+        absl::StrFormat("cannot start %s: %s (install it with "
+                        "tools/setup.sh)",
+                        program, strerror(spawned)));
   }
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, &previous);
   // The script is far smaller than a pipe's buffer, so writing it all first cannot deadlock.
@@ -146,16 +148,14 @@ absl::Status PlotCsv(const std::string& csv_path, const std::string& png_path,
   };
   std::string script = absl::StrCat(
       "set terminal pngcairo size ", 960 * panels.size(), ",600 enhanced font 'sans,11'\n",
-      "set output ", quoted((*png)->temporary_path()), "\n",
-      "set datafile separator ','\n",
+      "set output ", quoted((*png)->temporary_path()), "\n", "set datafile separator ','\n",
       "set multiplot layout 1,", panels.size(), " title ", quoted(title), " noenhanced\n",
       "set xlabel 'epoch'\nset key noenhanced\nset grid\n");
   for (const Panel& panel : panels) {
     absl::StrAppend(&script, "set ylabel ", quoted(panel.y_label), "\nplot ");
     for (size_t i = 0; i < panel.columns.size(); ++i) {
-      absl::StrAppend(&script, i == 0 ? "" : ", ", quoted(csv_path), " using 1:",
-                      panel.columns[i], " with lines linewidth 1.5 title columnheader(",
-                      panel.columns[i], ")");
+      absl::StrAppend(&script, i == 0 ? "" : ", ", quoted(csv_path), " using 1:", panel.columns[i],
+                      " with lines linewidth 1.5 title columnheader(", panel.columns[i], ")");
     }
     absl::StrAppend(&script, "\n");
   }
@@ -180,8 +180,10 @@ void PlotOrWarn(const PendingPlot& plot) {
 absl::StatusOr<PendingPlot> WriteCurves(const std::string& dir, const std::string& stem,
                                         const std::string& title, const std::string& y_label,
                                         const std::vector<Series>& series) {
-  PendingPlot plot{absl::StrCat(dir, "/", stem, ".csv"), absl::StrCat(dir, "/", stem, ".png"),
-                   title, {{y_label, {}}}};
+  PendingPlot plot{absl::StrCat(dir, "/", stem, ".csv"),
+                   absl::StrCat(dir, "/", stem, ".png"),
+                   title,
+                   {{y_label, {}}}};
   if (absl::Status status = WriteCsv(plot.csv, series); !status.ok()) return status;
   std::printf("Wrote %s\n", plot.csv.c_str());
   for (size_t i = 0; i < series.size(); ++i) plot.panels[0].columns.push_back(i + 2);
@@ -191,8 +193,10 @@ absl::StatusOr<PendingPlot> WriteCurves(const std::string& dir, const std::strin
 absl::StatusOr<PendingPlot> WriteHistory(
     const std::string& dir, const std::string& stem, const std::string& title,
     const std::map<std::string, std::vector<double>>& history) {
-  PendingPlot plot{absl::StrCat(dir, "/", stem, ".csv"), absl::StrCat(dir, "/", stem, ".png"),
-                   title, {{"loss", {}}, {"accuracy", {}}}};
+  PendingPlot plot{absl::StrCat(dir, "/", stem, ".csv"),
+                   absl::StrCat(dir, "/", stem, ".png"),
+                   title,
+                   {{"loss", {}}, {"accuracy", {}}}};
   std::vector<Series> series;
   for (const char* key : {"loss", "val_loss", "accuracy", "val_accuracy", "acc", "val_acc"}) {
     auto it = history.find(key);

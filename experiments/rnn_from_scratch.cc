@@ -9,28 +9,30 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "experiments/command_line.h"
 #include "experiments/toy_data.h"
 #include "layers/dense.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
 
-ABSL_FLAG(int, epochs, 500, "training epochs");
+using Epochs = experiments::IntIn<1, 1000000>;
+ABSL_FLAG(Epochs, epochs, Epochs{500}, "training epochs, 1 to 1000000");
 ABSL_FLAG(uint64_t, seed, 7, "random seed for the weights");
 
 using namespace layers;
 using autograd::Array;
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  experiments::ParseCommandLine(
+      argc, argv, "A SimpleRNN on the book's toy data, then its prediction recomputed by hand.");
   const experiments::ToyData data = experiments::MakeToyData();
 
   Sequential model(absl::GetFlag(FLAGS_seed));
   model.Add(SimpleRNN(RecurrentOptions(1).activation("tanh").recurrent_initializer("zeros")),
             {2, 1});
   model.Add(Dense(5, "softmax"));
-  absl::StatusOr<Array> predicted = experiments::TrainToyModel(model, "categorical_crossentropy",
-                                                               data, absl::GetFlag(FLAGS_epochs));
+  absl::StatusOr<Array> predicted = experiments::TrainToyModel(
+      model, "categorical_crossentropy", data, static_cast<int>(absl::GetFlag(FLAGS_epochs).value));
   if (!predicted.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(predicted.status().message()).c_str());
     return 1;

@@ -89,8 +89,8 @@ absl::StatusOr<autograd::Array> TrainToyModel(layers::Sequential& model, const s
   first(0, 1, 0) = data.padded_docs(0, 1, 0);
   absl::StatusOr<autograd::Array> predicted = model.Predict(first);
   if (!predicted.ok()) return predicted.status();
-  std::printf("inputs of padded_docs[0]: %.0f, %.0f\npredict(padded_docs[0]) = %s\n", first(0, 0, 0),
-              first(0, 1, 0), FormatRow(predicted->data(), 5).c_str());
+  std::printf("inputs of padded_docs[0]: %.0f, %.0f\npredict(padded_docs[0]) = %s\n",
+              first(0, 0, 0), first(0, 1, 0), FormatRow(predicted->data(), 5).c_str());
   return predicted;
 }
 

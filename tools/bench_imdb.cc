@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "autograd/blas.h"
 #include "autograd/optimizers.h"
 #include "autograd/random.h"
 #include "autograd/runtime.h"
+#include "experiments/command_line.h"
 #include "layers/convolutional.h"
 #include "layers/dense.h"
 #include "layers/embedding.h"
@@ -26,8 +26,11 @@
 #include "layers/sequential.h"
 #include "tools/onednn_lstm.h"
 
-ABSL_FLAG(int, repeats, 11, "timed rounds of each measurement (the median is printed)");
-ABSL_FLAG(int, threads, 0, "compute threads (0: every core)");
+using Repeats = experiments::IntIn<1, 1000>;
+using Threads = experiments::IntIn<0, 1024>;
+ABSL_FLAG(Repeats, repeats, Repeats{11},
+          "timed rounds of each measurement, 1 to 1000 (the median is printed)");
+ABSL_FLAG(Threads, threads, Threads{0}, "compute threads, 0 to 1024 (0: every core)");
 
 namespace {
 
@@ -177,12 +180,10 @@ tools::OneDnnLstm MakeOneDnnLstm() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  const int repeats = absl::GetFlag(FLAGS_repeats), threads = absl::GetFlag(FLAGS_threads);
-  if (repeats < 1 || threads < 0 || threads > 1024) {
-    std::fprintf(stderr, "bench_imdb: --repeats must be at least 1 and --threads in [0, 1024]\n");
-    return 2;
-  }
+  experiments::ParseCommandLine(
+      argc, argv, "Times an imdb_lstm training step and inference against oneDNN's LSTM.");
+  const int repeats = static_cast<int>(absl::GetFlag(FLAGS_repeats).value);
+  const int threads = static_cast<int>(absl::GetFlag(FLAGS_threads).value);
   autograd::RuntimeOptions runtime = autograd::CurrentRuntime();
   runtime.threads = threads;
   autograd::ConfigureRuntime(runtime);

@@ -1,0 +1,59 @@
+#include "experiments/command_line.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+
+namespace experiments {
+namespace {
+
+// Abseil calls exit(1) on a command line it rejects; while it parses, this turns that into 2.
+bool parsing = false;
+
+void UsageErrorExitCode() {
+  if (!parsing) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  _exit(kUsageErrorExitCode);
+}
+
+// --help and friends also leave through exit(1) inside Abseil; they are not errors to us, so
+// they keep Abseil's exit code.
+bool AsksForHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    const size_t name = arg.find_first_not_of('-');
+    if (name == 0 || name == std::string::npos) continue;
+    for (const char* help : {"help", "version", "only_check_args"}) {
+      if (arg.compare(name, std::strlen(help), help) == 0) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void ParseCommandLine(int argc, char** argv, const char* usage) {
+  absl::SetProgramUsageMessage(usage);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  parsing = !AsksForHelp(argc, argv);
+  std::atexit(UsageErrorExitCode);
+  absl::ParseCommandLine(argc, argv);
+  parsing = false;
+}
+
+int ExitWithUsageError(const absl::Status& status) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  return kUsageErrorExitCode;
+}
+
+}  // namespace experiments
