@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in fuzz/ with clang (AddressSanitizer and UndefinedBehaviorSanitizer
+# on) and fuzzes each for SECONDS (default 20), starting from its seed corpus in fuzz/corpus/.
+#   tools/fuzz.sh [SECONDS] [TARGET...]
+# New interesting inputs go to fuzz-work/<target>/ (gitignored), crashes to
+# fuzz-work/<target>/crash-*: copy a crash into fuzz/corpus/<target>/ once it is fixed, so that
+# `bazel test //fuzz/...` replays it forever. Prints executions and crashes per target; exits 1
+# if any target crashed. Installs clang and libFuzzer (Debian packages) when missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+seconds="${1:-20}"
+[[ "$seconds" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "fuzz: SECONDS must be an integer in [1, 999999], got '$seconds'" >&2; exit 2; }
+shift $(($# > 0 ? 1 : 0))
+
+declare -A SOURCES=(
+  [csv_fuzz]="datasets/csv.cc datasets/files.cc"
+  [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
+  [flags_fuzz]="experiments/command_line.cc"
+)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(csv_fuzz imdb_text_fuzz flags_fuzz)
+for target in "${targets[@]}"; do
+  [ -n "${SOURCES[$target]:-}" ] || { echo "fuzz: unknown target '$target' (known: ${!SOURCES[*]})" >&2; exit 2; }
+done
+
+missing=()
+for package in clang libclang-rt-14-dev libabsl-dev libxtensor-dev libxsimd-dev pkg-config; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "fuzz: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+work="fuzz-work"
+mkdir -p "$work/bin"
+absl_libs="$(pkg-config --libs absl_statusor absl_str_format absl_strings absl_flags absl_flags_parse absl_flags_reflection)"
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+       -fno-sanitize-recover=all -I. -DXTENSOR_USE_XSIMD "-DXTENSOR_DEFAULT_ALLOCATOR(T)=std::allocator<T>")
+crashed=0
+for target in "${targets[@]}"; do
+  binary="$work/bin/$target"
+  # shellcheck disable=SC2086
+  clang++ "${flags[@]}" -o "$binary" "fuzz/$target.cc" ${SOURCES[$target]} $absl_libs
+  mkdir -p "$work/$target"
+  log="$work/$target.log"
+  set +e
+  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$work/$target/" "$work/$target" "fuzz/corpus/$target" >"$log" 2>&1
+  status=$?
+  set -e
+  runs="$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")"
+  crashes="$(find "$work/$target" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' -o -maxdepth 1 -name 'timeout-*' | wc -l)"
+  echo "fuzz: $target: $runs executions in ${seconds} s, exit $status, $crashes crash/leak/timeout input(s)"
+  if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    crashed=1
+    grep -m 5 -E "ERROR|SUMMARY|deadly signal" "$log" >&2 || true
+    echo "fuzz: $target: full log in $log" >&2
+  fi
+done
+exit "$crashed"
