@@ -112,9 +112,11 @@ Tensor Scale(const Tensor& a, Real factor) {
 // Activations save their output, not their input (the derivative is a function of the output).
 Tensor Sigmoid(const Tensor& x) {
   Array y = Real(1) / (Real(1) + xt::exp(-x.value()));
-  return MakeResult(std::move(y), {&x}, [x](const Node& out) {
+  Tensor result = MakeResult(std::move(y), {&x}, [x](const Node& out) {
     AccumulateGrad(x, out.grad * out.value * (Real(1) - out.value), "Sigmoid");
   });
+  result.node()->logits = x.node();
+  return result;
 }
 
 Tensor Tanh(const Tensor& x) {

@@ -40,20 +40,25 @@ Tensor Softmax(const Tensor& x, int axis) {
 
 Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets) {
   CheckSameShape(predictions, targets, "BinaryCrossentropy");
+  if (predictions.node()->logits) {
+    return SigmoidBinaryCrossentropy(Tensor(predictions.node()->logits), targets);
+  }
   const Array& p = predictions.value();
   const Array clipped = xt::clip(p, kEpsilon, Real(1) - kEpsilon);
   const Real count = static_cast<Real>(std::max<size_t>(p.size(), 1));
-  Array loss = -xt::sum(targets * xt::log(clipped) + (Real(1) - targets) *
-                                                         xt::log(Real(1) - clipped),
-                        xt::evaluation_strategy::immediate);
+  Array loss =
+      -xt::sum(targets * xt::log(clipped) + (Real(1) - targets) * xt::log(Real(1) - clipped),
+               xt::evaluation_strategy::immediate);
   loss /= count;
-  return MakeResult(std::move(loss), {&predictions}, [predictions, targets, count](const Node& out) {
-    const Array& p = predictions.value();
-    const Real scale = *out.grad.data() / count;
-    Array grad = xt::where(p >= kEpsilon && p <= Real(1) - kEpsilon,
-                           scale * ((Real(1) - targets) / (Real(1) - p) - targets / p), Real(0));
-    AccumulateGrad(predictions, std::move(grad), "BinaryCrossentropy");
-  });
+  return MakeResult(
+      std::move(loss), {&predictions}, [predictions, targets, count](const Node& out) {
+        const Array& p = predictions.value();
+        const Real scale = *out.grad.data() / count;
+        Array grad =
+            xt::where(p >= kEpsilon && p <= Real(1) - kEpsilon,
+                      scale * ((Real(1) - targets) / (Real(1) - p) - targets / p), Real(0));
+        AccumulateGrad(predictions, std::move(grad), "BinaryCrossentropy");
+      });
 }
 
 Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets) {
@@ -85,8 +90,7 @@ Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets) 
   return MakeResult(std::move(loss), {&normalised}, [normalised, targets, rows](const Node& out) {
     const Array& q = normalised.value();
     const Real scale = *out.grad.data() / rows;
-    Array grad =
-        xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
+    Array grad = xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
     AccumulateGrad(normalised, std::move(grad), "CategoricalCrossentropy");
   });
 }

@@ -14,12 +14,13 @@ Tensor Softmax(const Tensor& x, int axis = -1);
 
 // Keras' binary_crossentropy, averaged over every element: predictions p (any shape) and targets
 // y (same shape, values in [0, 1]) -> scalar mean of -(y log p' + (1 - y) log(1 - p')), where
-// p' = clip(p, eps, 1 - eps). Where clipping is active the gradient is zero, as in Keras.
+// p' = clip(p, eps, 1 - eps). Where clipping is active the gradient is zero, as in Keras. When a
+// Sigmoid made the predictions (possibly reshaped), this is SigmoidBinaryCrossentropy of its
+// input, as tf.keras does.
 Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets);
 
-// binary_crossentropy of sigmoid(logits), computed from the logits as tf.keras does when a
-// sigmoid produced the predictions (the fused hot path): exact and unclipped, the mean of
-// max(z, 0) - z y + log(1 + exp(-|z|)); the gradient is (sigmoid(z) - y) / count, so a confident
+// binary_crossentropy of sigmoid(logits), computed from the logits: exact and unclipped, the mean
+// of max(z, 0) - z y + log(1 + exp(-|z|)); the gradient is (sigmoid(z) - y) / count, so a confident
 // wrong prediction still gets a gradient (the clipped form gives it none).
 Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets);
 

@@ -61,11 +61,14 @@ Tensor Reshape(const Tensor& x, const Shape& shape) {
   }
   Array out = x.value();
   out.reshape(shape);
-  return MakeResult(std::move(out), {&x}, [x](const Node& out) {
+  Tensor result = MakeResult(std::move(out), {&x}, [x](const Node& out) {
     Array grad = out.grad;
     grad.reshape(x.shape());
     AccumulateGrad(x, std::move(grad), "Reshape");
   });
+  // A reshaped sigmoid output is the sigmoid of the reshaped logits (TimeDistributed).
+  if (x.node()->logits) result.node()->logits = Reshape(Tensor(x.node()->logits), shape).node();
+  return result;
 }
 
 Tensor Concat(const std::vector<Tensor>& parts, int axis) {
@@ -119,8 +122,8 @@ Tensor Slice(const Tensor& x, int axis, size_t begin, size_t end) {
             ViewAround(out_shape, resolved), 0);
   return MakeResult(std::move(out), {&x}, [x, resolved, begin, end](const Node& out) {
     Array grad = xt::zeros<Real>(x.value().shape());
-    CopyAlong(out.grad.data(), ViewAround(ShapeOf(out.grad), resolved), 0, end - begin,
-              grad.data(), ViewAround(x.shape(), resolved), begin);
+    CopyAlong(out.grad.data(), ViewAround(ShapeOf(out.grad), resolved), 0, end - begin, grad.data(),
+              ViewAround(x.shape(), resolved), begin);
     AccumulateGrad(x, std::move(grad), "Slice");
   });
 }

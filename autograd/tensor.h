@@ -40,12 +40,18 @@ struct Node {
   Array grad;  // Meaningful only when has_grad.
   bool requires_grad = false;
   bool has_grad = false;
+  // Set on a Sigmoid's output (and kept through Reshape): the node of its input. Binary
+  // cross-entropy then works from the logits, exactly and unclipped, as tf.keras does when it
+  // finds that its input was made by a sigmoid.
+  std::shared_ptr<Node> logits;
 };
 
 class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(Array value, bool requires_grad = false);
+  // The tensor of an existing node (ops use it to reach Node::logits).
+  explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
 
   bool defined() const { return node_ != nullptr; }
   const Array& value() const { return node_->value; }

@@ -159,11 +159,28 @@ TEST(Values, SigmoidBinaryCrossentropyEqualsTheUnclippedFormula) {
   const Real loss =
       SigmoidBinaryCrossentropy(Tensor(Array{2.0f, -30.0f}), Array{1.0f, 1.0f}).item();
   EXPECT_NEAR(loss, (std::log(1 + std::exp(-2.0)) + 30 + std::log1p(std::exp(-30.0))) / 2, 1e-5);
-  // Inside the clip range it equals BinaryCrossentropy of the sigmoid.
-  const Tensor z(Array{0.3f, -1.2f});
+  // Inside the clip range it equals the clipped formula on sigmoid(z), computed by hand here.
+  const Array z = {0.3f, -1.2f};
   const Array y = {1.0f, 0.0f};
-  EXPECT_NEAR(SigmoidBinaryCrossentropy(z, y).item(), BinaryCrossentropy(Sigmoid(z), y).item(),
-              1e-6);
+  const double p0 = 1 / (1 + std::exp(-0.3)), p1 = 1 / (1 + std::exp(1.2));
+  EXPECT_NEAR(SigmoidBinaryCrossentropy(Tensor(z), y).item(),
+              -(std::log(p0) + std::log(1 - p1)) / 2, 1e-6);
+}
+
+TEST(Values, BinaryCrossentropyOfASigmoidUsesItsLogitsEvenThroughReshape) {
+  // tf.keras: binary_crossentropy on a sigmoid's output is computed from the sigmoid's input.
+  // At z = -30, y = 1 the clipped formula would give -log(1e-7) = 16.1 and a zero gradient.
+  const Tensor z(Array{{2.0f, -30.0f}}, /*requires_grad=*/true);
+  const Tensor p = Reshape(Sigmoid(z), {2, 1});  // as TimeDistributed leaves it
+  const Tensor loss = BinaryCrossentropy(p, xt::ones<Real>({2, 1}));
+  EXPECT_NEAR(loss.item(), (std::log1p(std::exp(-2.0)) + 30 + std::log1p(std::exp(-30.0))) / 2,
+              1e-5);
+  ASSERT_TRUE(CurrentTape().Backward(loss).ok());
+  // d/dz = (sigmoid(z) - y) / 2.
+  EXPECT_NEAR(z.grad()(0, 0), (1 / (1 + std::exp(-2.0)) - 1) / 2, 1e-6);
+  EXPECT_NEAR(z.grad()(0, 1), (1 / (1 + std::exp(30.0)) - 1) / 2, 1e-6);
+  // A tensor not made by a sigmoid keeps Keras' clipping.
+  EXPECT_NEAR(BinaryCrossentropy(Tensor(Array{0.0f}), Array{1.0f}).item(), -std::log(1e-7), 1e-3);
 }
 
 TEST(Random, SameSeedSameNumbers) {

@@ -26,12 +26,8 @@ absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return output;
 }
 
-Tensor DenseLayer::CallLogits(const Tensor& x, bool /*training*/) {
-  return autograd::Add(autograd::MatMul(x, kernel_), bias_);
-}
-
-Tensor DenseLayer::Call(const Tensor& x, bool training) {
-  return Activate(activation_, CallLogits(x, training));
+Tensor DenseLayer::Call(const Tensor& x, bool /*training*/) {
+  return Activate(activation_, autograd::Add(autograd::MatMul(x, kernel_), bias_));
 }
 
 absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rng& rng) {
@@ -59,10 +55,6 @@ Tensor TimeDistributedLayer::EveryStep(const Tensor& x,
 
 Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
   return EveryStep(x, [&](const Tensor& step) { return layer_->Call(step, training); });
-}
-
-Tensor TimeDistributedLayer::CallLogits(const Tensor& x, bool training) {
-  return EveryStep(x, [&](const Tensor& step) { return layer_->CallLogits(step, training); });
 }
 
 LayerPtr Dense(size_t units, std::string activation) {

@@ -17,8 +17,6 @@ class DenseLayer : public Layer {
   DenseLayer(size_t units, std::string activation)
       : Layer("Dense"), units_(units), activation_(std::move(activation)) {}
   Tensor Call(const Tensor& x, bool training) override;
-  bool has_sigmoid_output() const override { return activation_ == "sigmoid"; }
-  Tensor CallLogits(const Tensor& x, bool training) override;
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
@@ -34,14 +32,12 @@ class TimeDistributedLayer : public Layer {
   explicit TimeDistributedLayer(LayerPtr layer)
       : Layer("TimeDistributed"), layer_(std::move(layer)) {}
   Tensor Call(const Tensor& x, bool training) override;
-  bool has_sigmoid_output() const override { return layer_->has_sigmoid_output(); }
-  Tensor CallLogits(const Tensor& x, bool training) override;
   std::vector<Weight> weights() const override { return layer_->weights(); }
   const Layer& inner() const { return *layer_; }
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
-  // Applies `call` (the inner layer's Call or CallLogits) at every step.
+  // Applies `call` (the inner layer's Call) at every step.
   Tensor EveryStep(const Tensor& x, const std::function<Tensor(const Tensor&)>& call) const;
   LayerPtr layer_;
 };

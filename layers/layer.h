@@ -42,10 +42,6 @@ class Layer {
 
   // x: [batch, input_shape...] -> [batch, output_shape()...]. Call only once built.
   virtual Tensor Call(const Tensor& x, bool training) = 0;
-  // Whether Call ends in a sigmoid; then CallLogits returns what goes into it, so that a model
-  // can compute binary cross-entropy from the logits (the fused, exact form).
-  virtual bool has_sigmoid_output() const { return false; }
-  virtual Tensor CallLogits(const Tensor& x, bool training) { return Call(x, training); }
 
   // The input shape a first layer implies without being told (Embedding's input_length), or {}.
   virtual Shape implied_input_shape() const { return {}; }

@@ -205,14 +205,13 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   return absl::OkStatus();
 }
 
-absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training, bool logits) {
+absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training) {
   Tensor out(x);
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = *layers_[i];
     // Ops throw on bad values (an index out of range); say which layer met them.
     try {
-      out = logits && i + 1 == layers_.size() ? layer.CallLogits(out, training)
-                                              : layer.Call(out, training);
+      out = layer.Call(out, training);
     } catch (const std::exception& error) {
       autograd::CurrentTape().Clear();
       return absl::InvalidArgumentError(
@@ -222,28 +221,21 @@ absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training, bool l
   return out;
 }
 
-bool Sequential::FusedSigmoidLoss() const {
-  return loss_ == "binary_crossentropy" && layers_.back()->has_sigmoid_output();
-}
-
 absl::StatusOr<Sequential::BatchLoss> Sequential::LossOnBatch(const Array& x, const Array& y,
                                                               bool training) {
-  const bool fused = FusedSigmoidLoss();
-  absl::StatusOr<Tensor> output = Forward(x, training, /*logits=*/fused);
+  absl::StatusOr<Tensor> output = Forward(x, training);
   if (!output.ok()) return output.status();
-  if (fused) {
-    // As tf.keras does for a sigmoid output: the loss from the logits, exact and unclipped.
-    Array probabilities = Real(1) / (Real(1) + xt::exp(-output->value()));
-    return BatchLoss{autograd::SigmoidBinaryCrossentropy(*output, y), std::move(probabilities)};
-  }
+  Tensor loss;
   if (loss_ == "binary_crossentropy") {
-    return BatchLoss{autograd::BinaryCrossentropy(*output, y), output->value()};
+    // On a sigmoid output this works from the logits, as tf.keras does (autograd/losses.h).
+    loss = autograd::BinaryCrossentropy(*output, y);
+  } else if (loss_ == "categorical_crossentropy") {
+    loss = autograd::CategoricalCrossentropy(*output, y);
+  } else {
+    const Tensor error = autograd::Sub(*output, Tensor(y));
+    loss = autograd::Mean(autograd::Mul(error, error));
   }
-  if (loss_ == "categorical_crossentropy") {
-    return BatchLoss{autograd::CategoricalCrossentropy(*output, y), output->value()};
-  }
-  const Tensor error = autograd::Sub(*output, Tensor(y));
-  return BatchLoss{autograd::Mean(autograd::Mul(error, error)), output->value()};
+  return BatchLoss{std::move(loss), output->value()};
 }
 
 double Sequential::Accuracy(const Array& predictions, const Array& targets) const {

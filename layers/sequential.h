@@ -85,10 +85,8 @@ class Sequential {
   absl::Status CheckData(const Array& x, const Array* y, const char* method, bool finite) const;
   // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
   absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan);
-  // The model's output for x; with `logits`, the last layer's pre-sigmoid values instead.
-  absl::StatusOr<Tensor> Forward(const Array& x, bool training, bool logits = false);
-  // Binary cross-entropy on a sigmoid output is computed from the logits (as tf.keras does).
-  bool FusedSigmoidLoss() const;
+  // The model's output for x.
+  absl::StatusOr<Tensor> Forward(const Array& x, bool training);
   struct BatchLoss {
     Tensor loss;
     Array predictions;  // the model's outputs (probabilities), for the metrics
