@@ -1,5 +1,6 @@
 #include "layers/sequential.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -71,6 +72,30 @@ std::string FirstNonFinite(const Array& values) {
   return "";
 }
 
+Tensor MeanSquaredError(const Tensor& output, const Array& targets) {
+  const Tensor error = autograd::Sub(output, Tensor(targets));
+  return autograd::Mean(autograd::Mul(error, error));
+}
+
+// Keras' accuracy for a loss: categorical_accuracy (arg max of prediction and target agree) or
+// binary_accuracy (every output thresholded at 0.5).
+enum class AccuracyKind { kBinary, kCategorical };
+
+// Every loss Compile takes, under its Keras name: the one place a loss name is looked up.
+struct LossEntry {
+  const char* name;
+  Tensor (*loss)(const Tensor& output, const Array& targets);
+  AccuracyKind accuracy;
+};
+// binary_crossentropy on a sigmoid output works from the logits, as tf.keras (autograd/losses.h).
+constexpr LossEntry kLosses[] = {
+    {"binary_crossentropy", autograd::BinaryCrossentropy, AccuracyKind::kBinary},
+    {"categorical_crossentropy", autograd::CategoricalCrossentropy, AccuracyKind::kCategorical},
+    {"mse", MeanSquaredError, AccuracyKind::kBinary},
+};
+// The metrics, by the names Keras accepts; Keras reports each under the name it was given.
+constexpr const char* kAccuracyNames[] = {"acc", "accuracy"};
+
 }  // namespace
 
 Sequential::Sequential(uint64_t seed, std::string name) : name_(std::move(name)), rng_(seed) {}
@@ -98,18 +123,25 @@ absl::Status Sequential::Compile(const std::string& loss,
         "model '%s': the first layer '%s' needs an input shape (Add(layer, {time, features}))",
         name_, layers_[0]->name()));
   }
-  if (loss != "binary_crossentropy" && loss != "categorical_crossentropy" && loss != "mse") {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "unknown loss '%s' (expected binary_crossentropy, categorical_crossentropy or mse)", loss));
+  const LossEntry* entry = nullptr;
+  std::vector<std::string> known;
+  for (const LossEntry& candidate : kLosses) {
+    if (loss == candidate.name) entry = &candidate;
+    known.push_back(candidate.name);
+  }
+  if (entry == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown loss '%s' (expected %s)", loss, absl::StrJoin(known, ", ")));
   }
   accuracy_ = false;
   for (const std::string& metric : metrics) {
-    if (metric != "acc" && metric != "accuracy") {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("unknown metric '%s' (expected acc or accuracy)", metric));
+    if (std::find(std::begin(kAccuracyNames), std::end(kAccuracyNames), metric) ==
+        std::end(kAccuracyNames)) {
+      return absl::InvalidArgumentError(absl::StrFormat("unknown metric '%s' (expected %s)", metric,
+                                                        absl::StrJoin(kAccuracyNames, ", ")));
     }
     accuracy_ = true;
-    accuracy_name_ = metric;  // Keras reports it under the name it was given
+    accuracy_name_ = metric;
   }
   if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
   Shape shape = input_shape_;
@@ -122,6 +154,8 @@ absl::Status Sequential::Compile(const std::string& loss,
     for (const Weight& weight : layer->weights()) parameters_.push_back(weight.tensor);
   }
   loss_ = loss;
+  loss_fn_ = entry->loss;
+  categorical_accuracy_ = entry->accuracy == AccuracyKind::kCategorical;
   optimizer_ = std::move(optimizer);
   compiled_ = true;
   return absl::OkStatus();
@@ -225,17 +259,7 @@ absl::StatusOr<Sequential::BatchLoss> Sequential::LossOnBatch(const Array& x, co
                                                               bool training) {
   absl::StatusOr<Tensor> output = Forward(x, training);
   if (!output.ok()) return output.status();
-  Tensor loss;
-  if (loss_ == "binary_crossentropy") {
-    // On a sigmoid output this works from the logits, as tf.keras does (autograd/losses.h).
-    loss = autograd::BinaryCrossentropy(*output, y);
-  } else if (loss_ == "categorical_crossentropy") {
-    loss = autograd::CategoricalCrossentropy(*output, y);
-  } else {
-    const Tensor error = autograd::Sub(*output, Tensor(y));
-    loss = autograd::Mean(autograd::Mul(error, error));
-  }
-  return BatchLoss{std::move(loss), output->value()};
+  return BatchLoss{loss_fn_(*output, y), output->value()};
 }
 
 double Sequential::Accuracy(const Array& predictions, const Array& targets) const {
@@ -245,7 +269,7 @@ double Sequential::Accuracy(const Array& predictions, const Array& targets) cons
   size_t correct = 0, total = 0;
   const Real* p = predictions.data();
   const Real* y = targets.data();
-  if (loss_ == "categorical_crossentropy") {
+  if (categorical_accuracy_) {
     // Keras' categorical_accuracy: arg max of prediction and target agree.
     for (size_t r = 0; r < rows; ++r, p += classes, y += classes) {
       correct += std::max_element(p, p + classes) - p == std::max_element(y, y + classes) - y;

@@ -104,6 +104,8 @@ class Sequential {
   Shape input_shape_;
   bool compiled_ = false;
   std::string loss_;
+  Tensor (*loss_fn_)(const Tensor& output, const Array& targets) = nullptr;
+  bool categorical_accuracy_ = false;
   bool accuracy_ = false;
   std::string accuracy_name_;  // "acc" or "accuracy", as compiled
   std::unique_ptr<autograd::Optimizer> optimizer_;
