@@ -2,21 +2,42 @@
 #ifndef AUTOGRAD_OPTIMIZERS_H_
 #define AUTOGRAD_OPTIMIZERS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "autograd/tensor.h"
 
 namespace autograd {
+
+// What an optimizer carries from one step to the next (Keras' optimizer.weights), so that
+// training can stop and resume exactly: the step count and, for each kind of slot ("m", "v",
+// "momentum"), one array per parameter, shaped as the parameter.
+struct OptimizerState {
+  int64_t iterations = 0;
+  std::vector<std::string> slot_names;
+  std::vector<std::vector<Array>> slots;  // slots[kind][parameter]
+};
 
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // One update of every parameter that has a gradient; gradients are zeroed afterwards.
   virtual void Step(const std::vector<Tensor>& parameters) = 0;
+  // Keras' class name ("Adam", "SGD").
   virtual std::string name() const = 0;
+  // The hyper-parameters under Keras' config names ("learning_rate", "beta_1", ...).
+  virtual std::vector<std::pair<std::string, double>> Hyperparameters() const = 0;
+  // The state for `parameters` (slots a parameter has not needed yet are zeros).
+  virtual OptimizerState GetState(const std::vector<Tensor>& parameters) const = 0;
+  // Replaces the state; the slot names, the number of arrays and every shape must match
+  // `parameters`, else an error "expected (...), got (...)" and nothing changes.
+  virtual absl::Status SetState(const std::vector<Tensor>& parameters,
+                                const OptimizerState& state) = 0;
 };
 
 // Plain (optionally momentum) gradient descent, Keras' defaults: learning rate 0.01, momentum 0.
@@ -30,9 +51,14 @@ class Sgd : public Optimizer {
   explicit Sgd(SgdOptions options = {}) : options_(options) {}
   void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "SGD"; }
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
+  absl::Status SetState(const std::vector<Tensor>& parameters,
+                        const OptimizerState& state) override;
 
  private:
   SgdOptions options_;
+  int64_t iterations_ = 0;
   std::unordered_map<const Node*, Array> velocity_;
 };
 
@@ -51,14 +77,18 @@ class Adam : public Optimizer {
   explicit Adam(AdamOptions options = {}) : options_(options) {}
   void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "Adam"; }
-  long iterations() const { return iterations_; }
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
+  absl::Status SetState(const std::vector<Tensor>& parameters,
+                        const OptimizerState& state) override;
+  int64_t iterations() const { return iterations_; }
 
  private:
   struct Moments {
     Array m, v;
   };
   AdamOptions options_;
-  long iterations_ = 0;
+  int64_t iterations_ = 0;
   std::unordered_map<const Node*, Moments> moments_;
 };
 

@@ -22,6 +22,7 @@ class Rng {
   // Uniform integer in [0, n).
   uint64_t Below(uint64_t n);
   std::mt19937_64& engine() { return engine_; }
+  const std::mt19937_64& engine() const { return engine_; }
 
  private:
   std::mt19937_64 engine_;

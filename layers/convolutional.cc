@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "autograd/convolution.h"
 #include "autograd/elementwise.h"
+#include "layers/config.h"
 #include "xtensor/xbuilder.hpp"
 
 namespace layers {
@@ -43,6 +44,54 @@ Tensor Conv1DLayer::Call(const Tensor& x, bool /*training*/) {
       padding_ == "same" ? autograd::Padding::kSame : autograd::Padding::kValid;
   if (activation_ == "relu") return autograd::Conv1D(x, kernel_, bias_, padding, /*relu=*/true);
   return Activate(activation_, autograd::Conv1D(x, kernel_, bias_, padding, /*relu=*/false));
+}
+
+void Conv1DLayer::GetConfig(Json& config) const {
+  config["filters"] = filters_;
+  config["kernel_size"] = Json::array({kernel_size_});
+  config["strides"] = Json::array({1});
+  config["padding"] = padding_;
+  config["data_format"] = "channels_last";
+  config["dilation_rate"] = Json::array({1});
+  config["groups"] = 1;
+  config["activation"] = activation_.empty() ? "linear" : activation_;
+  config["use_bias"] = true;
+  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
+  config["bias_initializer"] = InitializerConfig("Zeros");
+  SetNull(config, {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+}
+
+absl::StatusOr<LayerPtr> Conv1DLayer::FromConfig(ConfigReader& config) {
+  const size_t filters = config.Size("filters");
+  const size_t kernel_size = config.SizeOrSingleton("kernel_size");
+  for (const char* key : {"strides", "dilation_rate"}) config.Only(key, Json::array({1}));
+  const std::string padding = config.String("padding", "valid");
+  config.Only("data_format", "channels_last");
+  config.Only("groups", 1);
+  const std::string activation = config.String("activation", "linear");
+  config.Only("use_bias", true);
+  config.Ignore("kernel_initializer");
+  config.Ignore("bias_initializer");
+  config.OnlyNull({"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+  return Conv1D(filters, kernel_size, padding, activation);
+}
+
+void MaxPooling1DLayer::GetConfig(Json& config) const {
+  config["strides"] = Json::array({pool_size_});
+  config["pool_size"] = Json::array({pool_size_});
+  config["padding"] = "valid";
+  config["data_format"] = "channels_last";
+}
+
+absl::StatusOr<LayerPtr> MaxPooling1DLayer::FromConfig(ConfigReader& config) {
+  const size_t pool_size = config.SizeOrSingleton("pool_size");
+  // Keras' strides default to the pool size, the only stride implemented.
+  if (config.ok()) config.Only("strides", Json::array({pool_size}));
+  config.Only("padding", "valid");
+  config.Only("data_format", "channels_last");
+  return MaxPooling1D(pool_size);
 }
 
 absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& /*rng*/) {

@@ -20,6 +20,8 @@ class Conv1DLayer : public Layer {
         padding_(std::move(padding)),
         activation_(std::move(activation)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
@@ -34,6 +36,8 @@ class MaxPooling1DLayer : public Layer {
  public:
   explicit MaxPooling1DLayer(size_t pool_size) : Layer("MaxPooling1D"), pool_size_(pool_size) {}
   Tensor Call(const Tensor& x, bool training) override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;

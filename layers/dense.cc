@@ -1,9 +1,11 @@
 #include "layers/dense.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
 #include "autograd/matmul.h"
 #include "autograd/shape_ops.h"
+#include "layers/config.h"
 #include "xtensor/xbuilder.hpp"
 
 namespace layers {
@@ -55,6 +57,50 @@ Tensor TimeDistributedLayer::EveryStep(const Tensor& x,
 
 Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
   return EveryStep(x, [&](const Tensor& step) { return layer_->Call(step, training); });
+}
+
+void DenseLayer::GetConfig(Json& config) const {
+  config["units"] = units_;
+  config["activation"] = activation_.empty() ? "linear" : activation_;
+  config["use_bias"] = true;
+  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
+  config["bias_initializer"] = InitializerConfig("Zeros");
+  SetNull(config, {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+}
+
+absl::StatusOr<LayerPtr> DenseLayer::FromConfig(ConfigReader& config) {
+  const size_t units = config.Size("units");
+  const std::string activation = config.String("activation", "linear");
+  config.Only("use_bias", true);
+  config.Ignore("kernel_initializer");
+  config.Ignore("bias_initializer");
+  config.OnlyNull({"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+  return Dense(units, activation);
+}
+
+void TimeDistributedLayer::GetConfig(Json& config) const {
+  Json inner = LayerToConfig(*layer_);
+  inner["config"]["name"] = KerasBaseName(layer_->type());  // Keras keeps the inner layer's name
+  config["layer"] = inner;
+}
+
+absl::StatusOr<LayerPtr> TimeDistributedLayer::FromConfig(ConfigReader& config) {
+  const Json& inner = config.Object("layer");
+  if (!config.ok()) return absl::InvalidArgumentError("no inner layer");
+  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "TimeDistributed's inner layer");
+  if (!layer.ok()) return layer.status();
+  return TimeDistributed(std::move(layer->layer));
+}
+
+std::vector<std::string> TimeDistributedLayer::KerasWeightNames() const {
+  // Keras creates the inner layer's weights under the wrapper's name: "time_distributed/kernel:0".
+  std::vector<std::string> names;
+  for (const Weight& weight : layer_->weights()) {
+    names.push_back(absl::StrCat(name(), "/", weight.name, ":0"));
+  }
+  return names;
 }
 
 LayerPtr Dense(size_t units, std::string activation) {

@@ -17,6 +17,8 @@ class DenseLayer : public Layer {
   DenseLayer(size_t units, std::string activation)
       : Layer("Dense"), units_(units), activation_(std::move(activation)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
@@ -34,6 +36,9 @@ class TimeDistributedLayer : public Layer {
   Tensor Call(const Tensor& x, bool training) override;
   std::vector<Weight> weights() const override { return layer_->weights(); }
   const Layer& inner() const { return *layer_; }
+  std::vector<std::string> KerasWeightNames() const override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;

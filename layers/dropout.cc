@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
+#include "layers/config.h"
 
 namespace layers {
 
@@ -16,6 +17,18 @@ Tensor DropoutLayer::Call(const Tensor& x, bool training) {
   if (!training || rate_ == 0) return x;
   // The mask is drawn once, as an array: a lazy random expression would redraw on every read.
   return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng())));
+}
+
+void DropoutLayer::GetConfig(Json& config) const {
+  config["rate"] = rate_;
+  SetNull(config, {"noise_shape", "seed"});
+}
+
+absl::StatusOr<LayerPtr> DropoutLayer::FromConfig(ConfigReader& config) {
+  const double rate = config.Number("rate", 0.0);
+  config.OnlyNull({"noise_shape"});
+  config.Ignore("seed");  // our masks come from the model's generator, whose state is saved
+  return Dropout(rate);
 }
 
 LayerPtr Dropout(double rate) { return std::make_unique<DropoutLayer>(rate); }

@@ -12,6 +12,8 @@ class DropoutLayer : public Layer {
  public:
   explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
   Tensor Call(const Tensor& x, bool training) override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
 #include "autograd/indexing.h"
+#include "layers/config.h"
 
 namespace layers {
 
@@ -28,6 +29,32 @@ absl::StatusOr<Shape> EmbeddingLayer::DoBuild(const Shape& input_shape, Rng& rng
 
 Tensor EmbeddingLayer::Call(const Tensor& x, bool /*training*/) {
   return autograd::GatherRows(embeddings_, x.value());
+}
+
+void EmbeddingLayer::GetConfig(Json& config) const {
+  config["input_dim"] = input_dim_;
+  config["output_dim"] = output_dim_;
+  Json initializer = InitializerConfig("RandomUniform");
+  initializer["config"] = Json{{"minval", -0.05}, {"maxval", 0.05}, {"seed", nullptr}};
+  config["embeddings_initializer"] = initializer;
+  SetNull(config, {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
+  config["mask_zero"] = false;
+  if (input_length_ == 0) {
+    config["input_length"] = nullptr;
+  } else {
+    config["input_length"] = input_length_;
+  }
+}
+
+absl::StatusOr<LayerPtr> EmbeddingLayer::FromConfig(ConfigReader& config) {
+  const size_t input_dim = config.Size("input_dim");
+  const size_t output_dim = config.Size("output_dim");
+  config.Ignore("embeddings_initializer");
+  config.OnlyNull({"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
+  config.Only("mask_zero", false);
+  size_t input_length = 0;  // null: any length
+  if (config.ok()) input_length = config.Size("input_length", 0);
+  return Embedding(input_dim, output_dim, input_length);
 }
 
 LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length) {

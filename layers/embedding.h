@@ -21,6 +21,8 @@ class EmbeddingLayer : public Layer {
   Shape implied_input_shape() const override {
     return input_length_ == 0 ? Shape{} : Shape{input_length_};
   }
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;

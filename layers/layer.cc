@@ -53,6 +53,13 @@ size_t Layer::CountParams() const {
   return count;
 }
 
+std::vector<std::string> Layer::KerasWeightNames() const {
+  std::vector<std::string> names;
+  for (const Weight& weight : weights())
+    names.push_back(absl::StrCat(name_, "/", weight.name, ":0"));
+  return names;
+}
+
 std::vector<Array> Layer::GetWeights() const {
   std::vector<Array> values;
   for (const Weight& weight : weights()) values.push_back(weight.tensor.value());

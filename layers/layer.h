@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "autograd/random.h"
 #include "autograd/tensor.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace layers {
 
@@ -20,12 +21,15 @@ using autograd::Real;
 using autograd::Rng;
 using autograd::Shape;
 using autograd::Tensor;
+using Json = nlohmann::ordered_json;
 
 // A trainable array with its Keras name ("kernel", "recurrent_kernel", "bias", ...).
 struct Weight {
   std::string name;
   Tensor tensor;
 };
+
+class ConfigReader;  // layers/config.h
 
 class Layer {
  public:
@@ -50,6 +54,13 @@ class Layer {
   // Every trainable weight, in Keras order (a wrapper lists its inner layers' weights).
   virtual std::vector<Weight> weights() const { return weights_; }
   size_t CountParams() const;
+
+  // The names Keras gives the weights in its files, in weights() order: "dense/kernel:0",
+  // "lstm/lstm_cell/recurrent_kernel:0", "bidirectional/forward_lstm/lstm_cell/bias:0".
+  virtual std::vector<std::string> KerasWeightNames() const;
+  // Adds this layer's own Keras config keys ("units", "activation", ...) to `config`; the
+  // class's static FromConfig (registered in layers/config.cc) reads them back.
+  virtual void GetConfig(Json& config) const = 0;
 
   // Keras' get_weights() / set_weights(): the arrays in weights() order. set_weights checks the
   // count and every shape.

@@ -5,6 +5,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/recurrent.h"
 #include "autograd/shape_ops.h"
+#include "layers/config.h"
 #include "xtensor/xbuilder.hpp"
 #include "xtensor/xview.hpp"
 
@@ -189,6 +190,117 @@ std::vector<Weight> BidirectionalLayer::weights() const {
     }
   }
   return all;
+}
+
+std::vector<std::string> RecurrentLayer::KerasWeightNames() const {
+  // Keras 2 keeps the weights in a cell named after the layer's class: "lstm/lstm_cell/kernel:0".
+  const std::string cell = KerasBaseName(type()) + "_cell";
+  std::vector<std::string> names;
+  for (const Weight& weight : weights()) {
+    names.push_back(absl::StrFormat("%s/%s/%s:0", name(), cell, weight.name));
+  }
+  return names;
+}
+
+// Keras' keys for LSTM, GRU and SimpleRNN, in Keras' order, with the class's own ones
+// (unit_forget_bias, reset_after, implementation) where Keras puts them.
+void RecurrentLayer::GetConfig(Json& config) const {
+  config["return_sequences"] = options_.return_sequences();
+  config["return_state"] = false;
+  config["go_backwards"] = options_.go_backwards();
+  config["stateful"] = false;
+  config["unroll"] = false;
+  config["time_major"] = false;
+  config["units"] = options_.units();
+  config["activation"] = options_.activation();
+  if (type() != "SimpleRNN") config["recurrent_activation"] = options_.recurrent_activation();
+  config["use_bias"] = true;
+  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
+  config["recurrent_initializer"] =
+      InitializerConfig(options_.recurrent_initializer() == "zeros" ? "Zeros" : "Orthogonal");
+  config["bias_initializer"] = InitializerConfig("Zeros");
+  if (type() == "LSTM") config["unit_forget_bias"] = options_.unit_forget_bias();
+  SetNull(config,
+          {"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+           "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint"});
+  config["dropout"] = options_.dropout();
+  config["recurrent_dropout"] = options_.recurrent_dropout();
+  if (type() != "SimpleRNN") config["implementation"] = 2;
+  if (type() == "GRU") config["reset_after"] = true;
+}
+
+namespace {
+
+// The keys every recurrent class shares; `type` is the Keras class.
+RecurrentOptions ReadRecurrentOptions(ConfigReader& config, const std::string& type) {
+  RecurrentOptions options(config.Size("units"));
+  options.return_sequences(config.Bool("return_sequences", false));
+  options.go_backwards(config.Bool("go_backwards", false));
+  for (const char* key : {"return_state", "stateful", "unroll", "time_major"}) {
+    config.Only(key, false);
+  }
+  options.activation(config.String("activation", "tanh"));
+  if (type != "SimpleRNN") {
+    options.recurrent_activation(config.String("recurrent_activation", "sigmoid"));
+  }
+  config.Only("use_bias", true);
+  config.Ignore("kernel_initializer");
+  config.Ignore("recurrent_initializer");
+  config.Ignore("bias_initializer");
+  config.OnlyNull({"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                   "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                   "bias_constraint"});
+  options.dropout(config.Number("dropout", 0.0));
+  options.recurrent_dropout(config.Number("recurrent_dropout", 0.0));
+  // Keras' implementation 1 and 2 compute the same function; only the kernels differ.
+  if (type != "SimpleRNN") config.Ignore("implementation");
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<LayerPtr> LstmLayer::FromConfig(ConfigReader& config) {
+  RecurrentOptions options = ReadRecurrentOptions(config, "LSTM");
+  options.unit_forget_bias(config.Bool("unit_forget_bias", true));
+  return LSTM(options);
+}
+
+absl::StatusOr<LayerPtr> SimpleRnnLayer::FromConfig(ConfigReader& config) {
+  return SimpleRNN(ReadRecurrentOptions(config, "SimpleRNN"));
+}
+
+absl::StatusOr<LayerPtr> GruLayer::FromConfig(ConfigReader& config) {
+  RecurrentOptions options = ReadRecurrentOptions(config, "GRU");
+  config.Only("reset_after", true);
+  return GRU(options);
+}
+
+std::vector<std::string> BidirectionalLayer::KerasWeightNames() const {
+  std::vector<std::string> names;
+  for (const RecurrentLayer* layer : {forward_.get(), backward_.get()}) {
+    if (layer == nullptr) continue;
+    for (const std::string& inner : layer->KerasWeightNames()) {
+      names.push_back(absl::StrFormat("%s/%s", name(), inner));
+    }
+  }
+  return names;
+}
+
+void BidirectionalLayer::GetConfig(Json& config) const {
+  const Layer& inner = forward_ != nullptr ? *forward_ : *layer_;
+  Json layer = LayerToConfig(inner);
+  layer["config"]["name"] = KerasBaseName(inner.type());  // the wrapped layer's own name
+  config["layer"] = layer;
+  config["merge_mode"] = merge_mode_;
+}
+
+absl::StatusOr<LayerPtr> BidirectionalLayer::FromConfig(ConfigReader& config) {
+  const Json& inner = config.Object("layer");
+  const std::string merge_mode = config.String("merge_mode", "concat");
+  if (!config.ok()) return absl::InvalidArgumentError("no wrapped layer");
+  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "Bidirectional's wrapped layer");
+  if (!layer.ok()) return layer.status();
+  return Bidirectional(std::move(layer->layer), merge_mode);
 }
 
 LayerPtr LSTM(RecurrentOptions options) { return std::make_unique<LstmLayer>(std::move(options)); }

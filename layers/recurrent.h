@@ -39,6 +39,9 @@ class RecurrentLayer : public Layer {
   RecurrentLayer(std::string type, RecurrentOptions options)
       : Layer(std::move(type)), options_(std::move(options)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  // Keras' cell name, between the layer's and the weight's: "lstm_cell".
+  std::vector<std::string> KerasWeightNames() const override;
+  void GetConfig(Json& config) const override;
   const RecurrentOptions& options() const { return options_; }
   bool return_sequences() const { return options_.return_sequences(); }
   // An unbuilt copy of this layer's configuration with go_backwards flipped (fresh weights), for
@@ -66,6 +69,7 @@ class LstmLayer : public RecurrentLayer {
  public:
   explicit LstmLayer(RecurrentOptions options) : RecurrentLayer("LSTM", std::move(options)) {}
   std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
@@ -78,6 +82,7 @@ class SimpleRnnLayer : public RecurrentLayer {
   explicit SimpleRnnLayer(RecurrentOptions options)
       : RecurrentLayer("SimpleRNN", std::move(options)) {}
   std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
@@ -90,6 +95,7 @@ class GruLayer : public RecurrentLayer {
  public:
   explicit GruLayer(RecurrentOptions options) : RecurrentLayer("GRU", std::move(options)) {}
   std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
@@ -106,6 +112,9 @@ class BidirectionalLayer : public Layer {
       : Layer("Bidirectional"), layer_(std::move(layer)), merge_mode_(std::move(merge_mode)) {}
   Tensor Call(const Tensor& x, bool training) override;
   std::vector<Weight> weights() const override;
+  std::vector<std::string> KerasWeightNames() const override;
+  void GetConfig(Json& config) const override;
+  static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
   const std::string& merge_mode() const { return merge_mode_; }
 
  private:

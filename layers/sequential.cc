@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -12,6 +13,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/losses.h"
 #include "autograd/reductions.h"
+#include "layers/callbacks.h"
 #include "layers/progress.h"
 #include "xtensor/xmath.hpp"
 
@@ -108,12 +110,10 @@ void Sequential::Add(LayerPtr layer, Shape input_shape) {
   const int used = names_used_[base]++;
   layer->set_name(used == 0 ? base : absl::StrCat(base, "_", used));
   layers_.push_back(std::move(layer));
-  compiled_ = false;
+  built_ = compiled_ = false;
 }
 
-absl::Status Sequential::Compile(const std::string& loss,
-                                 std::unique_ptr<autograd::Optimizer> optimizer,
-                                 std::vector<std::string> metrics) {
+absl::Status Sequential::Build() {
   if (layers_.empty()) {
     return absl::FailedPreconditionError(
         absl::StrFormat("model '%s' has no layers: add some before compile", name_));
@@ -123,6 +123,65 @@ absl::Status Sequential::Compile(const std::string& loss,
         "model '%s': the first layer '%s' needs an input shape (Add(layer, {time, features}))",
         name_, layers_[0]->name()));
   }
+  Shape shape = input_shape_;
+  for (const LayerPtr& layer : layers_) {
+    if (absl::Status status = layer->Build(shape, rng_); !status.ok()) return status;
+    shape = layer->output_shape();
+  }
+  parameters_.clear();
+  for (const LayerPtr& layer : layers_) {
+    for (const Weight& weight : layer->weights()) parameters_.push_back(weight.tensor);
+  }
+  built_ = true;
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Sequential::metrics() const {
+  if (!accuracy_) return {};
+  return {accuracy_name_};
+}
+
+Sequential::TrainingState Sequential::GetTrainingState() const {
+  std::ostringstream rng;
+  rng << rng_.engine();
+  TrainingState state;
+  state.rng = rng.str();
+  state.order.assign(order_.begin(), order_.end());
+  state.epochs = epochs_trained_;
+  return state;
+}
+
+absl::Status Sequential::SetTrainingState(const TrainingState& state) {
+  std::mt19937_64 engine;
+  std::istringstream rng(state.rng);
+  rng >> engine;
+  if (rng.fail()) {
+    return absl::InvalidArgumentError(
+        "training state: expected (the generator's state: 313 integers), got (text that does not "
+        "read as one)");
+  }
+  std::vector<bool> seen(state.order.size(), false);
+  for (uint64_t index : state.order) {
+    if (index >= state.order.size() || seen[index]) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "training state: expected (a permutation of 0..%d as the sample order), got (index %d)",
+          static_cast<int64_t>(state.order.size()) - 1, index));
+    }
+    seen[index] = true;
+  }
+  if (state.epochs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("training state: expected (epochs >= 0), got (%d)", state.epochs));
+  }
+  rng_.engine() = engine;
+  order_.assign(state.order.begin(), state.order.end());
+  epochs_trained_ = state.epochs;
+  return absl::OkStatus();
+}
+
+absl::Status Sequential::Compile(const std::string& loss,
+                                 std::unique_ptr<autograd::Optimizer> optimizer,
+                                 std::vector<std::string> metrics) {
   const LossEntry* entry = nullptr;
   std::vector<std::string> known;
   for (const LossEntry& candidate : kLosses) {
@@ -144,15 +203,7 @@ absl::Status Sequential::Compile(const std::string& loss,
     accuracy_name_ = metric;
   }
   if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
-  Shape shape = input_shape_;
-  for (const LayerPtr& layer : layers_) {
-    if (absl::Status status = layer->Build(shape, rng_); !status.ok()) return status;
-    shape = layer->output_shape();
-  }
-  parameters_.clear();
-  for (const LayerPtr& layer : layers_) {
-    for (const Weight& weight : layer->weights()) parameters_.push_back(weight.tensor);
-  }
+  if (absl::Status status = Build(); !status.ok()) return status;
   loss_ = loss;
   loss_fn_ = entry->loss;
   categorical_accuracy_ = entry->accuracy == AccuracyKind::kCategorical;
@@ -198,7 +249,8 @@ std::string Sequential::Summary() const {
 
 absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* method,
                                    bool finite) const {
-  if (!compiled_) {
+  const bool predicting = y == nullptr;
+  if (!(predicting ? built_ : compiled_)) {
     return absl::FailedPreconditionError(
         absl::StrFormat("%s: model '%s' is not compiled: call Compile first", method, name_));
   }
@@ -337,8 +389,13 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
     }
   }
   const size_t samples = x.shape()[0];
-  std::vector<size_t> order(samples);
-  std::iota(order.begin(), order.end(), 0);
+  // The order carries over from the last epoch (and through a saved model), so that k epochs,
+  // then N - k more, shuffle exactly as N epochs at once.
+  if (order_.size() != samples) {
+    order_.resize(samples);
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  std::vector<size_t>& order = order_;
   const std::string& acc = accuracy_name_;
   std::vector<std::string> keys = {"loss"};
   if (accuracy_) keys.push_back(acc);
@@ -348,7 +405,11 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
   }
   const bool terminal = IsTerminal(stdout);
   History history;
-  for (size_t epoch = 0; epoch < options.epochs(); ++epoch) {
+  for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+    if (absl::Status status = callback->OnTrainBegin(*this); !status.ok()) return status;
+  }
+  bool stop = false;
+  for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
     if (options.verbose() > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
     if (options.shuffle()) {
       for (size_t i = samples; i > 1; --i) std::swap(order[i - 1], order[rng_.Below(i)]);
@@ -382,12 +443,26 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
       epoch_values["val_loss"] = scores->loss;
       epoch_values["val_" + acc] = scores->accuracy;
     }
-    for (const std::string& key : keys) history.history[key].push_back(epoch_values[key]);
+    std::map<std::string, double> logs;
+    for (const std::string& key : keys) {
+      history.history[key].push_back(epoch_values[key]);
+      logs[key] = epoch_values[key];
+    }
+    epochs_trained_ = static_cast<int64_t>(epoch) + 1;
     if (options.verbose() == 2) {
       std::printf(" - %.0fs - %s\n", bar.ElapsedSeconds(), Values(epoch_values, keys).c_str());
     } else if (options.verbose() == 1) {
       bar.Finish(Values(epoch_values, keys), steps);
     }
+    for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+      if (absl::Status status = callback->OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
+        return absl::Status(status.code(), absl::StrFormat("fit: after epoch %zu: %s", epoch + 1,
+                                                           status.message()));
+      }
+    }
+  }
+  for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+    if (absl::Status status = callback->OnTrainEnd(*this); !status.ok()) return status;
   }
   return history;
 }

@@ -15,8 +15,13 @@
 
 namespace layers {
 
+class Callback;  // layers/callbacks.h
+
 struct FitOptions {
+  // Trains epochs initial_epoch + 1 .. epochs (Keras' initial_epoch: the epochs already done,
+  // when resuming).
   LAYERS_ARG(size_t, epochs, 1);
+  LAYERS_ARG(size_t, initial_epoch, 0);
   LAYERS_ARG(size_t, batch_size, 32);
   // 0: silent; 1: a progress bar on a terminal (plain per-epoch lines otherwise); 2: one line per
   // epoch.
@@ -29,6 +34,8 @@ struct FitOptions {
   // Keras' TerminateOnNaN, on by default here: a batch whose loss is NaN or infinite stops
   // training with an error, before its update reaches the weights.
   LAYERS_ARG(bool, terminate_on_nan, true);
+  // Called after every epoch, in this order (ModelCheckpoint, EarlyStopping, CSVLogger, ...).
+  LAYERS_ARG(std::vector<std::shared_ptr<Callback>>, callbacks, {});
 };
 
 // Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
@@ -51,6 +58,10 @@ class Sequential {
   // input_shape without the batch axis, like Keras' input_shape=(10, 1).
   void Add(LayerPtr layer, Shape input_shape = {});
 
+  // Keras' model.build(): creates every layer's weights for the input shape (errors name the
+  // layer). Enough for Predict and SaveWeights; Compile builds too.
+  absl::Status Build();
+
   // Builds every layer and sets the loss ("binary_crossentropy", "categorical_crossentropy" or
   // "mse") and metrics ({} or {"acc"}; "accuracy" is accepted too). Errors name the layer.
   absl::Status Compile(const std::string& loss, std::unique_ptr<autograd::Optimizer> optimizer,
@@ -69,6 +80,29 @@ class Sequential {
   // the last axis (that axis dropped).
   absl::StatusOr<Array> PredictClasses(const Array& x, size_t batch_size = 32);
 
+  // Keras' model.save(path, save_format="h5"): one HDF5 file with the architecture, the weights,
+  // the compile arguments, the optimizer's state and what exact resumption needs (layers/saving.h
+  // lists it). The file appears whole or not at all; an old file under `path` survives a failure.
+  absl::Status Save(const std::string& path) const;
+  // Keras' save_weights / load_weights (HDF5): the weights alone; loading needs a model of the
+  // same architecture (layer names, count and every shape are checked, nothing changes on error).
+  absl::Status SaveWeights(const std::string& path) const;
+  absl::Status LoadWeights(const std::string& path);
+
+  // What an exact resumption needs besides the weights and the optimizer's state.
+  struct TrainingState {
+    std::string rng;              // the generator's state (std::mt19937_64's text form)
+    std::vector<uint64_t> order;  // the sample order the next epoch's shuffle starts from
+    int64_t epochs = 0;           // epochs trained so far
+  };
+  TrainingState GetTrainingState() const;
+  absl::Status SetTrainingState(const TrainingState& state);
+
+  // Text preprocessing kept with the model (a JSON document, e.g. the tokenizer's word index),
+  // saved in the file so that prediction on raw text needs nothing else.
+  const std::string& preprocessing() const { return preprocessing_; }
+  void set_preprocessing(std::string json) { preprocessing_ = std::move(json); }
+
   // Keras' summary table (layer, output shape, parameters, totals).
   std::string Summary() const;
   size_t CountParams() const;
@@ -78,10 +112,20 @@ class Sequential {
   const std::vector<LayerPtr>& layers() const { return layers_; }
   Layer& layer(size_t index) { return *layers_.at(index); }
   Rng& rng() { return rng_; }
+  const std::string& name() const { return name_; }
+  // The input shape without the batch axis.
+  const Shape& input_shape() const { return input_shape_; }
+  bool built() const { return built_; }
+  bool compiled() const { return compiled_; }
+  // As compiled: the loss's and the metrics' Keras names, and the optimizer (null before).
+  const std::string& loss() const { return loss_; }
+  std::vector<std::string> metrics() const;
+  autograd::Optimizer* optimizer() { return optimizer_.get(); }
+  const autograd::Optimizer* optimizer() const { return optimizer_.get(); }
 
  private:
-  // Compiled, x and y (when given) shaped for the model and, with `finite`, free of NaN and
-  // infinities; `method` ("fit", "evaluate", ...) begins every error.
+  // Compiled (built is enough for predict), x and y (when given) shaped for the model and, with
+  // `finite`, free of NaN and infinities; `method` ("fit", "evaluate", ...) begins every error.
   absl::Status CheckData(const Array& x, const Array* y, const char* method, bool finite) const;
   // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
   absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan);
@@ -102,6 +146,7 @@ class Sequential {
   std::vector<LayerPtr> layers_;
   std::map<std::string, int> names_used_;
   Shape input_shape_;
+  bool built_ = false;
   bool compiled_ = false;
   std::string loss_;
   Tensor (*loss_fn_)(const Tensor& output, const Array& targets) = nullptr;
@@ -110,6 +155,9 @@ class Sequential {
   std::string accuracy_name_;  // "acc" or "accuracy", as compiled
   std::unique_ptr<autograd::Optimizer> optimizer_;
   std::vector<Tensor> parameters_;
+  std::vector<size_t> order_;  // training samples in the order of the last epoch
+  int64_t epochs_trained_ = 0;
+  std::string preprocessing_;
 };
 
 }  // namespace layers

@@ -1,0 +1,171 @@
+#include "layers/callbacks.h"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "io/atomic_file.h"
+
+namespace layers {
+namespace {
+
+// The value of `monitor` in `logs`, or an error listing what there is.
+absl::StatusOr<double> Monitored(const std::string& callback, const std::string& monitor,
+                                 const EpochLogs& logs) {
+  auto it = logs.find(monitor);
+  if (it != logs.end()) return it->second;
+  std::string available;
+  for (const auto& [key, value] : logs)
+    absl::StrAppend(&available, available.empty() ? "" : ", ", key);
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s monitors '%s', which this fit does not report (it reports: %s; val_ values need "
+      "validation data)",
+      callback, monitor, available));
+}
+
+bool Improved(bool increases, double current, double best, double min_delta) {
+  return increases ? current - min_delta > best : current + min_delta < best;
+}
+
+// "{epoch}" and "{epoch:02d}" in `path` replaced by `epoch` (from 1), as Keras' filepath.format.
+std::string FormatEpoch(const std::string& path, size_t epoch) {
+  std::string out;
+  for (size_t i = 0; i < path.size();) {
+    if (path.compare(i, 6, "{epoch") == 0) {
+      const size_t close = path.find('}', i);
+      if (close != std::string::npos) {
+        const std::string spec = path.substr(i + 6, close - i - 6);  // "" or ":02d"
+        int width = 0;
+        if (spec.empty() || (spec.size() >= 3 && spec[0] == ':' && spec.back() == 'd' &&
+                             absl::SimpleAtoi(spec.substr(1, spec.size() - 2), &width) &&
+                             width >= 0 && width <= 20)) {
+          const bool zero = spec.size() >= 3 && spec[1] == '0';
+          out +=
+              zero ? absl::StrFormat("%0*d", width, epoch) : absl::StrFormat("%*d", width, epoch);
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += path[i++];
+  }
+  return out;
+}
+
+// The shortest text that reads back as `value` (Python's repr, which Keras' CSVLogger writes).
+std::string Shortest(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+}  // namespace
+
+bool MonitorIncreases(const std::string& monitor) { return absl::StrContains(monitor, "acc"); }
+
+ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool save_best_only)
+    : path_(std::move(path)), monitor_(std::move(monitor)), save_best_only_(save_best_only) {
+  best_ = MonitorIncreases(monitor_) ? -INFINITY : INFINITY;
+}
+
+absl::Status ModelCheckpoint::OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+                                         bool& /*stop*/) {
+  if (save_best_only_) {
+    absl::StatusOr<double> current = Monitored("ModelCheckpoint", monitor_, logs);
+    if (!current.ok()) return current.status();
+    if (!Improved(MonitorIncreases(monitor_), *current, best_, 0)) return absl::OkStatus();
+    best_ = *current;
+  }
+  return model.Save(FormatEpoch(path_, epoch + 1));
+}
+
+EarlyStopping::EarlyStopping(std::string monitor, size_t patience, bool restore_best_weights,
+                             double min_delta)
+    : monitor_(std::move(monitor)),
+      patience_(patience),
+      restore_best_weights_(restore_best_weights),
+      min_delta_(std::fabs(min_delta)) {}
+
+absl::Status EarlyStopping::OnTrainBegin(Sequential& /*model*/) {
+  wait_ = stopped_epoch_ = best_epoch_ = 0;
+  best_ = MonitorIncreases(monitor_) ? -INFINITY : INFINITY;
+  best_weights_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status EarlyStopping::OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+                                       bool& stop) {
+  absl::StatusOr<double> current = Monitored("EarlyStopping", monitor_, logs);
+  if (!current.ok()) return current.status();
+  if (restore_best_weights_ && best_weights_.empty()) best_weights_ = model.GetWeights();
+  ++wait_;
+  if (Improved(MonitorIncreases(monitor_), *current, best_, min_delta_)) {
+    best_ = *current;
+    best_epoch_ = epoch;
+    if (restore_best_weights_) best_weights_ = model.GetWeights();
+    wait_ = 0;
+  }
+  if (wait_ >= patience_ && epoch > 0) {
+    stopped_epoch_ = epoch;
+    stop = true;
+    if (restore_best_weights_ && !best_weights_.empty()) {
+      size_t next = 0;
+      for (const LayerPtr& layer : model.layers()) {
+        const size_t count = layer->weights().size();
+        std::vector<Array> values(best_weights_.begin() + next,
+                                  best_weights_.begin() + next + count);
+        next += count;
+        if (absl::Status status = layer->SetWeights(values); !status.ok()) return status;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+CSVLogger::CSVLogger(std::string path, char separator, bool append)
+    : path_(std::move(path)), separator_(separator), append_(append) {}
+
+absl::Status CSVLogger::OnTrainBegin(Sequential& /*model*/) {
+  contents_.clear();
+  keys_.clear();
+  if (!append_) return absl::OkStatus();
+  std::ifstream file(path_, std::ios::binary);
+  if (!file) return absl::OkStatus();  // nothing to append to yet
+  std::ostringstream text;
+  text << file.rdbuf();
+  contents_ = text.str();
+  if (!contents_.empty() && contents_.back() != '\n') contents_ += '\n';
+  return absl::OkStatus();
+}
+
+absl::Status CSVLogger::OnEpochEnd(Sequential& /*model*/, size_t epoch, const EpochLogs& logs,
+                                   bool& /*stop*/) {
+  if (keys_.empty()) {
+    for (const auto& [key, value] : logs) keys_.push_back(key);  // std::map: sorted
+    if (contents_.empty()) {
+      std::string header = "epoch";
+      for (const std::string& key : keys_)
+        absl::StrAppend(&header, std::string(1, separator_), key);
+      contents_ = header + "\n";
+    }
+  }
+  std::string row = std::to_string(epoch);
+  for (const std::string& key : keys_) {
+    auto it = logs.find(key);
+    absl::StrAppend(&row, std::string(1, separator_), it == logs.end() ? "" : Shortest(it->second));
+  }
+  contents_ += row + "\n";
+  if (absl::Status status = io::WriteFileAtomically(path_, contents_); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("CSVLogger: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace layers

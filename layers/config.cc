@@ -1,0 +1,340 @@
+#include "layers/config.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "layers/convolutional.h"
+#include "layers/dense.h"
+#include "layers/dropout.h"
+#include "layers/embedding.h"
+#include "layers/recurrent.h"
+
+namespace layers {
+namespace {
+
+// A JSON value as it appears in the file, cut short for messages.
+std::string Quote(const Json& value) {
+  std::string text = value.dump();
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+// Every layer class a model file may name, and how to rebuild it: the one registry.
+struct LayerClass {
+  const char* name;
+  absl::StatusOr<LayerPtr> (*from_config)(ConfigReader& config);
+};
+constexpr LayerClass kLayerClasses[] = {
+    {"Dense", DenseLayer::FromConfig},
+    {"TimeDistributed", TimeDistributedLayer::FromConfig},
+    {"Embedding", EmbeddingLayer::FromConfig},
+    {"Dropout", DropoutLayer::FromConfig},
+    {"SimpleRNN", SimpleRnnLayer::FromConfig},
+    {"LSTM", LstmLayer::FromConfig},
+    {"GRU", GruLayer::FromConfig},
+    {"Bidirectional", BidirectionalLayer::FromConfig},
+    {"Conv1D", Conv1DLayer::FromConfig},
+    {"MaxPooling1D", MaxPooling1DLayer::FromConfig},
+};
+
+// The optimizers, with Keras' config keys; keys that only Keras implements must hold the value
+// that means "off".
+struct OptimizerClass {
+  const char* name;
+  std::vector<const char*> numbers;  // hyper-parameters, in Keras' order
+  Json off;                          // keys accepted only with these values
+  std::unique_ptr<autograd::Optimizer> (*make)(const std::vector<double>& numbers);
+};
+const std::vector<OptimizerClass>& OptimizerClasses() {
+  static const auto* classes = new std::vector<OptimizerClass>{
+      {"Adam",
+       {"learning_rate", "beta_1", "beta_2", "epsilon"},
+       {{"decay", 0.0}, {"amsgrad", false}},
+       [](const std::vector<double>& n) -> std::unique_ptr<autograd::Optimizer> {
+         autograd::AdamOptions options;
+         options.learning_rate = static_cast<Real>(n[0]);
+         options.beta1 = static_cast<Real>(n[1]);
+         options.beta2 = static_cast<Real>(n[2]);
+         options.epsilon = static_cast<Real>(n[3]);
+         return std::make_unique<autograd::Adam>(options);
+       }},
+      {"SGD",
+       {"learning_rate", "momentum"},
+       {{"decay", 0.0}, {"nesterov", false}},
+       [](const std::vector<double>& n) -> std::unique_ptr<autograd::Optimizer> {
+         autograd::SgdOptions options;
+         options.learning_rate = static_cast<Real>(n[0]);
+         options.momentum = static_cast<Real>(n[1]);
+         return std::make_unique<autograd::Sgd>(options);
+       }},
+  };
+  return *classes;
+}
+
+}  // namespace
+
+ConfigReader::ConfigReader(const Json& config, std::string layer)
+    : config_(config), layer_(std::move(layer)) {
+  if (!config_.is_object()) Fail("config", "expected an object, got " + Quote(config_));
+}
+
+void ConfigReader::Fail(const std::string& key, const std::string& problem) {
+  if (!status_.ok()) return;
+  status_ =
+      absl::InvalidArgumentError(absl::StrFormat("%s, config key '%s': %s", layer_, key, problem));
+}
+
+const Json* ConfigReader::Find(const char* key) {
+  read_.insert(key);
+  if (!config_.is_object()) return nullptr;
+  auto it = config_.find(key);
+  return it == config_.end() ? nullptr : &*it;
+}
+
+size_t ConfigReader::Size(const char* key) {
+  if (Find(key) == nullptr) {
+    Fail(key, "missing (a positive integer is required)");
+    return 1;
+  }
+  return Size(key, 1);
+}
+
+size_t ConfigReader::Size(const char* key, size_t default_value) {
+  const Json* value = Find(key);
+  if (value == nullptr) return default_value;
+  if (!value->is_number_integer() || value->get<int64_t>() < 0) {
+    Fail(key, "expected a non-negative integer, got " + Quote(*value));
+    return default_value;
+  }
+  return value->get<size_t>();
+}
+
+size_t ConfigReader::SizeOrSingleton(const char* key) {
+  const Json* value = Find(key);
+  if (value != nullptr && value->is_array()) {
+    if (value->size() != 1 || !(*value)[0].is_number_integer() || (*value)[0].get<int64_t>() < 0) {
+      Fail(key, "expected one non-negative integer or a list of one, got " + Quote(*value));
+      return 1;
+    }
+    return (*value)[0].get<size_t>();
+  }
+  return Size(key);
+}
+
+bool ConfigReader::Bool(const char* key, bool default_value) {
+  const Json* value = Find(key);
+  if (value == nullptr) return default_value;
+  if (!value->is_boolean()) {
+    Fail(key, "expected true or false, got " + Quote(*value));
+    return default_value;
+  }
+  return value->get<bool>();
+}
+
+double ConfigReader::Number(const char* key, double default_value) {
+  const Json* value = Find(key);
+  if (value == nullptr) return default_value;
+  if (!value->is_number()) {
+    Fail(key, "expected a number, got " + Quote(*value));
+    return default_value;
+  }
+  return value->get<double>();
+}
+
+std::string ConfigReader::String(const char* key, const std::string& default_value) {
+  const Json* value = Find(key);
+  if (value == nullptr) return default_value;
+  if (!value->is_string()) {
+    Fail(key, "expected a string, got " + Quote(*value));
+    return default_value;
+  }
+  return value->get<std::string>();
+}
+
+const Json& ConfigReader::Object(const char* key) {
+  static const Json* empty = new Json(Json::object());
+  const Json* value = Find(key);
+  if (value == nullptr || !value->is_object()) {
+    Fail(key, value == nullptr ? "missing" : "expected an object, got " + Quote(*value));
+    return *empty;
+  }
+  return *value;
+}
+
+void ConfigReader::Only(const char* key, const Json& supported) {
+  const Json* value = Find(key);
+  if (value == nullptr || *value == supported) return;
+  // 0 and 0.0 are the same setting.
+  if (value->is_number() && supported.is_number() &&
+      value->get<double>() == supported.get<double>()) {
+    return;
+  }
+  Fail(key, absl::StrFormat("expected (%s), got (%s): only Keras' default is implemented",
+                            Quote(supported), Quote(*value)));
+}
+
+void ConfigReader::OnlyNull(std::initializer_list<const char*> keys) {
+  for (const char* key : keys) Only(key, nullptr);
+}
+
+void ConfigReader::Ignore(const char* key) { read_.insert(key); }
+
+absl::Status ConfigReader::Finish() {
+  if (!status_.ok() || !config_.is_object()) return status_;
+  for (const auto& [key, value] : config_.items()) {
+    if (read_.count(key) == 0) {
+      Fail(key, absl::StrFormat("not a key this library reads (value %s); remove it or use a "
+                                "model this library can build",
+                                Quote(value)));
+      break;
+    }
+  }
+  return status_;
+}
+
+Json InitializerConfig(const char* class_name) {
+  Json config = Json::object();
+  if (std::string(class_name) != "Zeros") config["seed"] = nullptr;
+  return Json{{"class_name", class_name}, {"config", config}};
+}
+
+void SetNull(Json& config, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) config[key] = nullptr;
+}
+
+absl::StatusOr<Shape> BatchInputShape(const Json& shape) {
+  Shape result;
+  bool valid = shape.is_array() && shape.size() >= 2 && shape[0].is_null();
+  for (size_t i = 1; valid && i < shape.size(); ++i) {
+    valid = shape[i].is_number_integer() && shape[i].get<int64_t>() > 0 &&
+            shape[i].get<uint64_t>() <= kMaxLayerSize;
+    if (valid) result.push_back(shape[i].get<size_t>());
+  }
+  if (!valid) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected ([null, n, ...] with every n in [1, %d]), got (%s)",
+                        kMaxLayerSize, Quote(shape)));
+  }
+  return result;
+}
+
+Json LayerToConfig(const Layer& layer, const Shape* batch_input_shape) {
+  Json config = Json::object();
+  config["name"] = layer.name();
+  config["trainable"] = true;
+  if (batch_input_shape != nullptr) {
+    Json shape = Json::array({nullptr});
+    for (size_t extent : *batch_input_shape) shape.push_back(extent);
+    config["batch_input_shape"] = shape;
+  }
+  config["dtype"] = "float32";
+  layer.GetConfig(config);
+  return Json{{"class_name", layer.type()}, {"config", config}};
+}
+
+absl::StatusOr<LayerFromFile> LayerFromConfig(const Json& entry, const std::string& where) {
+  if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string() ||
+      !entry.contains("config")) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: expected ({\"class_name\": ..., \"config\": {...}}), got (%s)", where, Quote(entry)));
+  }
+  const std::string class_name = entry["class_name"].get<std::string>();
+  const LayerClass* layer_class = nullptr;
+  std::vector<std::string> known;
+  for (const LayerClass& candidate : kLayerClasses) {
+    if (class_name == candidate.name) layer_class = &candidate;
+    known.push_back(candidate.name);
+  }
+  const Json& config = entry["config"];
+  const std::string name =
+      config.is_object() && config.contains("name") && config["name"].is_string()
+          ? config["name"].get<std::string>()
+          : "";
+  if (layer_class == nullptr) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: layer '%s' has class '%s', which this library does not have (expected one of: %s)",
+        where, name, class_name, absl::StrJoin(known, ", ")));
+  }
+  ConfigReader reader(config, absl::StrFormat("%s: layer '%s' (%s)", where, name, class_name));
+  LayerFromFile result;
+  result.name = reader.String("name", "");
+  reader.Only("trainable", true);
+  reader.Only("dtype", "float32");
+  reader.Ignore("batch_input_shape");
+  if (config.is_object() && config.contains("batch_input_shape")) {
+    absl::StatusOr<Shape> shape = BatchInputShape(config["batch_input_shape"]);
+    if (shape.ok()) {
+      result.input_shape = *shape;
+    } else {
+      reader.Fail("batch_input_shape", std::string(shape.status().message()));
+    }
+  }
+  absl::StatusOr<LayerPtr> layer = layer_class->from_config(reader);
+  if (absl::Status status = reader.Finish(); !status.ok()) return status;
+  if (!layer.ok()) {  // a wrapped layer's error
+    return absl::Status(layer.status().code(),
+                        absl::StrFormat("%s: layer '%s' (%s): %s", where, name, class_name,
+                                        layer.status().message()));
+  }
+  result.layer = *std::move(layer);
+  return result;
+}
+
+Json OptimizerToConfig(const autograd::Optimizer& optimizer) {
+  Json config = Json::object();
+  config["name"] = optimizer.name();
+  for (const auto& [key, value] : optimizer.Hyperparameters()) {
+    // Hyper-parameters are float32: written as the shortest decimal that reads back as that
+    // float (0.001, not 0.0010000000474974513).
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, static_cast<float>(value)).ptr;
+    config[key] = std::strtod(std::string(text, end).c_str(), nullptr);
+  }
+  for (const OptimizerClass& optimizer_class : OptimizerClasses()) {
+    if (optimizer.name() != optimizer_class.name) continue;
+    for (const auto& [key, value] : optimizer_class.off.items()) config[key] = value;
+  }
+  return Json{{"class_name", optimizer.name()}, {"config", config}};
+}
+
+absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const Json& entry) {
+  if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "optimizer_config: expected ({\"class_name\": ..., \"config\": {...}}), got (%s)",
+        Quote(entry)));
+  }
+  const std::string class_name = entry["class_name"].get<std::string>();
+  std::vector<std::string> known;
+  for (const OptimizerClass& optimizer_class : OptimizerClasses()) {
+    known.push_back(optimizer_class.name);
+    if (class_name != optimizer_class.name) continue;
+    const Json config = entry.contains("config") ? entry["config"] : Json::object();
+    ConfigReader reader(config, absl::StrFormat("optimizer '%s'", class_name));
+    reader.String("name", class_name);
+    std::vector<double> numbers;
+    for (const char* key : optimizer_class.numbers) {
+      if (!config.is_object() || !config.contains(key)) {
+        reader.Fail(key, "missing");
+        break;
+      }
+      const double value = reader.Number(key, 0);
+      if (!std::isfinite(value) || value < 0) {
+        reader.Fail(key, absl::StrFormat("expected a finite number >= 0, got %g", value));
+      }
+      numbers.push_back(value);
+    }
+    for (const auto& [key, value] : optimizer_class.off.items()) reader.Only(key.c_str(), value);
+    if (absl::Status status = reader.Finish(); !status.ok()) return status;
+    return optimizer_class.make(numbers);
+  }
+  return absl::UnimplementedError(
+      absl::StrFormat("optimizer '%s' is not one this library has (expected one of: %s)",
+                      class_name, absl::StrJoin(known, ", ")));
+}
+
+}  // namespace layers

@@ -1,0 +1,794 @@
+#include "layers/saving.h"
+
+#include <hdf5.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "io/atomic_file.h"
+#include "layers/config.h"
+
+namespace layers {
+namespace {
+
+constexpr char kKerasVersion[] = "2.11.0";
+constexpr char kBackend[] = "tensorflow";
+// A hostile file must not make us allocate without bound.
+constexpr hssize_t kMaxListEntries = hssize_t{1} << 20;
+constexpr size_t kMaxStringBytes = size_t{1} << 20;
+
+// Owns one HDF5 identifier and closes it.
+class Hid {
+ public:
+  Hid(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Hid() {
+    if (id_ >= 0) close_(id_);
+  }
+  Hid(Hid&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
+  Hid& operator=(Hid&& other) noexcept {
+    if (this != &other) {
+      if (id_ >= 0) close_(id_);
+      id_ = std::exchange(other.id_, -1);
+      close_ = other.close_;
+    }
+    return *this;
+  }
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+  // Closes now and reports whether that worked (closing a file writes what is buffered).
+  bool Close() {
+    const herr_t result = id_ >= 0 ? close_(id_) : -1;
+    id_ = -1;
+    return result >= 0;
+  }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// The floating type of Array in memory, and in the file (float32 as Keras, unless Real is double).
+hid_t MemoryRealType() {
+  return std::is_same<Real, double>::value ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+}
+hid_t FileRealType() { return std::is_same<Real, double>::value ? H5T_IEEE_F64LE : H5T_IEEE_F32LE; }
+
+herr_t KeepInnermost(unsigned /*n*/, const H5E_error2_t* error, void* data) {
+  auto* message = static_cast<std::string*>(data);
+  char minor[160] = "";
+  H5Eget_msg(error->min_num, nullptr, minor, sizeof minor);
+  *message = absl::StrCat(error->desc != nullptr ? error->desc : "", *minor != 0 ? " (" : "", minor,
+                          *minor != 0 ? ")" : "");
+  return 0;
+}
+
+// HDF5's own account of the last failure, its innermost entry; the stack is then cleared.
+std::string Hdf5Message() {
+  std::string message;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, KeepInnermost, &message);
+  H5Eclear2(H5E_DEFAULT);
+  return message.empty() ? "unknown HDF5 error" : message;
+}
+
+// HDF5 prints its error stack to stderr by default; we report through Status instead.
+void SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+absl::Status Failed(const std::string& what) {
+  return absl::InternalError(absl::StrFormat("%s: %s", what, Hdf5Message()));
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+// A scalar variable-length UTF-8 string, as h5py writes a Python str.
+absl::Status WriteString(hid_t object, const char* name, const std::string& value) {
+  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (!type.ok() || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0) {
+    return Failed(absl::StrCat("attribute ", name));
+  }
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose);
+  const char* data = value.c_str();
+  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), &data) < 0) {
+    return Failed(absl::StrCat("attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+// A list of fixed-length, null-padded strings, as h5py writes numpy's 'S' arrays (Keras'
+// layer_names and weight_names).
+absl::Status WriteStringList(hid_t object, const char* name,
+                             const std::vector<std::string>& values) {
+  size_t width = 1;
+  for (const std::string& value : values) width = std::max(width, value.size());
+  std::string buffer(width * std::max<size_t>(values.size(), 1), '\0');
+  for (size_t i = 0; i < values.size(); ++i) buffer.replace(i * width, values[i].size(), values[i]);
+  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (!type.ok() || H5Tset_size(type.get(), width) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0) {
+    return Failed(absl::StrCat("attribute ", name));
+  }
+  const hsize_t dims[1] = {values.size()};
+  Hid space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+  Hid attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose);
+  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), buffer.data()) < 0) {
+    return Failed(absl::StrCat("attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteInt64(hid_t object, const char* name, int64_t value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attribute(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose);
+  if (!attribute.ok() || H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
+    return Failed(absl::StrCat("attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+// A dataset at `path` under `group` ("lstm/lstm_cell/kernel:0": the groups on the way are
+// created, as h5py does for a name with slashes).
+absl::Status WriteDataset(hid_t group, const std::string& path, hid_t file_type, hid_t memory_type,
+                          const std::vector<hsize_t>& dims, const void* data) {
+  Hid links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  Hid space(dims.empty() ? H5Screate(H5S_SCALAR)
+                         : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+            H5Sclose);
+  if (!links.ok() || H5Pset_create_intermediate_group(links.get(), 1) < 0 || !space.ok()) {
+    return Failed(absl::StrCat("dataset ", path));
+  }
+  Hid dataset(H5Dcreate2(group, path.c_str(), file_type, space.get(), links.get(), H5P_DEFAULT,
+                         H5P_DEFAULT),
+              H5Dclose);
+  if (!dataset.ok() ||
+      H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    return Failed(absl::StrCat("dataset ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteArray(hid_t group, const std::string& path, const Array& value) {
+  std::vector<hsize_t> dims(value.shape().begin(), value.shape().end());
+  return WriteDataset(group, path, FileRealType(), MemoryRealType(), dims, value.data());
+}
+
+Hid CreateGroup(hid_t parent, const char* name) {
+  return Hid(H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+}
+
+// Keras' save_weights_to_hdf5_group: layer_names, then a group per layer with weight_names and
+// the datasets.
+absl::Status WriteWeights(hid_t group, const Sequential& model) {
+  std::vector<std::string> layer_names;
+  for (const LayerPtr& layer : model.layers()) layer_names.push_back(layer->name());
+  if (absl::Status status = WriteStringList(group, "layer_names", layer_names); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = WriteString(group, "backend", kBackend); !status.ok()) return status;
+  if (absl::Status status = WriteString(group, "keras_version", kKerasVersion); !status.ok()) {
+    return status;
+  }
+  for (const LayerPtr& layer : model.layers()) {
+    Hid layer_group = CreateGroup(group, layer->name().c_str());
+    if (!layer_group.ok()) return Failed(absl::StrCat("group ", layer->name()));
+    const std::vector<std::string> names = layer->KerasWeightNames();
+    if (absl::Status status = WriteStringList(layer_group.get(), "weight_names", names);
+        !status.ok()) {
+      return status;
+    }
+    const std::vector<Array> values = layer->GetWeights();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (absl::Status status = WriteArray(layer_group.get(), names[i], values[i]); !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "lstm/lstm_cell/kernel:0" -> "lstm/lstm_cell/kernel".
+std::string WithoutSuffix(const std::string& name) {
+  return name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0
+             ? name.substr(0, name.size() - 2)
+             : name;
+}
+
+// Keras' optimizer weight names: "Adam/iter:0", then "Adam/<weight>/<slot>:0" for each slot kind
+// and each weight.
+std::vector<std::string> OptimizerWeightNames(const Sequential& model,
+                                              const autograd::OptimizerState& state) {
+  const std::string optimizer = model.optimizer()->name();
+  std::vector<std::string> names = {optimizer + "/iter:0"};
+  std::vector<std::string> weights;
+  for (const LayerPtr& layer : model.layers()) {
+    for (const std::string& name : layer->KerasWeightNames()) weights.push_back(name);
+  }
+  for (const std::string& slot : state.slot_names) {
+    for (const std::string& weight : weights) {
+      names.push_back(absl::StrFormat("%s/%s/%s:0", optimizer, WithoutSuffix(weight), slot));
+    }
+  }
+  return names;
+}
+
+Json TrainingConfig(const Sequential& model) {
+  Json metrics = Json::array();
+  for (const std::string& metric : model.metrics()) metrics.push_back(metric);
+  Json config = Json::object();
+  config["loss"] = model.loss();
+  config["metrics"] = metrics;
+  config["weighted_metrics"] = nullptr;
+  config["loss_weights"] = nullptr;
+  config["optimizer_config"] = OptimizerToConfig(*model.optimizer());
+  return config;
+}
+
+Json ModelConfig(const Sequential& model) {
+  Json layers = Json::array();
+  for (size_t i = 0; i < model.layers().size(); ++i) {
+    layers.push_back(LayerToConfig(*model.layers()[i], i == 0 ? &model.input_shape() : nullptr));
+  }
+  return Json{{"class_name", "Sequential"},
+              {"config", Json{{"name", model.name()}, {"layers", layers}}}};
+}
+
+absl::Status WriteModel(hid_t file, const Sequential& model,
+                        const Sequential::TrainingState& state) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::string>{"keras_version", kKerasVersion},
+        {"backend", kBackend},
+        {"model_config", ModelConfig(model).dump()}}) {
+    if (absl::Status status = WriteString(file, name, value); !status.ok()) return status;
+  }
+  if (model.compiled()) {
+    if (absl::Status status = WriteString(file, "training_config", TrainingConfig(model).dump());
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (!model.preprocessing().empty()) {
+    if (absl::Status status = WriteString(file, "preprocessing", model.preprocessing());
+        !status.ok()) {
+      return status;
+    }
+  }
+  Hid weights = CreateGroup(file, "model_weights");
+  if (!weights.ok()) return Failed("group model_weights");
+  if (absl::Status status = WriteWeights(weights.get(), model); !status.ok()) return status;
+
+  if (model.compiled()) {
+    const std::vector<Tensor> parameters = model.Parameters();
+    const autograd::OptimizerState optimizer = model.optimizer()->GetState(parameters);
+    const std::vector<std::string> names = OptimizerWeightNames(model, optimizer);
+    Hid group = CreateGroup(file, "optimizer_weights");
+    if (!group.ok()) return Failed("group optimizer_weights");
+    if (absl::Status status = WriteStringList(group.get(), "weight_names", names); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = WriteDataset(group.get(), names[0], H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                           {}, &optimizer.iterations);
+        !status.ok()) {
+      return status;
+    }
+    size_t next = 1;
+    for (const std::vector<Array>& slot : optimizer.slots) {
+      for (const Array& value : slot) {
+        if (absl::Status status = WriteArray(group.get(), names[next++], value); !status.ok()) {
+          return status;
+        }
+      }
+    }
+  }
+
+  Hid training = CreateGroup(file, "training_state");
+  if (!training.ok()) return Failed("group training_state");
+  if (absl::Status status = WriteString(training.get(), "rng", state.rng); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = WriteInt64(training.get(), "epochs", state.epochs); !status.ok()) {
+    return status;
+  }
+  return WriteDataset(training.get(), "order", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                      {state.order.size()}, state.order.data());
+}
+
+// Writes through `write` into a new HDF5 file that replaces `path` only once whole and readable.
+absl::Status SaveFile(const std::string& path, const std::function<absl::Status(hid_t)>& write) {
+  SilenceHdf5();
+  absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  {
+    Hid h5(H5Fcreate((*file)->temporary_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+           H5Fclose);
+    if (!h5.ok()) return Failed(absl::StrFormat("cannot save to '%s'", path));
+    if (absl::Status status = write(h5.get()); !status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrFormat("cannot save to '%s': %s", path, status.message()));
+    }
+    if (!h5.Close()) return Failed(absl::StrFormat("cannot save to '%s'", path));
+  }
+  return (*file)->Commit([&path](const std::string& temporary) -> absl::Status {
+    Hid h5(H5Fopen(temporary.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!h5.ok())
+      return Failed(absl::StrFormat("'%s' was not written: it does not read back", path));
+    return absl::OkStatus();
+  });
+}
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+// Reads from one open file; every error names it.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)), file_(-1, H5Fclose) {}
+
+  absl::Status Open() {
+    SilenceHdf5();
+    struct stat info;
+    if (stat(path_.c_str(), &info) != 0) {
+      return absl::NotFoundError(
+          absl::StrFormat("cannot open model file '%s': %s", path_, std::strerror(errno)));
+    }
+    if (!S_ISREG(info.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "'%s': expected (a model file), got (%s)", path_,
+          S_ISDIR(info.st_mode) ? "a directory" : "something that is not a regular file"));
+    }
+    if (H5Fis_hdf5(path_.c_str()) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "'%s': expected (an HDF5 file, as model.save writes), got (%d bytes that are not one)",
+          path_, static_cast<int64_t>(info.st_size)));
+    }
+    file_ = Hid(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file_.ok()) return Error("cannot open it as HDF5: " + Hdf5Message());
+    return absl::OkStatus();
+  }
+
+  hid_t file() const { return file_.get(); }
+  const std::string& path() const { return path_; }
+
+  absl::Status Error(const std::string& problem) const {
+    return absl::InvalidArgumentError(absl::StrFormat("'%s': %s", path_, problem));
+  }
+
+  bool HasAttribute(hid_t object, const char* name) const {
+    const htri_t exists = H5Aexists(object, name);
+    H5Eclear2(H5E_DEFAULT);
+    return exists > 0;
+  }
+  bool HasLink(hid_t group, const char* name) const {
+    const htri_t exists = H5Lexists(group, name, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return exists > 0;
+  }
+
+  absl::StatusOr<std::vector<std::string>> StringList(hid_t object, const std::string& where,
+                                                      const char* name) const {
+    const std::string what = absl::StrFormat("%s attribute '%s'", where, name);
+    if (!HasAttribute(object, name)) return Error(what + ": expected (it), got (nothing)");
+    Hid attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
+    Hid type(H5Aget_type(attribute.get()), H5Tclose);
+    Hid space(H5Aget_space(attribute.get()), H5Sclose);
+    if (!attribute.ok() || !type.ok() || !space.ok()) return Error(what + ": " + Hdf5Message());
+    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    if (count == 0) return std::vector<std::string>();  // h5py writes an empty list as floats
+    if (H5Tget_class(type.get()) != H5T_STRING || count < 0 || count > kMaxListEntries) {
+      return Error(
+          absl::StrFormat("%s: expected (a list of strings), got (%d values of another "
+                          "kind)",
+                          what, static_cast<int64_t>(count)));
+    }
+    std::vector<std::string> values;
+    if (H5Tis_variable_str(type.get()) > 0) {
+      Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(memory.get(), H5T_VARIABLE);
+      H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
+      std::vector<char*> pointers(count, nullptr);
+      if (H5Aread(attribute.get(), memory.get(), pointers.data()) < 0) {
+        return Error(what + ": " + Hdf5Message());
+      }
+      for (char* pointer : pointers) values.push_back(pointer != nullptr ? pointer : "");
+      H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+    } else {
+      const size_t width = H5Tget_size(type.get());
+      if (width == 0 || width > kMaxStringBytes) {
+        return Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (%d)", what,
+                                     kMaxStringBytes, width));
+      }
+      // Read as stored (null-padded or null-terminated), then cut at the first NUL.
+      std::string buffer(width * count, '\0');
+      if (H5Aread(attribute.get(), type.get(), buffer.data()) < 0) {
+        return Error(what + ": " + Hdf5Message());
+      }
+      for (hssize_t i = 0; i < count; ++i) {
+        std::string value = buffer.substr(i * width, width);
+        values.push_back(value.substr(0, value.find('\0')));
+      }
+    }
+    return values;
+  }
+
+  absl::StatusOr<std::string> String(hid_t object, const std::string& where,
+                                     const char* name) const {
+    absl::StatusOr<std::vector<std::string>> values = StringList(object, where, name);
+    if (!values.ok()) return values.status();
+    if (values->size() != 1) {
+      return Error(absl::StrFormat("%s attribute '%s': expected (one string), got (%d)", where,
+                                   name, values->size()));
+    }
+    return (*values)[0];
+  }
+
+  absl::StatusOr<int64_t> Int64(hid_t object, const std::string& where, const char* name) const {
+    const std::string what = absl::StrFormat("%s attribute '%s'", where, name);
+    if (!HasAttribute(object, name)) return Error(what + ": expected (it), got (nothing)");
+    Hid attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
+    Hid type(H5Aget_type(attribute.get()), H5Tclose);
+    Hid space(H5Aget_space(attribute.get()), H5Sclose);
+    int64_t value = 0;
+    if (!attribute.ok() || H5Tget_class(type.get()) != H5T_INTEGER ||
+        H5Sget_simple_extent_npoints(space.get()) != 1 ||
+        H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return Error(what + ": expected (one integer), got (something else)");
+    }
+    return value;
+  }
+
+  // The dataset `path` under `group`, of numbers shaped `expected` (empty `expected`: scalar),
+  // read as `memory_type` into `data` (sized by the caller).
+  absl::Status Dataset(hid_t group, const std::string& where, const std::string& path,
+                       const Shape& expected, H5T_class_t kind, hid_t memory_type,
+                       void* data) const {
+    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
+    Hid dataset(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.ok()) {
+      H5Eclear2(H5E_DEFAULT);
+      return Error(what + ": expected (a dataset), got (nothing under that name)");
+    }
+    Hid type(H5Dget_type(dataset.get()), H5Tclose);
+    Hid space(H5Dget_space(dataset.get()), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (!type.ok() || !space.ok() || rank < 0 || rank > 8) {
+      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
+    }
+    std::vector<hsize_t> dims(rank);
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    const Shape got(dims.begin(), dims.end());
+    if (got != expected) {
+      return Error(absl::StrFormat("%s: expected shape %s, got %s", what,
+                                   autograd::ShapeString(expected), autograd::ShapeString(got)));
+    }
+    if (H5Tget_class(type.get()) != kind) {
+      return Error(absl::StrFormat("%s: expected (%s), got (another type)", what,
+                                   kind == H5T_FLOAT ? "floating-point numbers" : "integers"));
+    }
+    if (H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+      return Error(absl::StrFormat("%s: %s", what, Hdf5Message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Array> ReadArray(hid_t group, const std::string& where, const std::string& path,
+                                  const Shape& expected) const {
+    Array value = Array::from_shape(expected);
+    if (absl::Status status =
+            Dataset(group, where, path, expected, H5T_FLOAT, MemoryRealType(), value.data());
+        !status.ok()) {
+      return status;
+    }
+    return value;
+  }
+
+  absl::StatusOr<Json> JsonAttribute(hid_t object, const char* name) const {
+    absl::StatusOr<std::string> text = String(object, "root", name);
+    if (!text.ok()) return text.status();
+    Json parsed = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      return Error(
+          absl::StrFormat("attribute '%s': expected (JSON), got (%s)", name, text->substr(0, 60)));
+    }
+    return parsed;
+  }
+
+  Hid OpenGroup(hid_t parent, const char* name) const {
+    Hid group(H5Gopen2(parent, name, H5P_DEFAULT), H5Gclose);
+    if (!group.ok()) H5Eclear2(H5E_DEFAULT);
+    return group;
+  }
+
+ private:
+  std::string path_;
+  Hid file_;
+};
+
+// Reads the weights of every layer of `model` from `group` (Keras' layout), checking the layers
+// with weights (count, names, order) and every shape; sets nothing unless all of it is right.
+absl::Status ReadWeights(const Reader& reader, hid_t group, Sequential& model) {
+  absl::StatusOr<std::vector<std::string>> file_layers =
+      reader.StringList(group, "model weights", "layer_names");
+  if (!file_layers.ok()) return file_layers.status();
+  // As Keras: only layers that have weights are matched.
+  std::vector<std::string> file_names;
+  std::vector<std::vector<std::string>> file_weights;
+  for (const std::string& name : *file_layers) {
+    Hid layer_group = reader.OpenGroup(group, name.c_str());
+    if (!layer_group.ok()) {
+      return reader.Error(absl::StrFormat(
+          "layer '%s' is listed in layer_names: expected (its group), got (nothing)", name));
+    }
+    absl::StatusOr<std::vector<std::string>> weights =
+        reader.StringList(layer_group.get(), absl::StrFormat("layer '%s'", name), "weight_names");
+    if (!weights.ok()) return weights.status();
+    if (weights->empty()) continue;
+    file_names.push_back(name);
+    file_weights.push_back(*weights);
+  }
+  std::vector<Layer*> layers;
+  std::vector<std::string> names;
+  for (const LayerPtr& layer : model.layers()) {
+    if (layer->weights().empty()) continue;
+    layers.push_back(layer.get());
+    names.push_back(layer->name());
+  }
+  if (names != file_names) {
+    return reader.Error(absl::StrFormat(
+        "the layers with weights do not match model '%s': expected (%d: %s), got (%d: %s)",
+        model.name(), names.size(), absl::StrJoin(names, ", "), file_names.size(),
+        absl::StrJoin(file_names, ", ")));
+  }
+  std::vector<std::vector<Array>> values(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string where = absl::StrFormat("layer '%s' (%s)", names[i], layers[i]->type());
+    const std::vector<Weight> weights = layers[i]->weights();
+    if (file_weights[i].size() != weights.size()) {
+      return reader.Error(absl::StrFormat("%s: expected (%d weights), got (%d: %s)", where,
+                                          weights.size(), file_weights[i].size(),
+                                          absl::StrJoin(file_weights[i], ", ")));
+    }
+    Hid layer_group = reader.OpenGroup(group, names[i].c_str());
+    for (size_t w = 0; w < weights.size(); ++w) {
+      absl::StatusOr<Array> value =
+          reader.ReadArray(layer_group.get(), where, file_weights[i][w], weights[w].tensor.shape());
+      if (!value.ok()) return value.status();
+      values[i].push_back(*std::move(value));
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (absl::Status status = layers[i]->SetWeights(values[i]); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadOptimizer(const Reader& reader, Sequential& model) {
+  Hid group = reader.OpenGroup(reader.file(), "optimizer_weights");
+  if (!group.ok()) return absl::OkStatus();  // saved without its optimizer: it starts afresh
+  const std::vector<Tensor> parameters = model.Parameters();
+  autograd::OptimizerState state = model.optimizer()->GetState(parameters);  // the expected form
+  const std::vector<std::string> expected = OptimizerWeightNames(model, state);
+  absl::StatusOr<std::vector<std::string>> names =
+      reader.StringList(group.get(), "optimizer_weights", "weight_names");
+  if (!names.ok()) return names.status();
+  // As Keras, matched by order; the count tells another optimizer or model apart.
+  if (names->size() != expected.size()) {
+    return reader.Error(absl::StrFormat(
+        "optimizer_weights: expected (%d arrays for %s: %s, ...), got (%d: %s)", expected.size(),
+        model.optimizer()->name(), expected[0], names->size(),
+        absl::StrJoin(names->begin(), names->begin() + std::min<size_t>(names->size(), 3), ", ")));
+  }
+  if (absl::Status status = reader.Dataset(group.get(), "optimizer_weights", (*names)[0], {},
+                                           H5T_INTEGER, H5T_NATIVE_INT64, &state.iterations);
+      !status.ok()) {
+    return status;
+  }
+  size_t next = 1;
+  for (std::vector<Array>& slot : state.slots) {
+    for (Array& value : slot) {
+      absl::StatusOr<Array> read = reader.ReadArray(group.get(), "optimizer_weights",
+                                                    (*names)[next++], autograd::ShapeOf(value));
+      if (!read.ok()) return read.status();
+      value = *std::move(read);
+    }
+  }
+  if (absl::Status status = model.optimizer()->SetState(parameters, state); !status.ok()) {
+    return reader.Error(std::string(status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadTrainingState(const Reader& reader, Sequential& model) {
+  Hid group = reader.OpenGroup(reader.file(), "training_state");
+  if (!group.ok()) return absl::OkStatus();  // a file from Keras
+  Sequential::TrainingState state;
+  absl::StatusOr<std::string> rng = reader.String(group.get(), "training_state", "rng");
+  if (!rng.ok()) return rng.status();
+  state.rng = *rng;
+  absl::StatusOr<int64_t> epochs = reader.Int64(group.get(), "training_state", "epochs");
+  if (!epochs.ok()) return epochs.status();
+  state.epochs = *epochs;
+  Hid dataset(H5Dopen2(group.get(), "order", H5P_DEFAULT), H5Dclose);
+  Hid space(dataset.ok() ? H5Dget_space(dataset.get()) : -1, H5Sclose);
+  const hssize_t count = space.ok() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (count < 0 || count > (hssize_t{1} << 32)) {
+    H5Eclear2(H5E_DEFAULT);
+    return reader.Error("training_state: expected (a dataset 'order'), got (none, or too long)");
+  }
+  state.order.resize(count);
+  if (absl::Status status =
+          reader.Dataset(group.get(), "training_state", "order", {static_cast<size_t>(count)},
+                         H5T_INTEGER, H5T_NATIVE_UINT64, state.order.data());
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = model.SetTrainingState(state); !status.ok()) {
+    return reader.Error(std::string(status.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Keras' training_config -> Compile.
+absl::Status CompileFromConfig(const Reader& reader, const Json& training, Sequential& model) {
+  ConfigReader config(training, absl::StrFormat("'%s': training_config", reader.path()));
+  const std::string loss = config.String("loss", "");
+  std::vector<std::string> metrics;
+  const Json& listed =
+      training.is_object() && training.contains("metrics") ? training["metrics"] : Json::array();
+  config.Ignore("metrics");
+  // Keras writes ["acc"], or [["acc"]] (one list per output).
+  const Json& flat =
+      listed.is_array() && listed.size() == 1 && listed[0].is_array() ? listed[0] : listed;
+  for (const Json& metric : flat.is_array() ? flat : Json::array({flat})) {
+    if (!metric.is_string()) {
+      config.Fail("metrics", absl::StrFormat("expected (metric names), got (%s)", metric.dump()));
+      break;
+    }
+    metrics.push_back(metric.get<std::string>());
+  }
+  config.OnlyNull({"weighted_metrics", "loss_weights", "sample_weight_mode"});
+  const Json& optimizer_config = config.Object("optimizer_config");
+  if (absl::Status status = config.Finish(); !status.ok()) return status;
+  absl::StatusOr<std::unique_ptr<autograd::Optimizer>> optimizer =
+      OptimizerFromConfig(optimizer_config);
+  if (!optimizer.ok())
+    return reader.Error("training_config: " + std::string(optimizer.status().message()));
+  if (absl::Status status = model.Compile(loss, *std::move(optimizer), metrics); !status.ok()) {
+    return reader.Error("training_config: " + std::string(status.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Model_config -> the layers of a new Sequential.
+absl::StatusOr<std::unique_ptr<Sequential>> ModelFromConfig(const Reader& reader,
+                                                            const Json& model_config) {
+  if (!model_config.is_object() || model_config.value("class_name", Json()) != "Sequential" ||
+      !model_config.contains("config") || !model_config["config"].is_object()) {
+    return reader.Error(absl::StrFormat(
+        "model_config: expected ({\"class_name\": \"Sequential\", \"config\": {...}}), got (%s)",
+        model_config.dump().substr(0, 80)));
+  }
+  const Json& config = model_config["config"];
+  const Json name = config.value("name", Json("sequential"));
+  const Json layers = config.value("layers", Json());
+  if (!name.is_string() || !layers.is_array() || layers.empty()) {
+    return reader.Error("model_config: expected (a name and a non-empty list of layers), got (" +
+                        config.dump().substr(0, 80) + ")");
+  }
+  auto model = std::make_unique<Sequential>(/*seed=*/0, name.get<std::string>());
+  Shape input_shape;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string where = absl::StrFormat("'%s': model_config, layer %d", reader.path(), i);
+    if (layers[i].is_object() && layers[i].value("class_name", Json()) == "InputLayer") {
+      // tf.keras 2.4+ writes the input shape as a layer of its own.
+      const Json shape = layers[i].contains("config") && layers[i]["config"].is_object()
+                             ? layers[i]["config"].value("batch_input_shape", Json())
+                             : Json();
+      absl::StatusOr<Shape> parsed = BatchInputShape(shape);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(absl::StrFormat("%s (InputLayer), batch_input_shape: %s",
+                                                          where, parsed.status().message()));
+      }
+      input_shape = *parsed;
+      continue;
+    }
+    absl::StatusOr<LayerFromFile> layer = LayerFromConfig(layers[i], where);
+    if (!layer.ok()) return layer.status();
+    if (!layer->input_shape.empty() && model->layers().empty()) input_shape = layer->input_shape;
+    model->Add(std::move(layer->layer), model->layers().empty() ? input_shape : Shape{});
+    if (!layer->name.empty()) model->layer(model->layers().size() - 1).set_name(layer->name);
+  }
+  return model;
+}
+
+}  // namespace
+
+absl::Status Sequential::Save(const std::string& path) const {
+  if (!built_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)", name_,
+        path));
+  }
+  const TrainingState state = GetTrainingState();
+  return SaveFile(path, [&](hid_t file) { return WriteModel(file, *this, state); });
+}
+
+absl::Status Sequential::SaveWeights(const std::string& path) const {
+  if (!built_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot save the weights of model '%s' to '%s': it has none yet (compile or build it "
+        "first)",
+        name_, path));
+  }
+  // Keras' save_weights: the weights' layout at the root of the file.
+  return SaveFile(path, [&](hid_t file) { return WriteWeights(file, *this); });
+}
+
+absl::Status Sequential::LoadWeights(const std::string& path) {
+  if (!built_) {
+    if (absl::Status status = Build(); !status.ok()) return status;
+  }
+  Reader reader(path);
+  if (absl::Status status = reader.Open(); !status.ok()) return status;
+  // A weights file has layer_names at its root; a model file under model_weights.
+  if (reader.HasAttribute(reader.file(), "layer_names")) {
+    return ReadWeights(reader, reader.file(), *this);
+  }
+  Hid group = reader.OpenGroup(reader.file(), "model_weights");
+  if (!group.ok()) {
+    return reader.Error(
+        "expected (weights: layer_names at the root, or a group model_weights), got (neither)");
+  }
+  return ReadWeights(reader, group.get(), *this);
+}
+
+absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
+  Reader reader(path);
+  if (absl::Status status = reader.Open(); !status.ok()) return status;
+  if (!reader.HasAttribute(reader.file(), "model_config")) {
+    return reader.Error(
+        "expected (a model: the attribute model_config), got (no model_config: a weights file? "
+        "build the model and use LoadWeights)");
+  }
+  absl::StatusOr<Json> model_config = reader.JsonAttribute(reader.file(), "model_config");
+  if (!model_config.ok()) return model_config.status();
+  absl::StatusOr<std::unique_ptr<Sequential>> model = ModelFromConfig(reader, *model_config);
+  if (!model.ok()) return model.status();
+  Sequential& loaded = **model;
+  if (reader.HasAttribute(reader.file(), "training_config")) {
+    absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
+    if (!training.ok()) return training.status();
+    if (absl::Status status = CompileFromConfig(reader, *training, loaded); !status.ok()) {
+      return status;
+    }
+  } else if (absl::Status status = loaded.Build(); !status.ok()) {
+    return reader.Error(std::string(status.message()));
+  }
+  Hid weights = reader.OpenGroup(reader.file(), "model_weights");
+  if (!weights.ok()) return reader.Error("expected (a group model_weights), got (none)");
+  if (absl::Status status = ReadWeights(reader, weights.get(), loaded); !status.ok()) {
+    return status;
+  }
+  if (loaded.compiled()) {
+    if (absl::Status status = ReadOptimizer(reader, loaded); !status.ok()) return status;
+  }
+  if (absl::Status status = ReadTrainingState(reader, loaded); !status.ok()) return status;
+  if (reader.HasAttribute(reader.file(), "preprocessing")) {
+    absl::StatusOr<Json> preprocessing = reader.JsonAttribute(reader.file(), "preprocessing");
+    if (!preprocessing.ok()) return preprocessing.status();
+    loaded.set_preprocessing(preprocessing->dump());
+  }
+  return model;
+}
+
+}  // namespace layers

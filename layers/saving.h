@@ -1,0 +1,39 @@
+// Model files in tf.keras 2.x's HDF5 layout (model.save(path, save_format="h5"), keras-team/keras
+// saving/legacy/hdf5_format.py), written and read through HDF5's C API. A file holds:
+//
+//   /                      attributes keras_version, backend, model_config (JSON: the Sequential
+//                          and every layer's Keras config), training_config (JSON: loss, metrics,
+//                          optimizer_config; when compiled), preprocessing (JSON; when set: what
+//                          turns raw text into the model's input, see Sequential::preprocessing)
+//   /model_weights         attributes layer_names, backend, keras_version
+//     /<layer>             attribute weight_names; one float32 dataset per weight under its Keras
+//                          name: /model_weights/lstm/lstm/lstm_cell/kernel:0
+//   /optimizer_weights     attribute weight_names: <Optimizer>/iter:0 (int64 scalar), then each
+//                          slot of each weight: Adam/lstm/lstm_cell/kernel/m:0, ..., then /v:0
+//   /training_state        ours (Keras ignores it), for resuming bit for bit: attributes rng (the
+//                          generator's state: dropout masks and shuffles to come) and epochs
+//                          (trained so far), dataset order (uint64: the sample order the next
+//                          shuffle starts from)
+//
+// Errors name the file, and where it applies the layer, and say "expected (...), got (...)".
+// HDF5's own error printing is switched off; its innermost message ends ours.
+#ifndef LAYERS_SAVING_H_
+#define LAYERS_SAVING_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "layers/sequential.h"
+
+namespace layers {
+
+// Keras' keras.models.load_model: rebuilds the architecture from model_config, sets the weights
+// and, when the file has a training_config, compiles with the same loss, metrics and optimizer,
+// whose state (and the training state) it restores. Unknown layer classes and config keys are
+// errors naming the layer and the key.
+absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path);
+
+}  // namespace layers
+
+#endif  // LAYERS_SAVING_H_
