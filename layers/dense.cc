@@ -89,7 +89,7 @@ void TimeDistributedLayer::GetConfig(Json& config) const {
 absl::StatusOr<LayerPtr> TimeDistributedLayer::FromConfig(ConfigReader& config) {
   const Json& inner = config.Object("layer");
   if (!config.ok()) return absl::InvalidArgumentError("no inner layer");
-  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "TimeDistributed's inner layer");
+  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "the inner layer");
   if (!layer.ok()) return layer.status();
   return TimeDistributed(std::move(layer->layer));
 }

@@ -298,7 +298,7 @@ absl::StatusOr<LayerPtr> BidirectionalLayer::FromConfig(ConfigReader& config) {
   const Json& inner = config.Object("layer");
   const std::string merge_mode = config.String("merge_mode", "concat");
   if (!config.ok()) return absl::InvalidArgumentError("no wrapped layer");
-  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "Bidirectional's wrapped layer");
+  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(inner, "the wrapped layer");
   if (!layer.ok()) return layer.status();
   return Bidirectional(std::move(layer->layer), merge_mode);
 }

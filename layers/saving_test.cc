@@ -1,5 +1,6 @@
 #include "layers/saving.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <sstream>
 
+#include "absl/strings/str_format.h"
 #include "layers/config.h"
 #include "layers/convolutional.h"
 #include "layers/dense.h"
@@ -150,6 +152,236 @@ TEST(Saving, RoundTripEveryLayerKind) {
         m.Add(Dense(1, "sigmoid"));
       },
       sequences, Labels({6, 1}));
+}
+
+std::vector<std::string> ListDirectory(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* handle = opendir(dir.c_str())) {
+    while (dirent* entry = readdir(handle)) {
+      if (std::string(entry->d_name) != "." && std::string(entry->d_name) != "..") {
+        names.push_back(entry->d_name);
+      }
+    }
+    closedir(handle);
+  }
+  return names;
+}
+
+void SmallModel(Sequential& m) {
+  m.Add(LSTM(LstmOptions(4).return_sequences(true)), {5, 3});
+  m.Add(TimeDistributed(Dense(1, "sigmoid")));
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void WriteAll(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// The error of loading `path`, which must fail.
+std::string LoadError(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+  EXPECT_FALSE(loaded.ok());
+  return loaded.ok() ? "" : std::string(loaded.status().message());
+}
+
+TEST(Saving, BadFilesGiveOneClearError) {
+  const Array x = Random({4, 5, 3}, -1, 1, 1);
+  auto model = Trained(SmallModel, x, Labels({4, 5, 1}));
+  const std::string good = TempPath("good.h5");
+  ASSERT_TRUE(model->Save(good).ok());
+  const std::string bytes = ReadAll(good);
+
+  const std::string missing = TempPath("missing.h5");
+  EXPECT_EQ(LoadError(missing),
+            absl::StrFormat("cannot open model file '%s': No such file or directory", missing));
+  EXPECT_EQ(LoadError(TempPath("")),
+            absl::StrFormat("'%s': expected (a model file), got (a directory)", TempPath("")));
+  const std::string empty = TempPath("empty.h5"), text = TempPath("text.h5");
+  WriteAll(empty, "");
+  WriteAll(text, "this is not HDF5\n");
+  EXPECT_EQ(LoadError(empty),
+            absl::StrFormat("'%s': expected (an HDF5 file, as model.save writes), got (0 bytes "
+                            "that are not one)",
+                            empty));
+  EXPECT_NE(LoadError(text).find("got (17 bytes that are not one)"), std::string::npos);
+  // Cut anywhere, the file is refused with a message naming it, never a crash.
+  const std::string truncated = TempPath("truncated.h5");
+  for (size_t length : {size_t{8}, size_t{100}, size_t{1000}, bytes.size() / 3, bytes.size() / 2,
+                        bytes.size() - 100, bytes.size() - 1}) {
+    SCOPED_TRACE(length);
+    WriteAll(truncated, bytes.substr(0, length));
+    EXPECT_NE(LoadError(truncated).find("'" + truncated + "'"), std::string::npos);
+  }
+
+  // Another architecture: the layer, and what was expected and found.
+  Sequential wider(1);
+  wider.Add(LSTM(LstmOptions(5).return_sequences(true)), {5, 3});
+  wider.Add(TimeDistributed(Dense(1, "sigmoid")));
+  absl::Status status = wider.LoadWeights(good);
+  EXPECT_EQ(status.message(), absl::StrFormat("'%s': layer 'lstm' (LSTM), weight "
+                                              "'lstm/lstm_cell/kernel:0': expected shape (3, 20), "
+                                              "got (3, 16)",
+                                              good));
+  Sequential longer(1);
+  SmallModel(longer);
+  longer.Add(Dense(2));
+  status = longer.LoadWeights(good);
+  EXPECT_EQ(status.message(),
+            absl::StrFormat("'%s': the layers with weights do not match model 'sequential': "
+                            "expected (3: lstm, time_distributed, dense), got (2: lstm, "
+                            "time_distributed)",
+                            good));
+  Sequential other(1);
+  other.Add(GRU(RecurrentOptions(4).return_sequences(true)), {5, 3});
+  other.Add(TimeDistributed(Dense(1, "sigmoid")));
+  status = other.LoadWeights(good);
+  EXPECT_NE(status.message().find("expected (2: gru, time_distributed), got (2: lstm, "
+                                  "time_distributed)"),
+            absl::string_view::npos)
+      << status;
+  // The same architecture loads, from a model file or a weights file.
+  Sequential same(99);
+  SmallModel(same);
+  ASSERT_TRUE(same.LoadWeights(good).ok());
+  EXPECT_EQ(same.GetWeights(), model->GetWeights());
+  const std::string weights_only = TempPath("weights.h5");
+  ASSERT_TRUE(model->SaveWeights(weights_only).ok());
+  Sequential again(98);
+  SmallModel(again);
+  ASSERT_TRUE(again.LoadWeights(weights_only).ok());
+  EXPECT_EQ(again.GetWeights(), model->GetWeights());
+  EXPECT_NE(LoadError(weights_only).find("expected (a model: the attribute model_config)"),
+            std::string::npos);
+}
+
+TEST(Saving, ConfigsAreReadStrictly) {
+  auto error = [](const std::string& json) {
+    absl::StatusOr<LayerFromFile> layer = LayerFromConfig(Json::parse(json), "m.h5, layer 0");
+    EXPECT_FALSE(layer.ok());
+    return layer.ok() ? std::string() : std::string(layer.status().message());
+  };
+  EXPECT_EQ(error(R"({"class_name": "Attention", "config": {"name": "attention"}})"),
+            "m.h5, layer 0: layer 'attention' has class 'Attention', which this library does "
+            "not have (expected one of: Dense, TimeDistributed, Embedding, Dropout, SimpleRNN, "
+            "LSTM, GRU, Bidirectional, Conv1D, MaxPooling1D)");
+  EXPECT_EQ(
+      error(R"({"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_size": 3}})"),
+      "m.h5, layer 0: layer 'd' (Dense), config key 'kernel_size': not a key this library "
+      "reads (value 3); remove it or use a model this library can build");
+  EXPECT_EQ(
+      error(R"({"class_name": "LSTM", "config": {"name": "l", "units": 2, "stateful": true}})"),
+      "m.h5, layer 0: layer 'l' (LSTM), config key 'stateful': expected (false), got "
+      "(true): only Keras' default is implemented");
+  EXPECT_EQ(error(R"({"class_name": "Dense", "config": {"name": "d", "units": -2}})"),
+            "m.h5, layer 0: layer 'd' (Dense), config key 'units': expected a non-negative "
+            "integer, got -2");
+  EXPECT_EQ(error(R"({"class_name": "Bidirectional", "config": {"name": "b", "layer":
+                   {"class_name": "LSTM", "config": {"name": "l", "units": 2, "unroll": true}}}})"),
+            "m.h5, layer 0: layer 'b' (Bidirectional): the wrapped layer: layer 'l' (LSTM), "
+            "config key 'unroll': expected "
+            "(false), got (true): only Keras' default is implemented");
+  // What Keras writes for a layer this library has, loads.
+  absl::StatusOr<LayerFromFile> gru = LayerFromConfig(Json::parse(R"({"class_name": "GRU",
+      "config": {"name": "gru_3", "trainable": true, "batch_input_shape": [null, 7, 2],
+      "dtype": "float32", "return_sequences": true, "return_state": false, "go_backwards": false,
+      "stateful": false, "unroll": false, "time_major": false, "units": 8, "activation": "tanh",
+      "recurrent_activation": "sigmoid", "use_bias": true,
+      "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}},
+      "recurrent_initializer": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": null}},
+      "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null,
+      "recurrent_regularizer": null, "bias_regularizer": null, "activity_regularizer": null,
+      "kernel_constraint": null, "recurrent_constraint": null, "bias_constraint": null,
+      "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2, "reset_after": true}})"),
+                                                      "keras");
+  ASSERT_TRUE(gru.ok()) << gru.status();
+  EXPECT_EQ(gru->name, "gru_3");
+  EXPECT_EQ(gru->input_shape, (Shape{7, 2}));
+  EXPECT_EQ(gru->layer->type(), "GRU");
+}
+
+TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
+  // A model of 4.5 million weights (54 MB with Adam's moments): a save takes long enough to be
+  // killed in the middle.
+  Sequential big(5);
+  big.Add(Dense(1500, "relu"), {1500});
+  big.Add(Dense(1));
+  ASSERT_TRUE(big.Compile("mse", std::make_unique<autograd::Adam>()).ok());
+  const std::string dir = TempPath("killed");
+  mkdir(dir.c_str(), 0755);
+  const std::string path = dir + "/big.h5";
+  ASSERT_TRUE(big.Save(path).ok());
+  const std::vector<Array> weights = big.GetWeights();
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    SCOPED_TRACE(attempt);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (;;) (void)big.Save(path);
+    }
+    usleep(20000 + attempt * 15000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_EQ((*loaded)->GetWeights(), weights);
+  }
+  // The kills did land in the middle of saves: their temporaries are left (hidden, never under
+  // the final name).
+  int temporaries = 0;
+  for (const std::string& name : ListDirectory(dir)) {
+    if (name == "big.h5") continue;
+    EXPECT_EQ(name.rfind(".big.h5.", 0), 0u) << name;
+    ++temporaries;
+  }
+  EXPECT_GT(temporaries, 0);
+}
+
+TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
+  // Dropout and shuffling draw from the generator, Adam keeps moments: all must carry over.
+  const Array x = Indices(10, 8, 20);
+  const Array y = Labels({10, 1});
+  auto build = [](Sequential& m) {
+    m.Add(Embedding(20, 4, 8));
+    m.Add(LSTM(LstmOptions(3).dropout(0.3).recurrent_dropout(0.3)));
+    m.Add(Dropout(0.5));
+    m.Add(Dense(1, "sigmoid"));
+  };
+  const FitOptions options = FitOptions().batch_size(3).verbose(0);
+  Sequential straight(11);
+  build(straight);
+  ASSERT_TRUE(
+      straight.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  ASSERT_TRUE(straight.Fit(x, y, FitOptions(options).epochs(5)).ok());
+
+  Sequential first(11);
+  build(first);
+  ASSERT_TRUE(
+      first.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
+  const std::string path = TempPath("resume.h5");
+  ASSERT_TRUE(first.Save(path).ok());
+  absl::StatusOr<std::unique_ptr<Sequential>> resumed = LoadModel(path);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ((*resumed)->GetTrainingState().epochs, 2);
+  ASSERT_TRUE((*resumed)->Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
+  EXPECT_EQ((*resumed)->GetWeights(), straight.GetWeights());
+  // Without the optimizer's state the result differs: the test can tell.
+  Sequential fresh(11);
+  build(fresh);
+  ASSERT_TRUE(
+      fresh.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  ASSERT_TRUE(fresh.LoadWeights(path).ok());
+  ASSERT_TRUE(fresh.SetTrainingState(first.GetTrainingState()).ok());
+  ASSERT_TRUE(fresh.Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
+  EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
 }
 
 }  // namespace
