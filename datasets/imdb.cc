@@ -148,6 +148,10 @@ absl::StatusOr<ImdbData> LoadImdb(const std::string& dir, const ImdbOptions& opt
             : keras_index;
   }
   ImdbData data;
+  for (size_t rank = 0; rank < ranked.size(); ++rank) {
+    if (index[ranked[rank]] == options.oov_char) break;
+    data.words.push_back(counter.word(ranked[rank]));
+  }
   data.train.labels = std::move(train.labels);
   for (const std::vector<int>& ids : train.sequences) {
     std::vector<int> sequence = {options.start_char};

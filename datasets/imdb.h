@@ -48,7 +48,9 @@ struct LabelledSequences {
 struct ImdbData {
   LabelledSequences train, test;
   size_t vocabulary_size = 0;  // distinct words in the training reviews
-  double seconds = 0;          // time spent loading
+  // The words that have an index below num_words, by rank: words[r] has index r + 1 + index_from.
+  std::vector<std::string> words;
+  double seconds = 0;  // time spent loading
 };
 
 absl::StatusOr<ImdbData> LoadImdb(const std::string& dir, const ImdbOptions& options);

@@ -11,8 +11,10 @@
 #include "datasets/imdb.h"
 #include "datasets/text.h"
 #include "experiments/command_line.h"
+#include "experiments/model_files.h"
 #include "experiments/report.h"
 #include "io/atomic_file.h"
+#include "layers/callbacks.h"
 
 using Epochs = experiments::IntIn<1, 100000>;
 using BatchSize = experiments::IntIn<1, 1000000>;
@@ -30,6 +32,9 @@ ABSL_FLAG(uint64_t, split_seed, 42,
 ABSL_FLAG(std::string, data_dir, "",
           "folder holding Tweets.csv (default: the project's data/ folder; fetch it with "
           "bazel run //tools:fetch_data -- --from ../shared/data tweets)");
+ABSL_FLAG(bool, early_stopping, false,
+          "stop when the test loss has not improved for 2 epochs and keep the best epoch's "
+          "weights (Keras' EarlyStopping(patience=2, restore_best_weights=True))");
 ABSL_FLAG(std::string, out_dir, "",
           "where to write the CSV and PNG of the curves (default: the directory you ran from; "
           "created if only its last part is missing)");
@@ -115,32 +120,70 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   }
   std::printf("Train %zu tweets, test %zu tweets\n", split.train.size(), split.test.size());
 
-  layers::Sequential model(absl::GetFlag(FLAGS_seed));
-  build(model, data->words.size() + 1, length);
-  if (absl::Status status = model.Compile("categorical_crossentropy",
-                                          std::make_unique<autograd::Adam>(), {"accuracy"});
-      !status.ok()) {
-    return ExitWithError(status);
-  }
+  absl::StatusOr<std::unique_ptr<layers::Sequential>> made = NewOrResumedModel(
+      [&]() -> absl::StatusOr<std::unique_ptr<layers::Sequential>> {
+        auto model = std::make_unique<layers::Sequential>(absl::GetFlag(FLAGS_seed));
+        build(*model, data->words.size() + 1, length);
+        if (absl::Status status = model->Compile("categorical_crossentropy",
+                                                 std::make_unique<autograd::Adam>(), {"accuracy"});
+            !status.ok()) {
+          return status;
+        }
+        return model;
+      },
+      {length});
+  if (!made.ok()) return ExitWithError(made.status());
+  layers::Sequential& model = **made;
   std::fputs(model.Summary().c_str(), stdout);
-  absl::StatusOr<layers::History> history =
-      model.Fit(*x_train, *y_train,
-                layers::FitOptions()
-                    .epochs(static_cast<size_t>(epochs))
-                    .batch_size(static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value))
-                    .verbose(1)
-                    .validation_x(*x_test)
-                    .validation_y(*y_test));
+  layers::FitOptions fit =
+      layers::FitOptions()
+          .epochs(static_cast<size_t>(epochs))
+          .batch_size(static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value))
+          .verbose(1)
+          .validation_x(*x_test)
+          .validation_y(*y_test);
+  std::shared_ptr<layers::EarlyStopping> stopping;
+  if (absl::GetFlag(FLAGS_early_stopping)) {
+    stopping = std::make_shared<layers::EarlyStopping>("val_loss", /*patience=*/2,
+                                                       /*restore_best_weights=*/true);
+    fit.callbacks({stopping});
+  }
+  // What //tools:predict needs to turn a tweet into this model's input.
+  datasets::TextPreprocessing preprocessing;
+  preprocessing.tokenizer = "airline";
+  preprocessing.words = data->words;
+  preprocessing.maxlen = length;
+  preprocessing.padding = datasets::Side::kPost;
+  preprocessing.labels = {"negative", "positive"};
+  if (absl::Status status = AddModelFiles(model, preprocessing, fit); !status.ok()) {
+    return ExitWithUsageError(status);
+  }
+  absl::StatusOr<layers::History> history = model.Fit(*x_train, *y_train, fit);
   if (!history.ok()) return ExitWithError(history.status());
 
+  if (history->history.empty()) {
+    std::printf("Nothing to train: the model has had its %d epochs (--epochs)\n", epochs);
+    return 0;
+  }
   absl::StatusOr<PendingPlot> plot =
       WriteHistory(out_dir, name, absl::StrFormat("%s: loss and accuracy, train and test", name),
                    history->history);
   if (!plot.ok()) return ExitWithError(plot.status());
   const std::vector<double>& val = history->history.at("val_accuracy");
+  const size_t first = fit.initial_epoch();
   const size_t best = std::max_element(val.begin(), val.end()) - val.begin();
-  std::printf("Best test accuracy: %.2f%% at epoch %zu of %d\n", 100 * val[best], best + 1, epochs);
-  std::printf("Accuracy: %.2f%%\n", 100 * val.back());
+  std::printf("Best test accuracy: %.2f%% at epoch %zu of %d\n", 100 * val[best], first + best + 1,
+              epochs);
+  if (stopping != nullptr && stopping->stopped_epoch() > 0) {
+    // The weights are the best epoch's again: score them.
+    absl::StatusOr<layers::Scores> scores = model.Evaluate(*x_test, *y_test, 32);
+    if (!scores.ok()) return ExitWithError(scores.status());
+    std::printf("Early stopping: stopped after epoch %zu, weights of epoch %zu restored\n",
+                stopping->stopped_epoch() + 1, stopping->best_epoch() + 1);
+    std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
+  } else {
+    std::printf("Accuracy: %.2f%%\n", 100 * val.back());
+  }
   PlotOrWarn(*plot);
   return 0;
 }

@@ -41,13 +41,14 @@ bool AsksForHelp(int argc, char** argv) {
 
 }  // namespace
 
-void ParseCommandLine(int argc, char** argv, const char* usage) {
+std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   parsing = !AsksForHelp(argc, argv);
   std::atexit(UsageErrorExitCode);
-  absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   parsing = false;
+  return std::vector<std::string>(arguments.begin() + 1, arguments.end());
 }
 
 int ExitWithUsageError(const absl::Status& status) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -20,8 +21,9 @@ inline constexpr int kUsageErrorExitCode = 2;
 
 // absl::ParseCommandLine with `usage` for --help, except that a command line Abseil rejects (an
 // unknown flag, a value it cannot parse or that is out of range) exits with code 2 instead of 1.
-// Also makes stdout line-buffered, so that progress shows up in logs as it happens.
-void ParseCommandLine(int argc, char** argv, const char* usage);
+// Also makes stdout line-buffered, so that progress shows up in logs as it happens. Returns the
+// arguments that are not flags (without the program's name).
+std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage);
 
 // An integer flag type that only takes values in [kMin, kMax]; declare a name for each range
 // (template commas do not pass through ABSL_FLAG):

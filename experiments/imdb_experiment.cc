@@ -8,6 +8,7 @@
 #include "datasets/imdb.h"
 #include "datasets/text.h"
 #include "experiments/command_line.h"
+#include "experiments/model_files.h"
 #include "experiments/report.h"
 
 using Epochs = experiments::IntIn<1, 100000>;
@@ -62,13 +63,20 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   const autograd::Array y_train = labels(data->train.labels), y_test = labels(data->test.labels);
 
   // create the model
-  layers::Sequential model(absl::GetFlag(FLAGS_seed));
-  build(model, sizes);
-  if (absl::Status status =
-          model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"accuracy"});
-      !status.ok()) {
-    return ExitWithError(status);
-  }
+  absl::StatusOr<std::unique_ptr<layers::Sequential>> made = NewOrResumedModel(
+      [&]() -> absl::StatusOr<std::unique_ptr<layers::Sequential>> {
+        auto model = std::make_unique<layers::Sequential>(absl::GetFlag(FLAGS_seed));
+        build(*model, sizes);
+        if (absl::Status status = model->Compile("binary_crossentropy",
+                                                 std::make_unique<autograd::Adam>(), {"accuracy"});
+            !status.ok()) {
+          return status;
+        }
+        return model;
+      },
+      {sizes.max_review_length});
+  if (!made.ok()) return ExitWithError(made.status());
+  layers::Sequential& model = **made;
   std::fputs(model.Summary().c_str(), stdout);
   layers::FitOptions fit =
       layers::FitOptions()
@@ -76,6 +84,19 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
           .batch_size(static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value))
           .verbose(1);
   if (absl::GetFlag(FLAGS_validate)) fit.validation_x(*x_test).validation_y(y_test);
+  // What //tools:predict needs to turn a review into this model's input.
+  datasets::TextPreprocessing preprocessing;
+  preprocessing.tokenizer = "imdb";
+  preprocessing.words = data->words;
+  preprocessing.first_index = 1 + options.index_from;
+  preprocessing.num_words = options.num_words;
+  preprocessing.start_char = options.start_char;
+  preprocessing.oov_char = options.oov_char;
+  preprocessing.maxlen = sizes.max_review_length;
+  preprocessing.labels = {"negative", "positive"};
+  if (absl::Status status = AddModelFiles(model, preprocessing, fit); !status.ok()) {
+    return ExitWithUsageError(status);
+  }
   absl::StatusOr<layers::History> history = model.Fit(*x_train, y_train, fit);
   if (!history.ok()) return ExitWithError(history.status());
 

@@ -1,0 +1,60 @@
+#include "experiments/model_files.h"
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "io/atomic_file.h"
+#include "layers/callbacks.h"
+#include "layers/saving.h"
+
+ABSL_FLAG(std::string, save, "",
+          "save the model here (Keras' HDF5 layout) after every epoch, with its text "
+          "preprocessing: //tools:predict reads it");
+ABSL_FLAG(std::string, resume, "",
+          "continue training the model saved here (by --save) up to --epochs in all: the "
+          "optimizer, the random generator and the shuffle order continue exactly");
+
+namespace experiments {
+
+absl::StatusOr<std::unique_ptr<layers::Sequential>> NewOrResumedModel(
+    const std::function<absl::StatusOr<std::unique_ptr<layers::Sequential>>()>& make,
+    const layers::Shape& input_shape) {
+  const std::string resume = absl::GetFlag(FLAGS_resume);
+  if (resume.empty()) return make();
+  absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(resume);
+  if (!model.ok()) return model.status();
+  if (!(*model)->compiled()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--resume=%s: the file has no training_config (saved without compiling), so training "
+        "cannot continue",
+        resume));
+  }
+  if ((*model)->input_shape() != input_shape) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--resume=%s: the model takes inputs %s, the data here are %s (other sizes flags?)", resume,
+        layers::KerasShapeString((*model)->input_shape()), layers::KerasShapeString(input_shape)));
+  }
+  std::printf("Resuming %s after %lld epoch(s)\n", resume.c_str(),
+              static_cast<long long>((*model)->GetTrainingState().epochs));
+  return model;
+}
+
+absl::Status AddModelFiles(layers::Sequential& model,
+                           const datasets::TextPreprocessing& preprocessing,
+                           layers::FitOptions& options) {
+  options.initial_epoch(static_cast<size_t>(model.GetTrainingState().epochs));
+  const std::string save = absl::GetFlag(FLAGS_save);
+  if (save.empty()) return absl::OkStatus();
+  const size_t slash = save.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
+  if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
+  model.set_preprocessing(datasets::ToJson(preprocessing));
+  std::vector<std::shared_ptr<layers::Callback>> callbacks = options.callbacks();
+  callbacks.push_back(std::make_shared<layers::ModelCheckpoint>(save));
+  options.callbacks(callbacks);
+  return absl::OkStatus();
+}
+
+}  // namespace experiments
