@@ -41,6 +41,26 @@ for binary in "${airline[@]}"; do
   head -c 8 "$out/$name.png" | od -An -c | grep -q 'P   N   G' || fail "$name: not a PNG"
 done
 
+# --save after epoch 1, then --resume in a new process up to epoch 2: the same model as 2 epochs
+# at once, so the same accuracy to the last digit; and --early_stopping runs to the end.
+first="${airline[0]}"
+name="$(basename "$first")"
+common=(--batch_size=8 --data_dir="$data" --out_dir="$out/resumed")
+"$first" "${common[@]}" --epochs=1 --save="$out/resumed/model.h5" >"$out/first.log" 2>&1 ||
+  { cat "$out/first.log"; fail "$name --save exited non-zero"; }
+"$first" "${common[@]}" --epochs=2 --resume="$out/resumed/model.h5" >"$out/resumed.log" 2>&1 ||
+  { cat "$out/resumed.log"; fail "$name --resume exited non-zero"; }
+grep -qx "Resuming $out/resumed/model.h5 after 1 epoch(s)" "$out/resumed.log" ||
+  { cat "$out/resumed.log"; fail "$name: no resume line"; }
+[ "$(grep '^Accuracy' "$out/resumed.log")" = "$(grep '^Accuracy' "$out/$name.log")" ] ||
+  fail "$name: resumed accuracy differs from the straight run's"
+"$first" "${common[@]}" --epochs=6 --early_stopping >"$out/stopping.log" 2>&1 ||
+  { cat "$out/stopping.log"; fail "$name --early_stopping exited non-zero"; }
+grep -q "^Accuracy: [0-9]*\.[0-9][0-9]%$" "$out/stopping.log" || fail "$name: early stopping run"
+"$first" "${common[@]}" --epochs=1 --save="$out/no/such/dir/model.h5" >"$out/bad_save.log" 2>&1 &&
+  fail "$name: a --save into a missing directory was accepted"
+grep -q "^error: --save=" "$out/bad_save.log" || { cat "$out/bad_save.log"; fail "$name: bad --save"; }
+
 for binary in "${scratch[@]}"; do
   name="$(basename "$binary")"
   log="$out/$name.log"
