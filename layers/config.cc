@@ -15,14 +15,25 @@
 #include "layers/recurrent.h"
 
 namespace layers {
-namespace {
 
-// A JSON value as it appears in the file, cut short for messages.
 std::string Quote(const Json& value) {
+  // dump() recurses: a hostile file's deeply nested value must not reach it whole.
+  if (value.is_array()) {
+    for (const Json& element : value) {
+      if (element.is_structured()) return absl::StrFormat("[...] (a list of %d)", value.size());
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& item : value.items()) {
+      if (item.value().is_structured()) return absl::StrFormat("{...} (%d keys)", value.size());
+    }
+  }
   std::string text = value.dump();
   if (text.size() > 80) text = text.substr(0, 77) + "...";
   return text;
 }
+
+namespace {
 
 // Every layer class a model file may name, and how to rebuild it: the one registry.
 struct LayerClass {

@@ -22,6 +22,9 @@ namespace layers {
 // Keys keep their order, as in the JSON Keras writes.
 using Json = nlohmann::ordered_json;
 
+// A JSON value for a message: short, and safe on hostile input (deep nesting is not expanded).
+std::string Quote(const Json& value);
+
 // Reads one layer's config key by key. The first problem is kept and returned by Finish, which
 // also refuses any key left unread.
 class ConfigReader {

@@ -87,18 +87,22 @@ absl::Status Failed(const std::string& what) {
 
 // ---- Writing ---------------------------------------------------------------------------------
 
-// A scalar variable-length UTF-8 string, as h5py writes a Python str.
+// A scalar fixed-length string (numpy's bytes, which Keras' loader decodes as UTF-8). Not the
+// variable-length kind h5py writes for a str: HDF5 1.10 reads those through its global heap
+// without checking lengths, and a damaged file crashes the reader (Reader::StringList).
 absl::Status WriteString(hid_t object, const char* name, const std::string& value) {
   Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
-  if (!type.ok() || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+  if (!type.ok() || H5Tset_size(type.get(), std::max<size_t>(value.size(), 1)) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
       H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0) {
     return Failed(absl::StrCat("attribute ", name));
   }
   Hid space(H5Screate(H5S_SCALAR), H5Sclose);
   Hid attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                 H5Aclose);
-  const char* data = value.c_str();
-  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), &data) < 0) {
+  std::string data = value;
+  data.resize(std::max<size_t>(value.size(), 1), '\0');
+  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), data.data()) < 0) {
     return Failed(absl::StrCat("attribute ", name));
   }
   return absl::OkStatus();
@@ -309,7 +313,13 @@ absl::Status SaveFile(const std::string& path, const std::function<absl::Status(
   absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
   if (!file.ok()) return file.status();
   {
-    Hid h5(H5Fcreate((*file)->temporary_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+    // The 1.8 file format (read by every HDF5 since 2008, h5py included) stores attributes over
+    // 64 KiB, such as a large vocabulary's preprocessing.
+    Hid access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    if (!access.ok() || H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+      return Failed(absl::StrFormat("cannot save to '%s'", path));
+    }
+    Hid h5(H5Fcreate((*file)->temporary_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
            H5Fclose);
     if (!h5.ok()) return Failed(absl::StrFormat("cannot save to '%s'", path));
     if (absl::Status status = write(h5.get()); !status.ok()) {
@@ -392,15 +402,13 @@ class Reader {
     }
     std::vector<std::string> values;
     if (H5Tis_variable_str(type.get()) > 0) {
-      Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(memory.get(), H5T_VARIABLE);
-      H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
-      std::vector<char*> pointers(count, nullptr);
-      if (H5Aread(attribute.get(), memory.get(), pointers.data()) < 0) {
-        return Error(what + ": " + Hdf5Message());
-      }
-      for (char* pointer : pointers) values.push_back(pointer != nullptr ? pointer : "");
-      H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+      // HDF5 1.10.8 follows a variable-length string's heap reference without bounds: a damaged
+      // file crashes it (H5HG_read). Files from this library never hold them.
+      return Error(absl::StrFormat(
+          "%s: expected (fixed-length strings, as this library writes), got (variable-length "
+          "ones, as h5py writes for Python str, which HDF5 1.10 cannot read safely from an "
+          "untrusted file); re-save the model with this library",
+          what));
     } else {
       const size_t width = H5Tget_size(type.get());
       if (width == 0 || width > kMaxStringBytes) {
@@ -651,7 +659,7 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Seque
       listed.is_array() && listed.size() == 1 && listed[0].is_array() ? listed[0] : listed;
   for (const Json& metric : flat.is_array() ? flat : Json::array({flat})) {
     if (!metric.is_string()) {
-      config.Fail("metrics", absl::StrFormat("expected (metric names), got (%s)", metric.dump()));
+      config.Fail("metrics", absl::StrFormat("expected (metric names), got (%s)", Quote(metric)));
       break;
     }
     metrics.push_back(metric.get<std::string>());
@@ -676,14 +684,14 @@ absl::StatusOr<std::unique_ptr<Sequential>> ModelFromConfig(const Reader& reader
       !model_config.contains("config") || !model_config["config"].is_object()) {
     return reader.Error(absl::StrFormat(
         "model_config: expected ({\"class_name\": \"Sequential\", \"config\": {...}}), got (%s)",
-        model_config.dump().substr(0, 80)));
+        Quote(model_config)));
   }
   const Json& config = model_config["config"];
   const Json name = config.value("name", Json("sequential"));
   const Json layers = config.value("layers", Json());
   if (!name.is_string() || !layers.is_array() || layers.empty()) {
     return reader.Error("model_config: expected (a name and a non-empty list of layers), got (" +
-                        config.dump().substr(0, 80) + ")");
+                        Quote(config) + ")");
   }
   auto model = std::make_unique<Sequential>(/*seed=*/0, name.get<std::string>());
   Shape input_shape;
@@ -784,9 +792,12 @@ absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
   }
   if (absl::Status status = ReadTrainingState(reader, loaded); !status.ok()) return status;
   if (reader.HasAttribute(reader.file(), "preprocessing")) {
+    // Checked as JSON here, kept as written (its reader, datasets/preprocessing.h, checks keys).
     absl::StatusOr<Json> preprocessing = reader.JsonAttribute(reader.file(), "preprocessing");
     if (!preprocessing.ok()) return preprocessing.status();
-    loaded.set_preprocessing(preprocessing->dump());
+    absl::StatusOr<std::string> text = reader.String(reader.file(), "root", "preprocessing");
+    if (!text.ok()) return text.status();
+    loaded.set_preprocessing(*text);
   }
   return model;
 }

@@ -15,8 +15,11 @@
 //                          (trained so far), dataset order (uint64: the sample order the next
 //                          shuffle starts from)
 //
+// Strings are fixed-length (numpy bytes, which Keras decodes); the file uses HDF5's 1.8 format.
 // Errors name the file, and where it applies the layer, and say "expected (...), got (...)".
-// HDF5's own error printing is switched off; its innermost message ends ours.
+// HDF5's own error printing is switched off; its innermost message ends ours. Variable-length
+// strings (what h5py writes for a Python str, so files written by Keras itself) are refused:
+// HDF5 1.10.8 reads them without bounds checks and a damaged one crashes it.
 #ifndef LAYERS_SAVING_H_
 #define LAYERS_SAVING_H_
 

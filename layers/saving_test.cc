@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -382,6 +383,62 @@ TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
   ASSERT_TRUE(fresh.SetTrainingState(first.GetTrainingState()).ok());
   ASSERT_TRUE(fresh.Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
   EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
+}
+
+TEST(Saving, CorruptedBytesGiveAnErrorOrTheSameModel) {
+  // Every 97th byte of a saved file flipped in turn: each load either fails with a message naming
+  // the file, or (a byte HDF5 does not read, e.g. free space) gives back the saved weights.
+  const Array x = Random({4, 5, 3}, -1, 1, 1);
+  auto model = Trained(SmallModel, x, Labels({4, 5, 1}));
+  const std::string good = TempPath("flip_source.h5"), bad = TempPath("flipped.h5");
+  ASSERT_TRUE(model->Save(good).ok());
+  const std::string bytes = ReadAll(good);
+  int refused = 0;
+  for (size_t at = 0; at < bytes.size(); at += 97) {
+    std::string flipped = bytes;
+    flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
+    WriteAll(bad, flipped);
+    absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(bad);
+    if (loaded.ok()) continue;  // a changed weight value loads as that value, as in Keras
+    ++refused;
+    EXPECT_NE(loaded.status().message().find(bad), absl::string_view::npos)
+        << "byte " << at << ": " << loaded.status();
+  }
+  EXPECT_GT(refused, 0);
+}
+
+TEST(Saving, HostileConfigValuesAreQuotedShortly) {
+  std::string deep = "1";
+  for (int i = 0; i < 100000; ++i) deep = "[" + deep + "]";
+  absl::StatusOr<LayerFromFile> layer = LayerFromConfig(
+      Json::parse(R"({"class_name": "Dense", "config": {"name": "d", "units": )" + deep + "}}"),
+      "m.h5");
+  ASSERT_FALSE(layer.ok());
+  EXPECT_EQ(layer.status().message(),
+            "m.h5: layer 'd' (Dense), config key 'units': expected a non-negative integer, got "
+            "[...] (a list of 1)");
+}
+
+TEST(Saving, VariableLengthStringsAreRefused) {
+  // What h5py writes for a Python str (so Keras' own files): refused with a reason, not read.
+  const std::string path = TempPath("vlen.h5");
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attribute = H5Acreate2(file, "model_config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  const char* config = R"({"class_name": "Sequential", "config": {"layers": []}})";
+  H5Awrite(attribute, type, &config);
+  H5Aclose(attribute);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Fclose(file);
+  EXPECT_EQ(LoadError(path),
+            absl::StrFormat("'%s': root attribute 'model_config': expected (fixed-length "
+                            "strings, as this library writes), got (variable-length ones, as "
+                            "h5py writes for Python str, which HDF5 1.10 cannot read safely "
+                            "from an untrusted file); re-save the model with this library",
+                            path));
 }
 
 }  // namespace
