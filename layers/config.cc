@@ -234,6 +234,22 @@ absl::StatusOr<Shape> BatchInputShape(const Json& shape) {
   return result;
 }
 
+void SetKernelLayerKeys(Json& config) {
+  config["use_bias"] = true;
+  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
+  config["bias_initializer"] = InitializerConfig("Zeros");
+  SetNull(config, {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+}
+
+void ReadKernelLayerKeys(ConfigReader& config) {
+  config.Only("use_bias", true);
+  config.Ignore("kernel_initializer");
+  config.Ignore("bias_initializer");
+  config.OnlyNull({"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                   "kernel_constraint", "bias_constraint"});
+}
+
 Json LayerToConfig(const Layer& layer, const Shape* batch_input_shape) {
   Json config = Json::object();
   config["name"] = layer.name();

@@ -85,6 +85,10 @@ absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const J
 Json InitializerConfig(const char* class_name);
 // Sets each key to null: the regularizers and constraints Keras writes.
 void SetNull(Json& config, std::initializer_list<const char*> keys);
+// The keys Dense and Conv1D share after their own: use_bias (true), the kernel and bias
+// initializers, the regularizers and constraints (null, the only value implemented).
+void SetKernelLayerKeys(Json& config);
+void ReadKernelLayerKeys(ConfigReader& config);
 
 }  // namespace layers
 

@@ -55,11 +55,7 @@ void Conv1DLayer::GetConfig(Json& config) const {
   config["dilation_rate"] = Json::array({1});
   config["groups"] = 1;
   config["activation"] = activation_.empty() ? "linear" : activation_;
-  config["use_bias"] = true;
-  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
-  config["bias_initializer"] = InitializerConfig("Zeros");
-  SetNull(config, {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                   "kernel_constraint", "bias_constraint"});
+  SetKernelLayerKeys(config);
 }
 
 absl::StatusOr<LayerPtr> Conv1DLayer::FromConfig(ConfigReader& config) {
@@ -70,11 +66,7 @@ absl::StatusOr<LayerPtr> Conv1DLayer::FromConfig(ConfigReader& config) {
   config.Only("data_format", "channels_last");
   config.Only("groups", 1);
   const std::string activation = config.String("activation", "linear");
-  config.Only("use_bias", true);
-  config.Ignore("kernel_initializer");
-  config.Ignore("bias_initializer");
-  config.OnlyNull({"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                   "kernel_constraint", "bias_constraint"});
+  ReadKernelLayerKeys(config);
   return Conv1D(filters, kernel_size, padding, activation);
 }
 

@@ -62,21 +62,13 @@ Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
 void DenseLayer::GetConfig(Json& config) const {
   config["units"] = units_;
   config["activation"] = activation_.empty() ? "linear" : activation_;
-  config["use_bias"] = true;
-  config["kernel_initializer"] = InitializerConfig("GlorotUniform");
-  config["bias_initializer"] = InitializerConfig("Zeros");
-  SetNull(config, {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                   "kernel_constraint", "bias_constraint"});
+  SetKernelLayerKeys(config);
 }
 
 absl::StatusOr<LayerPtr> DenseLayer::FromConfig(ConfigReader& config) {
   const size_t units = config.Size("units");
   const std::string activation = config.String("activation", "linear");
-  config.Only("use_bias", true);
-  config.Ignore("kernel_initializer");
-  config.Ignore("bias_initializer");
-  config.OnlyNull({"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                   "kernel_constraint", "bias_constraint"});
+  ReadKernelLayerKeys(config);
   return Dense(units, activation);
 }
 
