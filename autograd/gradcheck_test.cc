@@ -6,6 +6,8 @@
 
 #include "autograd/autograd.h"
 #include "autograd/runtime.h"
+#include "xtensor/xtensor.hpp"
+#include "xtensor/xview.hpp"
 
 namespace autograd {
 namespace {
@@ -19,7 +21,8 @@ Tensor Param(const Shape& shape, double low, double high, uint64_t seed) {
 
 using Inputs = std::vector<Tensor>;
 
-#define EXPECT_GRADCHECK(fn, ...) EXPECT_TRUE(Gradcheck(fn, __VA_ARGS__).ok()) << Gradcheck(fn, __VA_ARGS__)
+#define EXPECT_GRADCHECK(fn, ...) \
+  EXPECT_TRUE(Gradcheck(fn, __VA_ARGS__).ok()) << Gradcheck(fn, __VA_ARGS__)
 
 TEST(Gradcheck, BinaryOpsWithBroadcasting) {
   const Inputs same = {Param({2, 3}, -1, 1, 1), Param({2, 3}, 0.5, 2, 2)};
@@ -102,12 +105,10 @@ TEST(Gradcheck, SoftmaxAndLosses) {
 TEST(Gradcheck, LstmSequenceInputsWeightsAndInitialState) {
   const size_t batch = 2, time = 4, input_dim = 3, units = 2;
   for (bool go_backwards : {false, true}) {
-    const Inputs inputs = {Param({batch, time, input_dim}, -1, 1, 21),
-                           Param({batch, units}, -0.5, 0.5, 22),
-                           Param({batch, units}, -0.5, 0.5, 23),
-                           Param({input_dim, 4 * units}, -0.7, 0.7, 24),
-                           Param({units, 4 * units}, -0.7, 0.7, 25),
-                           Param({4 * units}, -0.3, 0.3, 26)};
+    const Inputs inputs = {
+        Param({batch, time, input_dim}, -1, 1, 21), Param({batch, units}, -0.5, 0.5, 22),
+        Param({batch, units}, -0.5, 0.5, 23),       Param({input_dim, 4 * units}, -0.7, 0.7, 24),
+        Param({units, 4 * units}, -0.7, 0.7, 25),   Param({4 * units}, -0.3, 0.3, 26)};
     EXPECT_GRADCHECK(
         [=](const Inputs& in) {
           return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards);
@@ -119,8 +120,8 @@ TEST(Gradcheck, LstmSequenceInputsWeightsAndInitialState) {
 TEST(Gradcheck, LstmSequenceWithRecurrentMask) {
   Rng rng(40);
   const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;
-  const Inputs inputs = {Param({2, 4, 2}, -1, 1, 41), Param({2, 3}, -0.5, 0.5, 42),
-                         Param({2, 3}, -0.5, 0.5, 43), Param({2, 12}, -0.7, 0.7, 44),
+  const Inputs inputs = {Param({2, 4, 2}, -1, 1, 41),   Param({2, 3}, -0.5, 0.5, 42),
+                         Param({2, 3}, -0.5, 0.5, 43),  Param({2, 12}, -0.7, 0.7, 44),
                          Param({3, 12}, -0.7, 0.7, 45), Param({12}, -0.3, 0.3, 46)};
   for (bool go_backwards : {false, true}) {
     EXPECT_GRADCHECK(
@@ -128,6 +129,140 @@ TEST(Gradcheck, LstmSequenceWithRecurrentMask) {
           return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards, &mask);
         },
         inputs);
+  }
+}
+
+// Step masks of every shape a batch meets: pre-padding, post-padding, a hole, all real, and a
+// row masked throughout. [batch 5, time 4].
+Array StepMask() {
+  return Array(
+      xt::xtensor<Real, 2>{{0, 0, 1, 1}, {1, 1, 1, 0}, {1, 0, 1, 1}, {1, 1, 1, 1}, {0, 0, 0, 0}});
+}
+
+TEST(Gradcheck, RecurrentSequencesWithStepMasks) {
+  const Array steps = StepMask();
+  Rng rng(90);
+  const Array dropout = xt::round(RandomUniform({5, 2}, 0, 1, rng)) * 1.25;
+  for (bool go_backwards : {false, true}) {
+    for (bool zero_output : {false, true}) {
+      for (const Array* recurrent_mask : {static_cast<const Array*>(nullptr), &dropout}) {
+        SCOPED_TRACE(testing::Message()
+                     << "go_backwards " << go_backwards << ", zero_output " << zero_output
+                     << ", recurrent dropout " << (recurrent_mask != nullptr));
+        const Inputs lstm = {Param({5, 4, 3}, -1, 1, 91),  Param({5, 2}, -0.5, 0.5, 92),
+                             Param({5, 2}, -0.5, 0.5, 93), Param({3, 8}, -0.7, 0.7, 94),
+                             Param({2, 8}, -0.7, 0.7, 95), Param({8}, -0.3, 0.3, 96)};
+        EXPECT_GRADCHECK(
+            [&](const Inputs& in) {
+              return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards,
+                                  recurrent_mask, &steps, zero_output);
+            },
+            lstm);
+        const Inputs rnn = {Param({5, 4, 3}, -1, 1, 97), Param({5, 2}, -0.5, 0.5, 98),
+                            Param({3, 2}, -0.8, 0.8, 99), Param({2, 2}, -0.8, 0.8, 100),
+                            Param({2}, -0.3, 0.3, 101)};
+        EXPECT_GRADCHECK(
+            [&](const Inputs& in) {
+              return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards,
+                                       recurrent_mask, &steps, zero_output);
+            },
+            rnn);
+        const Inputs gru = {Param({5, 4, 3}, -1, 1, 102), Param({5, 2}, -0.5, 0.5, 103),
+                            Param({3, 6}, -0.8, 0.8, 104), Param({2, 6}, -0.8, 0.8, 105),
+                            Param({2, 6}, -0.3, 0.3, 106)};
+        EXPECT_GRADCHECK(
+            [&](const Inputs& in) {
+              return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, recurrent_mask,
+                                 &steps, zero_output);
+            },
+            gru);
+      }
+    }
+  }
+}
+
+// The property that proves masking: a padded, masked batch gives each sequence what it gives
+// alone, unpadded (outputs at real steps, the final state, every gradient), and nothing flows to
+// padded steps. Here for LstmSequence in double precision, to 1e-12.
+TEST(StepMask, PaddedBatchEqualsEachSequenceAlone) {
+  const Array steps = StepMask();
+  const size_t B = 5, T = 4, D = 3, H = 2;
+  const Tensor x_all = Param({B, T, D}, -1, 1, 110);
+  for (bool go_backwards : {false, true}) {
+    SCOPED_TRACE(go_backwards);
+    const Tensor kernel = Param({D, 4 * H}, -0.7, 0.7, 111);
+    const Tensor recurrent = Param({H, 4 * H}, -0.7, 0.7, 112);
+    const Tensor bias = Param({4 * H}, -0.3, 0.3, 113);
+    const Tensor x(x_all.value(), /*requires_grad=*/true);
+    const Tensor zeros(xt::zeros<Real>({B, H}));
+    CurrentTape().Clear();
+    const Tensor y =
+        LstmSequence(x, zeros, zeros, kernel, recurrent, bias, go_backwards, nullptr, &steps);
+    // The loss reads the outputs at real steps and the last output (the last real step's h,
+    // carried over the padding).
+    Array real_outputs = Array::from_shape({B, T, H});
+    for (size_t b = 0; b < B; ++b) {
+      for (size_t step = 0; step < T; ++step) {
+        for (size_t j = 0; j < H; ++j) {
+          real_outputs(b, step, j) = steps(b, go_backwards ? T - 1 - step : step);
+        }
+      }
+    }
+    const Tensor loss = Add(Sum(Mul(Mul(y, y), Tensor(real_outputs))), Sum(Slice(y, 1, T - 1, T)));
+    ASSERT_TRUE(CurrentTape().Backward(loss).ok());
+    const Array dk = kernel.grad(), dr = recurrent.grad(), db = bias.grad(), dx = x.grad();
+    const Array out = y.value();
+    Array dk_alone = xt::zeros<Real>(dk.shape()), dr_alone = xt::zeros<Real>(dr.shape());
+    Array db_alone = xt::zeros<Real>(db.shape());
+    for (size_t b = 0; b < B; ++b) {
+      std::vector<size_t> real;
+      for (size_t t = 0; t < T; ++t) {
+        if (steps(b, t) != 0) real.push_back(t);
+      }
+      for (size_t t = 0; t < T; ++t) {
+        if (steps(b, t) == 0) {
+          for (size_t d = 0; d < D; ++d) EXPECT_EQ(dx(b, t, d), 0) << "padded step " << t;
+        }
+      }
+      if (real.empty()) {  // all masked: zeros out, nothing back
+        for (Real v : xt::eval(xt::view(out, b))) EXPECT_EQ(v, 0);
+        continue;
+      }
+      Array alone_x = Array::from_shape({1, real.size(), D});
+      for (size_t k = 0; k < real.size(); ++k) {
+        for (size_t d = 0; d < D; ++d) alone_x(0, k, d) = x_all.value()(b, real[k], d);
+      }
+      const Tensor kernel1(kernel.value(), true), recurrent1(recurrent.value(), true),
+          bias1(bias.value(), true), x1(alone_x, true);
+      const Tensor zeros1(xt::zeros<Real>({size_t{1}, H}));
+      CurrentTape().Clear();
+      const Tensor y1 = LstmSequence(x1, zeros1, zeros1, kernel1, recurrent1, bias1, go_backwards);
+      const size_t n = real.size();
+      const Tensor loss1 = Add(Sum(Mul(y1, y1)), Sum(Slice(y1, 1, n - 1, n)));
+      ASSERT_TRUE(CurrentTape().Backward(loss1).ok());
+      // Output step s of the masked run is processing step s; the real steps are processed in
+      // order, so the k-th processed real step is output step at its processing position.
+      size_t k = 0;
+      for (size_t step = 0; step < T; ++step) {
+        const size_t t = go_backwards ? T - 1 - step : step;
+        if (steps(b, t) == 0) continue;
+        for (size_t j = 0; j < H; ++j) EXPECT_NEAR(out(b, step, j), y1.value()(0, k, j), 1e-12);
+        for (size_t d = 0; d < D; ++d) {
+          const size_t input_k = go_backwards ? n - 1 - k : k;
+          EXPECT_NEAR(dx(b, t, d), x1.grad()(0, input_k, d), 1e-12);
+        }
+        ++k;
+      }
+      for (size_t j = 0; j < H; ++j) {
+        EXPECT_NEAR(out(b, T - 1, j), y1.value()(0, n - 1, j), 1e-12);  // the last output
+      }
+      dk_alone += kernel1.grad();
+      dr_alone += recurrent1.grad();
+      db_alone += bias1.grad();
+    }
+    EXPECT_LT(xt::amax(xt::abs(dk - dk_alone))(), 1e-12);
+    EXPECT_LT(xt::amax(xt::abs(dr - dr_alone))(), 1e-12);
+    EXPECT_LT(xt::amax(xt::abs(db - db_alone))(), 1e-12);
   }
 }
 
@@ -150,10 +285,9 @@ TEST(Gradcheck, Conv1DSameAndValidOddAndEvenKernels) {
 TEST(Gradcheck, Conv1DWithBiasAndRelu) {
   for (bool relu : {false, true}) {
     for (Padding padding : {Padding::kSame, Padding::kValid}) {
-      EXPECT_GRADCHECK(
-          [=](const Inputs& in) { return Conv1D(in[0], in[1], in[2], padding, relu); },
-          Inputs{Param({2, 5, 3}, -1, 1, 84), Param({3, 3, 4}, -1, 1, 85),
-                 Param({4}, -0.5, 0.5, 86)})
+      EXPECT_GRADCHECK([=](const Inputs& in) { return Conv1D(in[0], in[1], in[2], padding, relu); },
+                       Inputs{Param({2, 5, 3}, -1, 1, 84), Param({3, 3, 4}, -1, 1, 85),
+                              Param({4}, -0.5, 0.5, 86)})
           << "relu " << relu;
     }
   }
@@ -181,7 +315,9 @@ TEST(Gradcheck, SimpleRnnAndGruSequences) {
                         Param({3, 6}, -0.8, 0.8, 67), Param({2, 6}, -0.8, 0.8, 68),
                         Param({2, 6}, -0.3, 0.3, 69)};
     EXPECT_GRADCHECK(
-        [=](const Inputs& in) { return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards); },
+        [=](const Inputs& in) {
+          return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards);
+        },
         gru);
   }
 }
@@ -241,22 +377,23 @@ Tensor SquareWithBrokenBackward(const Tensor& x, Real sign, bool drop_term) {
 
 TEST(Gradcheck, CatchesBrokenBackward) {
   const Inputs x = {Param({3}, 0.5, 1, 27)};
-  EXPECT_TRUE(Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, false); },
-                        x).ok());
+  EXPECT_TRUE(
+      Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, false); }, x)
+          .ok());
   const absl::Status wrong_sign =
       Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], -1, false); }, x);
   EXPECT_FALSE(wrong_sign.ok());
   EXPECT_NE(std::string(wrong_sign.message()).find("finite differences"), std::string::npos);
   EXPECT_FALSE(
-      Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, true); }, x)
-          .ok());
+      Gradcheck([](const Inputs& in) { return SquareWithBrokenBackward(in[0], 1, true); }, x).ok());
 }
 
 TEST(Gradcheck, CatchesAnLstmWithADroppedTerm) {
   // The forget gate's contribution through c_prev is essential: perturbing c0 exposes it.
-  const Inputs inputs = {Param({1, 3, 2}, -1, 1, 28), Param({1, 2}, -0.5, 0.5, 29),
-                         Param({1, 2}, -0.5, 0.5, 30), Tensor(Array(xt::ones<Real>({2, 8}))),
-                         Tensor(Array(xt::ones<Real>({2, 8}))), Tensor(Array(xt::zeros<Real>({8})))};
+  const Inputs inputs = {
+      Param({1, 3, 2}, -1, 1, 28),           Param({1, 2}, -0.5, 0.5, 29),
+      Param({1, 2}, -0.5, 0.5, 30),          Tensor(Array(xt::ones<Real>({2, 8}))),
+      Tensor(Array(xt::ones<Real>({2, 8}))), Tensor(Array(xt::zeros<Real>({8})))};
   // The genuine op passes; with c0 detached from its gradient path it would not, which the
   // check sees as a mismatch on input 2.
   EXPECT_TRUE(Gradcheck(

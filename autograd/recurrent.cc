@@ -146,6 +146,8 @@ struct Saved {
   Array h_prev;     // [B * T, H]: h before the step (unmasked)
   Array cell;       // [B * T, kSaved * H]
   Array mask;       // [B, H], or empty
+  Array steps;      // [B, T] step mask in input order (1 real, 0 masked), or empty
+  bool zero_output_for_mask = false;
 };
 
 // Runs work(b0, b1, id) for each of `threads` contiguous shares [b0, b1) of the batch, each on its
@@ -173,6 +175,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
                   size_t b1) {
   const size_t T = s.time, H = s.units, G = s.gates, S = Cell::kSaved * H, n = b1 - b0;
   const Real* mask = s.mask.dimension() == 2 ? s.mask.data() : nullptr;
+  const Real* steps = s.steps.dimension() == 2 ? s.steps.data() : nullptr;
   // Per-thread scratch, allocated once for the whole sequence.
   Array h_masked = Array::from_shape({mask != nullptr ? n * H : 0});
   Array recurrent_step = Array::from_shape({Cell::kSeparateRecurrent && !record ? n * G : 0});
@@ -201,6 +204,17 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
     for (size_t b = b0; b < b1; ++b) {
       const size_t row = b * T + t;
       Real* hb = h + b * H;
+      if (steps != nullptr && steps[row] == Real(0)) {  // masked: the state carries over
+        // Backward's dU product reads every row of h_prev (times a zero gradient here).
+        if (record) std::fill(s.h_prev.data() + row * H, s.h_prev.data() + (row + 1) * H, Real(0));
+        Real* out = output + (b * T + step) * H;
+        if (s.zero_output_for_mask) {
+          std::fill(out, out + H, Real(0));
+        } else {
+          std::copy(hb, hb + H, out);
+        }
+        continue;
+      }
       if (record) std::copy(hb, hb + H, s.h_prev.data() + row * H);
       Real* saved = record ? s.cell.data() + row * S : cell_step.data() + (b - b0) * S;
       // The biases are added here, while the row is in cache, rather than copied into every row
@@ -222,6 +236,10 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
                    Real* d_input, Real* d_recurrent, Real* bias_sum, size_t b0, size_t b1) {
   const size_t T = s.time, H = s.units, G = s.gates, S = Cell::kSaved * H, n = b1 - b0;
   const Real* mask = s.mask.dimension() == 2 ? s.mask.data() : nullptr;
+  const Real* steps = s.steps.dimension() == 2 ? s.steps.data() : nullptr;
+  // With a step mask every row's direct part of d h_prev is written first and the product added
+  // (a masked row's is all of it); without, the product overwrites for cells without one.
+  const bool direct_path = Cell::kDirectPath || steps != nullptr;
   Array dh_step = Array::from_shape({n * H});
   Array dh_product = Array::from_shape({mask != nullptr ? n * H : 0});
   for (size_t step = T; step-- > 0;) {
@@ -230,7 +248,20 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
       const size_t row = b * T + t;
       Real* dh_b = dh_step.data() + (b - b0) * H;
       const Real* dy_b = dy + (b * T + step) * H;
+      if (steps != nullptr && steps[row] == Real(0)) {
+        // The identity on the state: its gradient passes to h_prev (and c_prev, untouched), plus
+        // that of the carried output; nothing reaches the input or the weights.
+        if (!s.zero_output_for_mask) {
+          for (size_t j = 0; j < H; ++j) dh[b * H + j] += dy_b[j];
+        }
+        std::fill(d_input + row * G, d_input + (row + 1) * G, Real(0));
+        if constexpr (Cell::kSeparateRecurrent) {
+          std::fill(d_recurrent + row * G, d_recurrent + (row + 1) * G, Real(0));
+        }
+        continue;
+      }
       for (size_t j = 0; j < H; ++j) dh_b[j] = dy_b[j] + dh[b * H + j];
+      if (!Cell::kDirectPath && steps != nullptr) std::fill(dh + b * H, dh + (b + 1) * H, Real(0));
       const Real* p = Cell::kSeparateRecurrent ? s.recurrent.data() + row * G : nullptr;
       Cell::Backward(s.activated.data() + row * G, p, s.cell.data() + row * S,
                      s.h_prev.data() + row * H, dh_b, dc + b * H, d_input + row * G,
@@ -245,12 +276,12 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
     const Real* d_rec_t = d_recurrent + (b0 * T + t) * G;
     if (mask == nullptr) {
       blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H,
-                 Cell::kDirectPath ? Real(1) : Real(0), dh + b0 * H, H);
+                 direct_path ? Real(1) : Real(0), dh + b0 * H, H);
     } else {
       blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H, Real(0),
                  dh_product.data(), H);
       for (size_t k = 0; k < n * H; ++k) {
-        const Real direct = Cell::kDirectPath ? dh[b0 * H + k] : Real(0);
+        const Real direct = direct_path ? dh[b0 * H + k] : Real(0);
         dh[b0 * H + k] = direct + dh_product.data()[k] * mask[b0 * H + k];
       }
     }
@@ -260,7 +291,8 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
 template <typename Cell>
 Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask) {
+                         const Array* recurrent_mask, const Array* step_mask,
+                         bool zero_output_for_mask) {
   const char* op = Cell::kName;
   if (x.dim() != 3 || h0.dim() != 2) {
     throw ShapeError(absl::StrFormat(
@@ -287,6 +319,14 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
                                        ShapeString({B, H}), ShapeString(ShapeOf(*recurrent_mask))));
     }
     s.mask = *recurrent_mask;
+  }
+  if (step_mask != nullptr) {
+    if (ShapeOf(*step_mask) != Shape{B, T}) {
+      throw ShapeError(absl::StrFormat("%s: step_mask expected shape %s, got %s", op,
+                                       ShapeString({B, T}), ShapeString(ShapeOf(*step_mask))));
+    }
+    s.steps = *step_mask;
+    s.zero_output_for_mask = zero_output_for_mask;
   }
 
   // Input projection of every step at once (the biases are added step by step).
@@ -391,23 +431,26 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
 
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                    const Array* recurrent_mask) {
+                    const Array* recurrent_mask, const Array* step_mask,
+                    bool zero_output_for_mask) {
   return RecurrentSequence<LstmCell>(x, h0, &c0, kernel, recurrent_kernel, bias, go_backwards,
-                                     recurrent_mask);
+                                     recurrent_mask, step_mask, zero_output_for_mask);
 }
 
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask) {
+                         const Array* recurrent_mask, const Array* step_mask,
+                         bool zero_output_for_mask) {
   return RecurrentSequence<SimpleRnnCell>(x, h0, nullptr, kernel, recurrent_kernel, bias,
-                                          go_backwards, recurrent_mask);
+                                          go_backwards, recurrent_mask, step_mask,
+                                          zero_output_for_mask);
 }
 
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                   const Array* recurrent_mask) {
+                   const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask) {
   return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, go_backwards,
-                                    recurrent_mask);
+                                    recurrent_mask, step_mask, zero_output_for_mask);
 }
 
 }  // namespace autograd

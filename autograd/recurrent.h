@@ -6,6 +6,13 @@
 //
 // recurrent_mask (optional, [batch, units]), for all three: multiplies h before every
 // h @ recurrent_kernel, the same mask at every step (Keras' recurrent_dropout).
+//
+// step_mask (optional, [batch, time], 1 for a real step and 0 for padding, in input order: with
+// go_backwards it is read reversed with the input), Keras' masking: a masked step leaves the
+// state (h, and c for LSTM) as it was, and its output is that carried h, or zeros with
+// zero_output_for_mask (Keras' Bidirectional with return_sequences). Backward is exact: a masked
+// step passes the state's gradient straight through, and the input and weights get nothing
+// from it (the gradient with respect to a masked input step is exactly zero).
 #ifndef AUTOGRAD_RECURRENT_H_
 #define AUTOGRAD_RECURRENT_H_
 
@@ -26,7 +33,8 @@ namespace autograd {
 // input step time - 1 - s (Keras returns the reversed sequence too).
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                    const Array* recurrent_mask = nullptr);
+                    const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
+                    bool zero_output_for_mask = false);
 
 // A Keras SimpleRNN (activation tanh) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, units],
@@ -34,17 +42,20 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
 // Per step: h = tanh(x_t @ kernel + h @ recurrent_kernel + bias).
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask = nullptr);
+                         const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
+                         bool zero_output_for_mask = false);
 
 // A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
 //   recurrent_kernel [units, 3 units], bias [2, 3 units] (row 0 input bias, row 1 recurrent bias)
 //   -> [batch, time, units] in processing order.
-// Per step, with xz, xr, xh = x_t @ kernel + bias[0] and hz, hr, hh = h @ recurrent_kernel + bias[1]:
+// Per step, with xz, xr, xh = x_t @ kernel + bias[0] and hz, hr, hh = h @ recurrent_kernel +
+// bias[1]:
 //   z = sigmoid(xz + hz); r = sigmoid(xr + hr); n = tanh(xh + r * hh); h = z * h + (1 - z) * n.
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask = nullptr);
+                   const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
+                   bool zero_output_for_mask = false);
 
 }  // namespace autograd
 
