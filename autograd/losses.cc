@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
 #include "autograd/reductions.h"
+#include "xtensor/xbroadcast.hpp"
 #include "xtensor/xmath.hpp"
 #include "xtensor/xreducer.hpp"
 
@@ -15,6 +16,29 @@ void CheckSameShape(const Tensor& predictions, const Array& targets, const char*
                                      ShapeString(predictions.shape()),
                                      ShapeString(ShapeOf(targets))));
   }
+}
+
+// The weights of the loss terms stretched over the last axis to `shape`, or {} without weights.
+Array ElementWeights(const Array* weights, const Shape& shape, const char* op) {
+  if (weights == nullptr) return Array();
+  const Shape rows(shape.begin(), shape.end() - (shape.empty() ? 0 : 1));
+  if (shape.empty() || ShapeOf(*weights) != rows) {
+    throw ShapeError(
+        absl::StrFormat("%s: weights expected shape %s (the predictions' without the "
+                        "last axis), got %s",
+                        op, ShapeString(rows), ShapeString(ShapeOf(*weights))));
+  }
+  Shape column = rows;
+  column.push_back(1);
+  Array by_row = *weights;
+  by_row.reshape(column);
+  return xt::broadcast(by_row, shape);
+}
+
+// terms * weights, or the terms as they are without weights.
+Array Weighted(Array terms, const Array& weights) {
+  if (weights.dimension() > 0) terms *= weights;
+  return terms;
 }
 
 }  // namespace
@@ -38,61 +62,69 @@ Tensor Softmax(const Tensor& x, int axis) {
   });
 }
 
-Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets) {
+Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets, const Array* weights) {
   CheckSameShape(predictions, targets, "BinaryCrossentropy");
   if (predictions.node()->logits) {
-    return SigmoidBinaryCrossentropy(Tensor(predictions.node()->logits), targets);
+    return SigmoidBinaryCrossentropy(Tensor(predictions.node()->logits), targets, weights);
   }
+  const Array w = ElementWeights(weights, predictions.shape(), "BinaryCrossentropy");
   const Array& p = predictions.value();
   const Array clipped = xt::clip(p, kEpsilon, Real(1) - kEpsilon);
   const Real count = static_cast<Real>(std::max<size_t>(p.size(), 1));
-  Array loss =
-      -xt::sum(targets * xt::log(clipped) + (Real(1) - targets) * xt::log(Real(1) - clipped),
-               xt::evaluation_strategy::immediate);
+  Array loss = -xt::sum(
+      Weighted(targets * xt::log(clipped) + (Real(1) - targets) * xt::log(Real(1) - clipped), w),
+      xt::evaluation_strategy::immediate);
   loss /= count;
   return MakeResult(
-      std::move(loss), {&predictions}, [predictions, targets, count](const Node& out) {
+      std::move(loss), {&predictions}, [predictions, targets, count, w](const Node& out) {
         const Array& p = predictions.value();
         const Real scale = *out.grad.data() / count;
         Array grad =
             xt::where(p >= kEpsilon && p <= Real(1) - kEpsilon,
                       scale * ((Real(1) - targets) / (Real(1) - p) - targets / p), Real(0));
-        AccumulateGrad(predictions, std::move(grad), "BinaryCrossentropy");
+        AccumulateGrad(predictions, Weighted(std::move(grad), w), "BinaryCrossentropy");
       });
 }
 
-Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets) {
+Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets, const Array* weights) {
   CheckSameShape(logits, targets, "SigmoidBinaryCrossentropy");
+  const Array w = ElementWeights(weights, logits.shape(), "SigmoidBinaryCrossentropy");
   const Array& z = logits.value();
   const Real count = static_cast<Real>(std::max<size_t>(z.size(), 1));
-  Array loss = xt::sum(xt::maximum(z, Real(0)) - z * targets + xt::log1p(xt::exp(-xt::abs(z))),
-                       xt::evaluation_strategy::immediate);
+  Array loss =
+      xt::sum(Weighted(xt::maximum(z, Real(0)) - z * targets + xt::log1p(xt::exp(-xt::abs(z))), w),
+              xt::evaluation_strategy::immediate);
   loss /= count;
-  return MakeResult(std::move(loss), {&logits}, [logits, targets, count](const Node& out) {
+  return MakeResult(std::move(loss), {&logits}, [logits, targets, count, w](const Node& out) {
     const Real scale = *out.grad.data() / count;
     const Array& z = logits.value();
-    AccumulateGrad(logits, scale * (Real(1) / (Real(1) + xt::exp(-z)) - targets),
+    AccumulateGrad(logits, Weighted(scale * (Real(1) / (Real(1) + xt::exp(-z)) - targets), w),
                    "SigmoidBinaryCrossentropy");
   });
 }
 
-Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets) {
+Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets,
+                               const Array* weights) {
   CheckSameShape(predictions, targets, "CategoricalCrossentropy");
   if (predictions.dim() < 1) throw ShapeError("CategoricalCrossentropy: needs at least one axis");
+  const Array w = ElementWeights(weights, predictions.shape(), "CategoricalCrossentropy");
   // Composed from ops: the renormalisation matters only for inputs that are not a softmax.
   const Tensor row_sums = Sum(predictions, -1, /*keep_dims=*/true);
   const Tensor normalised = Div(predictions, row_sums);
   const Array& q = normalised.value();
   const Real rows = static_cast<Real>(std::max<size_t>(q.size() / q.shape().back(), 1));
-  Array loss = -xt::sum(targets * xt::log(xt::clip(q, kEpsilon, Real(1) - kEpsilon)),
+  // A row's term is its sum over the last axis, so each element takes the row's weight.
+  Array loss = -xt::sum(Weighted(targets * xt::log(xt::clip(q, kEpsilon, Real(1) - kEpsilon)), w),
                         xt::evaluation_strategy::immediate);
   loss /= rows;
-  return MakeResult(std::move(loss), {&normalised}, [normalised, targets, rows](const Node& out) {
-    const Array& q = normalised.value();
-    const Real scale = *out.grad.data() / rows;
-    Array grad = xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
-    AccumulateGrad(normalised, std::move(grad), "CategoricalCrossentropy");
-  });
+  return MakeResult(
+      std::move(loss), {&normalised}, [normalised, targets, rows, w](const Node& out) {
+        const Array& q = normalised.value();
+        const Real scale = *out.grad.data() / rows;
+        Array grad =
+            xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
+        AccumulateGrad(normalised, Weighted(std::move(grad), w), "CategoricalCrossentropy");
+      });
 }
 
 }  // namespace autograd

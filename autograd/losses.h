@@ -6,6 +6,13 @@
 
 namespace autograd {
 
+// weights (optional, every loss below): one weight per loss term, of the predictions' shape
+// without the last axis ([batch, time] for sequences): Keras' sample_weight, through which a mask
+// reaches the loss. Each term is multiplied by its weight and the divisor stays the number of
+// terms, masked ones included, as tf.keras 2's SUM_OVER_BATCH_SIZE reduction does
+// (losses_utils.compute_weighted_loss). binary_crossentropy's terms are the means over the last
+// axis, so every element of a row takes the row's weight.
+
 // Keras' epsilon: probabilities are clipped to [kEpsilon, 1 - kEpsilon] before taking logs.
 inline constexpr Real kEpsilon = static_cast<Real>(1e-7);
 
@@ -17,17 +24,20 @@ Tensor Softmax(const Tensor& x, int axis = -1);
 // p' = clip(p, eps, 1 - eps). Where clipping is active the gradient is zero, as in Keras. When a
 // Sigmoid made the predictions (possibly reshaped), this is SigmoidBinaryCrossentropy of its
 // input, as tf.keras does.
-Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets);
+Tensor BinaryCrossentropy(const Tensor& predictions, const Array& targets,
+                          const Array* weights = nullptr);
 
 // binary_crossentropy of sigmoid(logits), computed from the logits: exact and unclipped, the mean
 // of max(z, 0) - z y + log(1 + exp(-|z|)); the gradient is (sigmoid(z) - y) / count, so a confident
 // wrong prediction still gets a gradient (the clipped form gives it none).
-Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets);
+Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets,
+                                 const Array* weights = nullptr);
 
 // Keras' categorical_crossentropy: predictions [..., classes] (rows are renormalised to sum to 1,
 // then clipped), one-hot targets of the same shape -> scalar mean over rows of
 // -sum(y log p') along the last axis.
-Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets);
+Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets,
+                               const Array* weights = nullptr);
 
 }  // namespace autograd
 

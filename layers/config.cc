@@ -12,6 +12,7 @@
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
+#include "layers/masking.h"
 #include "layers/recurrent.h"
 
 namespace layers {
@@ -45,6 +46,7 @@ constexpr LayerClass kLayerClasses[] = {
     {"TimeDistributed", TimeDistributedLayer::FromConfig},
     {"Embedding", EmbeddingLayer::FromConfig},
     {"Dropout", DropoutLayer::FromConfig},
+    {"Masking", MaskingLayer::FromConfig},
     {"SimpleRNN", SimpleRnnLayer::FromConfig},
     {"LSTM", LstmLayer::FromConfig},
     {"GRU", GruLayer::FromConfig},

@@ -17,6 +17,8 @@ class DenseLayer : public Layer {
   DenseLayer(size_t units, std::string activation)
       : Layer("Dense"), units_(units), activation_(std::move(activation)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  // Keras' Dense passes a mask on unchanged (it works on the last axis only).
+  bool supports_masking() const override { return true; }
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
@@ -34,6 +36,8 @@ class TimeDistributedLayer : public Layer {
   explicit TimeDistributedLayer(LayerPtr layer)
       : Layer("TimeDistributed"), layer_(std::move(layer)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  // As Keras: the mask passes on as it came, one entry per step.
+  bool supports_masking() const override { return true; }
   std::vector<Weight> weights() const override { return layer_->weights(); }
   const Layer& inner() const { return *layer_; }
   std::vector<std::string> KerasWeightNames() const override;

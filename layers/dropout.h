@@ -12,6 +12,7 @@ class DropoutLayer : public Layer {
  public:
   explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
   Tensor Call(const Tensor& x, bool training) override;
+  bool supports_masking() const override { return true; }
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 

@@ -31,6 +31,11 @@ Tensor EmbeddingLayer::Call(const Tensor& x, bool /*training*/) {
   return autograd::GatherRows(embeddings_, x.value());
 }
 
+std::optional<Array> EmbeddingLayer::ComputeMask(const Array& x, const Array* /*mask*/) const {
+  if (!mask_zero_) return std::nullopt;
+  return Array(xt::cast<Real>(xt::not_equal(x, Real(0))));
+}
+
 void EmbeddingLayer::GetConfig(Json& config) const {
   config["input_dim"] = input_dim_;
   config["output_dim"] = output_dim_;
@@ -38,7 +43,7 @@ void EmbeddingLayer::GetConfig(Json& config) const {
   initializer["config"] = Json{{"minval", -0.05}, {"maxval", 0.05}, {"seed", nullptr}};
   config["embeddings_initializer"] = initializer;
   SetNull(config, {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
-  config["mask_zero"] = false;
+  config["mask_zero"] = mask_zero_;
   if (input_length_ == 0) {
     config["input_length"] = nullptr;
   } else {
@@ -51,14 +56,14 @@ absl::StatusOr<LayerPtr> EmbeddingLayer::FromConfig(ConfigReader& config) {
   const size_t output_dim = config.Size("output_dim");
   config.Ignore("embeddings_initializer");
   config.OnlyNull({"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
-  config.Only("mask_zero", false);
+  const bool mask_zero = config.Bool("mask_zero", false);
   size_t input_length = 0;  // null: any length
   if (config.ok()) input_length = config.Size("input_length", 0);
-  return Embedding(input_dim, output_dim, input_length);
+  return Embedding(input_dim, output_dim, input_length, mask_zero);
 }
 
-LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length) {
-  return std::make_unique<EmbeddingLayer>(input_dim, output_dim, input_length);
+LayerPtr Embedding(size_t input_dim, size_t output_dim, size_t input_length, bool mask_zero) {
+  return std::make_unique<EmbeddingLayer>(input_dim, output_dim, input_length, mask_zero);
 }
 
 }  // namespace layers

@@ -41,6 +41,11 @@ absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
   return absl::OkStatus();
 }
 
+std::optional<Array> Layer::ComputeMask(const Array& /*x*/, const Array* mask) const {
+  if (mask == nullptr) return std::nullopt;
+  return *mask;
+}
+
 Tensor Layer::AddWeight(std::string name, Array initial_value) {
   Tensor weight(std::move(initial_value), /*requires_grad=*/true);
   weights_.push_back({std::move(name), weight});

@@ -5,6 +5,7 @@
 #define LAYERS_LAYER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,22 @@ class Layer {
 
   // x: [batch, input_shape...] -> [batch, output_shape()...]. Call only once built.
   virtual Tensor Call(const Tensor& x, bool training) = 0;
+
+  // Keras' masking. A mask is [batch, time]: 1 where a step is real, 0 where it is padding.
+  // Whether a mask may reach this layer (Keras' supports_masking). Build fails, naming the
+  // layer, when one would reach a layer that cannot take it (Conv1D, MaxPooling1D).
+  virtual bool supports_masking() const { return false; }
+  // Whether this layer's output carries a mask, given whether its input does. By default the
+  // input's mask passes on; Embedding(mask_zero) and Masking make one, a recurrent layer
+  // without return_sequences consumes it.
+  virtual bool OutputMasked(bool input_masked) const { return input_masked; }
+  // The output's mask for input x whose mask is `mask` (null: none); none exactly when
+  // OutputMasked(mask != null) is false.
+  virtual std::optional<Array> ComputeMask(const Array& x, const Array* mask) const;
+  // Call with the input's mask (null: none); layers that do not read masks just Call.
+  virtual Tensor CallMasked(const Tensor& x, const Array* mask, bool training) {
+    return Call(x, training);
+  }
 
   // The input shape a first layer implies without being told (Embedding's input_length), or {}.
   virtual Shape implied_input_shape() const { return {}; }

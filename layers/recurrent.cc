@@ -69,22 +69,80 @@ Array RecurrentLayer::RecurrentInitial(size_t columns, Rng& rng) const {
 }
 
 Tensor RecurrentLayer::Call(const Tensor& x, bool training) {
-  const Tensor zeros(xt::zeros<Real>({x.size(0), options_.units()}));
+  return CallMasked(x, nullptr, training);
+}
+
+std::optional<Array> RecurrentLayer::ComputeMask(const Array& /*x*/, const Array* mask) const {
+  if (mask == nullptr || !return_sequences()) return std::nullopt;
+  return *mask;
+}
+
+Tensor RecurrentLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
+  const size_t batch = x.size(0), time = x.size(1), units = options_.units();
+  const Tensor zeros(xt::zeros<Real>({batch, units}));
   Tensor inputs = x;
   if (training && options_.dropout() > 0) {
     // One mask per sequence, broadcast over the time axis.
     inputs =
-        autograd::Mul(x, Tensor(DropoutMask({x.size(0), 1, x.size(2)}, options_.dropout(), rng())));
+        autograd::Mul(x, Tensor(DropoutMask({batch, 1, x.size(2)}, options_.dropout(), rng())));
   }
   // One recurrent mask per sequence, the same at every step (Keras' recurrent_dropout).
   Array recurrent_mask;
   const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
   if (recurrent_dropout) {
-    recurrent_mask =
-        DropoutMask({x.size(0), options_.units()}, options_.recurrent_dropout(), rng());
+    recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng());
   }
-  const Tensor sequence = Sequence(inputs, zeros, recurrent_dropout ? &recurrent_mask : nullptr);
-  return options_.return_sequences() ? sequence : LastStep(sequence);
+  const Array* recurrent = recurrent_dropout ? &recurrent_mask : nullptr;
+  if (mask == nullptr) {
+    const Tensor sequence = Sequence(inputs, zeros, recurrent, nullptr);
+    return options_.return_sequences() ? sequence : LastStep(sequence);
+  }
+  if (autograd::ShapeOf(*mask) != Shape{batch, time}) {
+    throw autograd::ShapeError(absl::StrFormat("mask expected shape %s, got %s",
+                                               autograd::ShapeString({batch, time}),
+                                               autograd::ShapeString(autograd::ShapeOf(*mask))));
+  }
+  // Input steps [first, last) hold every real step of the batch; the others are no-ops.
+  size_t first = 0, last = time;
+  if (options_.skip_masked_steps()) {
+    const auto any_real = [&](size_t t) {
+      for (size_t b = 0; b < batch; ++b) {
+        if ((*mask)(b, t) != 0) return true;
+      }
+      return false;
+    };
+    while (first < time && !any_real(first)) ++first;
+    while (last > first && !any_real(last - 1)) --last;
+  }
+  if (first == last) {  // no real step at all: the state stays zero, and so does every output
+    return Tensor(xt::zeros<Real>(options_.return_sequences() ? Shape{batch, time, units}
+                                                              : Shape{batch, units}));
+  }
+  if (first == 0 && last == time) {
+    const Tensor sequence = Sequence(inputs, zeros, recurrent, mask);
+    return options_.return_sequences() ? sequence : LastStep(sequence);
+  }
+  const Array step_mask = xt::view(*mask, xt::all(), xt::range(first, last));
+  const Tensor run =
+      Sequence(autograd::Slice(inputs, 1, first, last), zeros, recurrent, &step_mask);
+  if (!options_.return_sequences()) return LastStep(run);
+  // The skipped steps in processing order: those before the first real one output zeros (Keras'
+  // initial previous output); those after the last one repeat the last output (or zeros).
+  const size_t before = options_.go_backwards() ? time - last : first;
+  const size_t after = time - before - (last - first);
+  std::vector<Tensor> parts;
+  if (before > 0) parts.push_back(Tensor(xt::zeros<Real>({batch, before, units})));
+  parts.push_back(run);
+  if (after > 0) {
+    if (zero_output_for_mask_) {
+      parts.push_back(Tensor(xt::zeros<Real>({batch, after, units})));
+    } else {
+      const Tensor last_output = autograd::Reshape(LastStep(run), {batch, 1, units});
+      parts.push_back(
+          autograd::Mul(last_output, Tensor(xt::ones<Real>({size_t{1}, after, size_t{1}}))));
+    }
+  }
+  return autograd::Concat(parts, 1);
 }
 
 void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -97,9 +155,11 @@ void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", std::move(bias));
 }
 
-Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
+Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                           const Array* step_mask) {
   return autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_, bias_,
-                                options_.go_backwards(), recurrent_mask);
+                                options_.go_backwards(), recurrent_mask, step_mask,
+                                zero_output_for_mask_);
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -109,9 +169,11 @@ void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({units}));
 }
 
-Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
+Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                                const Array* step_mask) {
   return autograd::SimpleRnnSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
-                                     options_.go_backwards(), recurrent_mask);
+                                     options_.go_backwards(), recurrent_mask, step_mask,
+                                     zero_output_for_mask_);
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -122,9 +184,10 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({size_t{2}, 3 * units}));
 }
 
-Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) {
+Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                          const Array* step_mask) {
   return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_, options_.go_backwards(),
-                               recurrent_mask);
+                               recurrent_mask, step_mask, zero_output_for_mask_);
 }
 
 namespace {
@@ -162,6 +225,10 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
   const std::string inner = KerasBaseName(forward_->type());
   forward_->set_name(absl::StrFormat("forward_%s", inner));
   backward_->set_name(absl::StrFormat("backward_%s", inner));
+  // Keras: with return_sequences both directions output zeros at masked steps.
+  for (RecurrentLayer* layer : {forward_.get(), backward_.get()}) {
+    layer->set_zero_output_for_mask(layer->return_sequences());
+  }
   if (absl::Status status = forward_->Build(input_shape, rng); !status.ok()) return status;
   if (absl::Status status = backward_->Build(input_shape, rng); !status.ok()) return status;
   Shape output = forward_->output_shape();
@@ -169,9 +236,22 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
   return output;
 }
 
+bool BidirectionalLayer::OutputMasked(bool input_masked) const {
+  const auto* inner = dynamic_cast<const RecurrentLayer*>(forward_ ? forward_.get() : layer_.get());
+  return input_masked && inner != nullptr && inner->return_sequences();
+}
+
+std::optional<Array> BidirectionalLayer::ComputeMask(const Array& x, const Array* mask) const {
+  return forward_->ComputeMask(x, mask);
+}
+
 Tensor BidirectionalLayer::Call(const Tensor& x, bool training) {
-  const Tensor forward = forward_->Call(x, training);
-  Tensor backward = backward_->Call(x, training);
+  return CallMasked(x, nullptr, training);
+}
+
+Tensor BidirectionalLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
+  const Tensor forward = forward_->CallMasked(x, mask, training);
+  Tensor backward = backward_->CallMasked(x, mask, training);
   // The backward layer returns its sequence in processing order: put it back in forward time.
   if (forward_->return_sequences()) backward = autograd::Reverse(backward, 1);
   if (merge_mode_ == "sum") return autograd::Add(forward, backward);

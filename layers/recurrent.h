@@ -28,17 +28,32 @@ struct RecurrentOptions {
   // reused at every step (Keras' dropout and recurrent_dropout; the latter for LSTM only).
   LAYERS_ARG(double, dropout, 0.0);
   LAYERS_ARG(double, recurrent_dropout, 0.0);
+  // Not Keras': with a mask, run only over the steps where some sample of the batch is real (the
+  // others are exact no-ops, so the result is the same). Off only to show that it is.
+  LAYERS_ARG(bool, skip_masked_steps, true);
 };
 using LstmOptions = RecurrentOptions;
 
-// What the recurrent layers share: argument checks, the zero initial state, input dropout, and
-// returning the whole sequence or its last step. Subclasses create their weights and run their
+// What the recurrent layers share: argument checks, the zero initial state, input dropout, masks,
+// and returning the whole sequence or its last step. Subclasses create their weights and run their
 // fused sequence op. Input [time, input_dim] -> [time, units] or [units].
+//
+// With a mask (Keras' semantics): a masked step leaves the state as it was and outputs the
+// previous output (zeros inside Bidirectional with return_sequences, Keras'
+// zero_output_for_mask); go_backwards reads the mask reversed with the input; the last output is
+// that of the last real step. The mask passes on with return_sequences, unchanged (as Keras, even
+// with go_backwards), and ends here without.
 class RecurrentLayer : public Layer {
  public:
   RecurrentLayer(std::string type, RecurrentOptions options)
       : Layer(std::move(type)), options_(std::move(options)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  Tensor CallMasked(const Tensor& x, const Array* mask, bool training) override;
+  bool supports_masking() const override { return true; }
+  bool OutputMasked(bool input_masked) const override { return input_masked && return_sequences(); }
+  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // Keras' zero_output_for_mask: masked steps output zeros instead of the previous output.
+  void set_zero_output_for_mask(bool zero) { zero_output_for_mask_ = zero; }
   // Keras' cell name, between the layer's and the weight's: "lstm_cell".
   std::vector<std::string> KerasWeightNames() const override;
   void GetConfig(Json& config) const override;
@@ -54,11 +69,14 @@ class RecurrentLayer : public Layer {
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
   // processing order, from a zero initial state.
-  // recurrent_mask: [batch, units] (recurrent_dropout while training), or null.
-  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) = 0;
+  // recurrent_mask: [batch, units] (recurrent_dropout while training), or null; step_mask:
+  // [batch, time] in input order, or null (autograd/recurrent.h).
+  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                          const Array* step_mask) = 0;
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   RecurrentOptions options_;
+  bool zero_output_for_mask_ = false;
   // Every recurrent layer has these three weights, in this Keras order.
   Tensor kernel_, recurrent_kernel_, bias_;
 };
@@ -73,7 +91,8 @@ class LstmLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                  const Array* step_mask) override;
 };
 
 // Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
@@ -86,7 +105,8 @@ class SimpleRnnLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                  const Array* step_mask) override;
 };
 
 // Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
@@ -99,18 +119,24 @@ class GruLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask) override;
+  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
+                  const Array* step_mask) override;
 };
 
 // Keras Bidirectional: a forward copy and a go_backwards copy of `layer`, each with its own
 // weights, merged by merge_mode "sum", "mul", "ave" or "concat" (the default; features of the
 // forward layer first). With return_sequences the backward layer's output is reversed back to
-// forward time before merging; without, the two last outputs are merged.
+// forward time before merging; without, the two last outputs are merged. A mask goes to both
+// copies; with return_sequences their masked steps output zeros (as Keras) and the mask passes on.
 class BidirectionalLayer : public Layer {
  public:
   BidirectionalLayer(LayerPtr layer, std::string merge_mode)
       : Layer("Bidirectional"), layer_(std::move(layer)), merge_mode_(std::move(merge_mode)) {}
   Tensor Call(const Tensor& x, bool training) override;
+  Tensor CallMasked(const Tensor& x, const Array* mask, bool training) override;
+  bool supports_masking() const override { return true; }
+  bool OutputMasked(bool input_masked) const override;
+  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
   std::vector<Weight> weights() const override;
   std::vector<std::string> KerasWeightNames() const override;
   void GetConfig(Json& config) const override;

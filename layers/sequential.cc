@@ -74,9 +74,18 @@ std::string FirstNonFinite(const Array& values) {
   return "";
 }
 
-Tensor MeanSquaredError(const Tensor& output, const Array& targets) {
+// Keras' mse; with weights (losses.h), each row's squared errors take the row's weight.
+Tensor MeanSquaredError(const Tensor& output, const Array& targets, const Array* weights) {
   const Tensor error = autograd::Sub(output, Tensor(targets));
-  return autograd::Mean(autograd::Mul(error, error));
+  Tensor squares = autograd::Mul(error, error);
+  if (weights != nullptr) {
+    Shape column = autograd::ShapeOf(*weights);
+    column.push_back(1);
+    Array by_row = *weights;
+    by_row.reshape(column);
+    squares = autograd::Mul(squares, Tensor(std::move(by_row)));
+  }
+  return autograd::Mean(squares);
 }
 
 // Keras' accuracy for a loss: categorical_accuracy (arg max of prediction and target agree) or
@@ -86,7 +95,7 @@ enum class AccuracyKind { kBinary, kCategorical };
 // Every loss Compile takes, under its Keras name: the one place a loss name is looked up.
 struct LossEntry {
   const char* name;
-  Tensor (*loss)(const Tensor& output, const Array& targets);
+  Tensor (*loss)(const Tensor& output, const Array& targets, const Array* weights);
   AccuracyKind accuracy;
 };
 // binary_crossentropy on a sigmoid output works from the logits, as tf.keras (autograd/losses.h).
@@ -124,9 +133,23 @@ absl::Status Sequential::Build() {
         name_, layers_[0]->name()));
   }
   Shape shape = input_shape_;
+  const Layer* mask_maker = nullptr;  // the layer whose mask reaches the current one
   for (const LayerPtr& layer : layers_) {
+    if (mask_maker != nullptr && !layer->supports_masking()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "layer '%s' (%s) does not support masking, but the mask made by layer '%s' (%s) "
+          "reaches it: turn the mask off (mask_zero=false, no Masking), or consume it first with "
+          "a recurrent layer without return_sequences",
+          layer->name(), layer->type(), mask_maker->name(), mask_maker->type()));
+    }
     if (absl::Status status = layer->Build(shape, rng_); !status.ok()) return status;
     shape = layer->output_shape();
+    const bool masked = layer->OutputMasked(mask_maker != nullptr);
+    if (!masked) {
+      mask_maker = nullptr;
+    } else if (mask_maker == nullptr) {
+      mask_maker = layer.get();
+    }
   }
   parameters_.clear();
   for (const LayerPtr& layer : layers_) {
@@ -291,13 +314,16 @@ absl::Status Sequential::CheckData(const Array& x, const Array* y, const char* m
   return absl::OkStatus();
 }
 
-absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training) {
-  Tensor out(x);
+absl::StatusOr<Sequential::Output> Sequential::Forward(const Array& x, bool training) {
+  Output out{Tensor(x), std::nullopt};
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = *layers_[i];
     // Ops throw on bad values (an index out of range); say which layer met them.
     try {
-      out = layer.Call(out, training);
+      const Array* mask = out.mask ? &*out.mask : nullptr;
+      std::optional<Array> next_mask = layer.ComputeMask(out.value.value(), mask);
+      out.value = layer.CallMasked(out.value, mask, training);
+      out.mask = std::move(next_mask);
     } catch (const std::exception& error) {
       autograd::CurrentTape().Clear();
       return absl::InvalidArgumentError(
@@ -309,32 +335,86 @@ absl::StatusOr<Tensor> Sequential::Forward(const Array& x, bool training) {
 
 absl::StatusOr<Sequential::BatchLoss> Sequential::LossOnBatch(const Array& x, const Array& y,
                                                               bool training) {
-  absl::StatusOr<Tensor> output = Forward(x, training);
+  absl::StatusOr<Output> output = Forward(x, training);
   if (!output.ok()) return output.status();
-  return BatchLoss{loss_fn_(*output, y), output->value()};
+  Tensor loss;
+  try {
+    loss = loss_fn_(output->value, y, output->mask ? &*output->mask : nullptr);
+  } catch (const std::exception& error) {
+    autograd::CurrentTape().Clear();
+    return absl::InvalidArgumentError(absl::StrFormat("loss '%s': %s", loss_, error.what()));
+  }
+  return BatchLoss{loss, output->value.value(), std::move(output->mask)};
 }
 
-double Sequential::Accuracy(const Array& predictions, const Array& targets) const {
-  if (!accuracy_) return std::numeric_limits<double>::quiet_NaN();
+void Sequential::SetAccuracy(const BatchLoss& batch, const Array& targets, Scores& scores) const {
+  const Array& predictions = batch.predictions;
   const size_t classes = predictions.shape().back();
   const size_t rows = predictions.size() / classes;
-  size_t correct = 0, total = 0;
+  // Keras' accuracies are per row (the last axis), averaged with the mask as weights.
+  const Real* weights = batch.mask ? batch.mask->data() : nullptr;
+  double correct = 0, total = 0;
   const Real* p = predictions.data();
   const Real* y = targets.data();
-  if (categorical_accuracy_) {
-    // Keras' categorical_accuracy: arg max of prediction and target agree.
-    for (size_t r = 0; r < rows; ++r, p += classes, y += classes) {
-      correct += std::max_element(p, p + classes) - p == std::max_element(y, y + classes) - y;
+  for (size_t r = 0; r < rows; ++r, p += classes, y += classes) {
+    const double weight = weights != nullptr ? weights[r] : 1.0;
+    if (weight == 0) continue;
+    double right = 0;
+    if (categorical_accuracy_) {
+      // Keras' categorical_accuracy: arg max of prediction and target agree.
+      right = std::max_element(p, p + classes) - p == std::max_element(y, y + classes) - y;
+    } else {
+      // Keras' binary_accuracy: the fraction of outputs on the right side of 0.5.
+      for (size_t k = 0; k < classes; ++k) right += (p[k] > Real(0.5)) == (y[k] > Real(0.5));
+      right /= static_cast<double>(classes);
     }
-    total = rows;
-  } else {
-    // Keras' binary_accuracy: every output thresholded at 0.5.
-    for (size_t k = 0; k < predictions.size(); ++k)
-      correct += (p[k] > Real(0.5)) == (y[k] > Real(0.5));
-    total = predictions.size();
+    correct += weight * right;
+    total += weight;
   }
-  return total == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(total);
+  scores.accuracy_weight = total;
+  scores.accuracy = !accuracy_   ? std::numeric_limits<double>::quiet_NaN()
+                    : total == 0 ? 0.0
+                                 : correct / total;
 }
+
+absl::StatusOr<std::vector<size_t>> Sequential::RealLengths(const Array& x,
+                                                            const char* method) const {
+  std::optional<Array> mask = layers_.front()->ComputeMask(x, nullptr);
+  if (!mask) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: bucket_by_length needs the lengths of the samples, from a mask made by the first "
+        "layer: use Embedding(..., mask_zero=true) or Masking first, or turn bucketing off",
+        method));
+  }
+  const size_t samples = mask->shape()[0], time = mask->shape()[1];
+  std::vector<size_t> lengths(samples, 0);
+  for (size_t i = 0; i < samples; ++i) {
+    const Real* row = mask->data() + i * time;
+    size_t first = 0, last = time;
+    while (first < time && row[first] == 0) ++first;
+    while (last > first && row[last - 1] == 0) --last;
+    lengths[i] = last - first;
+  }
+  return lengths;
+}
+
+std::vector<std::pair<size_t, size_t>> Sequential::Batches(size_t samples, size_t batch_size) {
+  std::vector<std::pair<size_t, size_t>> batches;
+  for (size_t begin = 0; begin < samples; begin += batch_size) {
+    batches.emplace_back(begin, std::min(samples, begin + batch_size));
+  }
+  return batches;
+}
+
+namespace {
+
+// `order` sorted by length, keeping the order of equal lengths.
+void SortByLength(std::vector<size_t>& order, const std::vector<size_t>& lengths) {
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+}
+
+}  // namespace
 
 Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, size_t begin,
                          size_t end) {
@@ -361,7 +441,8 @@ absl::StatusOr<Scores> Sequential::TrainStep(const Array& x, const Array& y,
   absl::StatusOr<BatchLoss> batch = LossOnBatch(x, y, /*training=*/true);
   if (!batch.ok()) return batch.status();
   const Tensor& loss = batch->loss;
-  Scores scores{loss.item(), Accuracy(batch->predictions, y)};
+  Scores scores{loss.item()};
+  SetAccuracy(*batch, y, scores);
   if (terminate_on_nan && !std::isfinite(scores.loss)) {
     autograd::CurrentTape().Clear();
     return absl::OutOfRangeError(absl::StrFormat(
@@ -389,13 +470,18 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
     }
   }
   const size_t samples = x.shape()[0];
+  std::vector<size_t> lengths;
+  if (options.bucket_by_length()) {
+    absl::StatusOr<std::vector<size_t>> real = RealLengths(x, "fit");
+    if (!real.ok()) return real.status();
+    lengths = *std::move(real);
+  }
   // The order carries over from the last epoch (and through a saved model), so that k epochs,
   // then N - k more, shuffle exactly as N epochs at once.
   if (order_.size() != samples) {
     order_.resize(samples);
     std::iota(order_.begin(), order_.end(), 0);
   }
-  std::vector<size_t>& order = order_;
   const std::string& acc = accuracy_name_;
   std::vector<std::string> keys = {"loss"};
   if (accuracy_) keys.push_back(acc);
@@ -412,13 +498,22 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
   for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
     if (options.verbose() > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
     if (options.shuffle()) {
-      for (size_t i = samples; i > 1; --i) std::swap(order[i - 1], order[rng_.Below(i)]);
+      for (size_t i = samples; i > 1; --i) std::swap(order_[i - 1], order_[rng_.Below(i)]);
+    }
+    std::vector<size_t> order = order_;
+    std::vector<std::pair<size_t, size_t>> batches = Batches(samples, options.batch_size());
+    if (options.bucket_by_length()) {
+      SortByLength(order, lengths);
+      if (options.shuffle()) {
+        for (size_t i = batches.size(); i > 1; --i) {
+          std::swap(batches[i - 1], batches[rng_.Below(i)]);
+        }
+      }
     }
     ProgressBar bar(samples, terminal, options.verbose() == 1 ? stdout : nullptr);
-    double loss_sum = 0, acc_sum = 0;
-    size_t steps = 0;
-    for (size_t begin = 0; begin < samples; begin += options.batch_size(), ++steps) {
-      const size_t end = std::min(samples, begin + options.batch_size());
+    double loss_sum = 0, acc_sum = 0, acc_weight = 0;
+    size_t steps = 0, done = 0;
+    for (const auto& [begin, end] : batches) {
       absl::StatusOr<Scores> scores = TrainStep(
           Gather(x, order, begin, end), Gather(y, order, begin, end), options.terminate_on_nan());
       if (!scores.ok()) {
@@ -428,17 +523,20 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
             absl::StrFormat("fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
                             steps + 1, begin, end - 1, scores.status().message()));
       }
+      ++steps;
+      done += end - begin;
       loss_sum += scores->loss * (end - begin);
-      acc_sum += scores->accuracy * (end - begin);
-      if (bar.Due(end)) {
-        bar.Update(end, Values({{"loss", loss_sum / end}, {acc, acc_sum / end}}, keys));
+      acc_sum += scores->accuracy * scores->accuracy_weight;
+      acc_weight += scores->accuracy_weight;
+      if (bar.Due(done)) {
+        bar.Update(done, Values({{"loss", loss_sum / done}, {acc, acc_sum / acc_weight}}, keys));
       }
     }
     std::map<std::string, double> epoch_values = {{"loss", loss_sum / samples},
-                                                  {acc, acc_sum / samples}};
+                                                  {acc, acc_sum / acc_weight}};
     if (validate) {
-      absl::StatusOr<Scores> scores =
-          Evaluate(options.validation_x(), options.validation_y(), options.batch_size());
+      absl::StatusOr<Scores> scores = Evaluate(options.validation_x(), options.validation_y(),
+                                               options.batch_size(), options.bucket_by_length());
       if (!scores.ok()) return scores.status();
       epoch_values["val_loss"] = scores->loss;
       epoch_values["val_" + acc] = scores->accuracy;
@@ -467,7 +565,8 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
   return history;
 }
 
-absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size_t batch_size) {
+absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size_t batch_size,
+                                            bool bucket_by_length) {
   if (batch_size == 0) {
     return absl::InvalidArgumentError("evaluate: batch_size is 0; it must be at least 1");
   }
@@ -478,20 +577,31 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
   const size_t samples = x.shape()[0];
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
-  double loss_sum = 0, acc_sum = 0;
-  for (size_t begin = 0; begin < samples; begin += batch_size) {
-    const size_t end = std::min(samples, begin + batch_size);
+  if (bucket_by_length) {
+    absl::StatusOr<std::vector<size_t>> lengths = RealLengths(x, "evaluate");
+    if (!lengths.ok()) return lengths.status();
+    SortByLength(order, *lengths);
+  }
+  double loss_sum = 0, acc_sum = 0, acc_weight = 0;
+  for (const auto& [begin, end] : Batches(samples, batch_size)) {
     const Array targets = Gather(y, order, begin, end);
     absl::StatusOr<BatchLoss> batch =
         LossOnBatch(Gather(x, order, begin, end), targets, /*training=*/false);
     if (!batch.ok()) return batch.status();
+    Scores scores;
+    SetAccuracy(*batch, targets, scores);
     loss_sum += batch->loss.item() * (end - begin);
-    acc_sum += Accuracy(batch->predictions, targets) * (end - begin);
+    acc_sum += scores.accuracy * scores.accuracy_weight;
+    acc_weight += scores.accuracy_weight;
   }
-  return Scores{loss_sum / samples, acc_sum / samples};
+  Scores scores{loss_sum / samples, acc_sum / acc_weight, acc_weight};
+  if (!accuracy_) scores.accuracy = std::numeric_limits<double>::quiet_NaN();
+  if (accuracy_ && acc_weight == 0) scores.accuracy = 0;
+  return scores;
 }
 
-absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
+absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size,
+                                          bool bucket_by_length) {
   if (batch_size == 0) {
     return absl::InvalidArgumentError("predict: batch_size is 0; it must be at least 1");
   }
@@ -508,12 +618,18 @@ absl::StatusOr<Array> Sequential::Predict(const Array& x, size_t batch_size) {
   const size_t row = result.size() / std::max<size_t>(samples, 1);
   std::vector<size_t> order(samples);
   std::iota(order.begin(), order.end(), 0);
-  for (size_t begin = 0; begin < samples; begin += batch_size) {
-    const size_t end = std::min(samples, begin + batch_size);
-    absl::StatusOr<Tensor> predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
+  if (bucket_by_length) {
+    absl::StatusOr<std::vector<size_t>> lengths = RealLengths(x, "predict");
+    if (!lengths.ok()) return lengths.status();
+    SortByLength(order, *lengths);
+  }
+  for (const auto& [begin, end] : Batches(samples, batch_size)) {
+    absl::StatusOr<Output> predictions = Forward(Gather(x, order, begin, end), /*training=*/false);
     if (!predictions.ok()) return predictions.status();
-    std::memcpy(result.data() + begin * row, predictions->value().data(),
-                (end - begin) * row * sizeof(Real));
+    const Real* values = predictions->value.value().data();
+    for (size_t i = begin; i < end; ++i) {
+      std::memcpy(result.data() + order[i] * row, values + (i - begin) * row, row * sizeof(Real));
+    }
   }
   return result;
 }

@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -36,6 +38,12 @@ struct FitOptions {
   LAYERS_ARG(bool, terminate_on_nan, true);
   // Called after every epoch, in this order (ModelCheckpoint, EarlyStopping, CSVLogger, ...).
   LAYERS_ARG(std::vector<std::shared_ptr<Callback>>, callbacks, {});
+  // Batches of samples of similar real length (the span of their unmasked steps; needs a model
+  // whose first layer makes a mask): each epoch the samples are shuffled, sorted by length (ties
+  // stay shuffled), cut into batches, and the batches shuffled; all from the model's generator,
+  // so reproducibly. Recurrent layers then skip the steps no sample of a batch needs. Validation
+  // is bucketed too.
+  LAYERS_ARG(bool, bucket_by_length, false);
 };
 
 // Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
@@ -44,10 +52,13 @@ struct History {
   std::map<std::string, std::vector<double>> history;
 };
 
-// Loss and, when "acc" was compiled, accuracy (NaN otherwise).
+// Loss and, when "acc" was compiled, accuracy (NaN otherwise). With a mask at the output,
+// accuracy counts only real steps (Keras passes the mask to metrics as sample weights).
 struct Scores {
   double loss = 0;
   double accuracy = 0;
+  // What the accuracy averages over: rows of the output (real steps only, with a mask).
+  double accuracy_weight = 0;
 };
 
 class Sequential {
@@ -62,6 +73,11 @@ class Sequential {
   // layer). Enough for Predict and SaveWeights; Compile builds too.
   absl::Status Build();
 
+  // Keras' masking: a mask made by Embedding(mask_zero=true) or Masking travels through the
+  // layers that support masks (an error names the first that does not) until a recurrent layer
+  // without return_sequences consumes it. One that reaches the output weights the loss: masked
+  // steps contribute nothing, and the divisor stays the count of all steps (tf.keras 2;
+  // autograd/losses.h).
   // Builds every layer and sets the loss ("binary_crossentropy", "categorical_crossentropy" or
   // "mse") and metrics ({} or {"acc"}; "accuracy" is accepted too). Errors name the layer.
   absl::Status Compile(const std::string& loss, std::unique_ptr<autograd::Optimizer> optimizer,
@@ -73,9 +89,13 @@ class Sequential {
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
-  absl::StatusOr<Scores> Evaluate(const Array& x, const Array& y, size_t batch_size = 32);
+  // bucket_by_length: batches of samples of similar real length (as FitOptions; the order of the
+  // results is that of x).
+  absl::StatusOr<Scores> Evaluate(const Array& x, const Array& y, size_t batch_size = 32,
+                                  bool bucket_by_length = false);
   // Records nothing on the tape. Returns [samples, output_shape...].
-  absl::StatusOr<Array> Predict(const Array& x, size_t batch_size = 32);
+  absl::StatusOr<Array> Predict(const Array& x, size_t batch_size = 32,
+                                bool bucket_by_length = false);
   // Class per output: p > 0.5 for a single unit (same shape as Predict), else the arg max over
   // the last axis (that axis dropped).
   absl::StatusOr<Array> PredictClasses(const Array& x, size_t batch_size = 32);
@@ -129,14 +149,25 @@ class Sequential {
   absl::Status CheckData(const Array& x, const Array* y, const char* method, bool finite) const;
   // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
   absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan);
-  // The model's output for x.
-  absl::StatusOr<Tensor> Forward(const Array& x, bool training);
+  // The model's output for x, and the mask that reaches it (if any).
+  struct Output {
+    Tensor value;
+    std::optional<Array> mask;
+  };
+  absl::StatusOr<Output> Forward(const Array& x, bool training);
   struct BatchLoss {
     Tensor loss;
     Array predictions;  // the model's outputs (probabilities), for the metrics
+    std::optional<Array> mask;
   };
   absl::StatusOr<BatchLoss> LossOnBatch(const Array& x, const Array& y, bool training);
-  double Accuracy(const Array& predictions, const Array& targets) const;
+  // Accuracy and its weight (Scores) of a batch.
+  void SetAccuracy(const BatchLoss& batch, const Array& targets, Scores& scores) const;
+  // Each sample's span of real steps, by the mask the first layer makes of x, for bucketing;
+  // `method` begins the error when the model makes no mask.
+  absl::StatusOr<std::vector<size_t>> RealLengths(const Array& x, const char* method) const;
+  // Batches [begin, end) of `order`, in order.
+  static std::vector<std::pair<size_t, size_t>> Batches(size_t samples, size_t batch_size);
   // Rows `indices[begin, end)` of `data`.
   static Array Gather(const Array& data, const std::vector<size_t>& indices, size_t begin,
                       size_t end);
@@ -149,7 +180,7 @@ class Sequential {
   bool built_ = false;
   bool compiled_ = false;
   std::string loss_;
-  Tensor (*loss_fn_)(const Tensor& output, const Array& targets) = nullptr;
+  Tensor (*loss_fn_)(const Tensor& output, const Array& targets, const Array* weights) = nullptr;
   bool categorical_accuracy_ = false;
   bool accuracy_ = false;
   std::string accuracy_name_;  // "acc" or "accuracy", as compiled
