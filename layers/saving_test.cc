@@ -19,6 +19,7 @@
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
+#include "layers/masking.h"
 #include "layers/recurrent.h"
 
 // HDF5 1.10.8 leaks a few of its own allocations when it gives up on a damaged file
@@ -117,6 +118,23 @@ TEST(Saving, RoundTripEveryLayerKind) {
         m.Add(Dense(1, "sigmoid"));
       },
       words, Labels({6, 1}));
+  ExpectRoundTrip(
+      "masked",
+      [](Sequential& m) {
+        m.Add(Embedding(20, 6, 8, /*mask_zero=*/true));
+        m.Add(Bidirectional(GRU(RecurrentOptions(4).return_sequences(true))));
+        m.Add(LSTM(3));
+        m.Add(Dense(1, "sigmoid"));
+      },
+      words, Labels({6, 1}));
+  ExpectRoundTrip(
+      "masking",
+      [](Sequential& m) {
+        m.Add(Masking(-1.0), {5, 3});
+        m.Add(SimpleRNN(4));
+        m.Add(Dense(1, "sigmoid"));
+      },
+      sequences, Labels({6, 1}));
   ExpectRoundTrip(
       "simple_rnn",
       [](Sequential& m) {
@@ -275,8 +293,8 @@ TEST(Saving, ConfigsAreReadStrictly) {
   };
   EXPECT_EQ(error(R"({"class_name": "Attention", "config": {"name": "attention"}})"),
             "m.h5, layer 0: layer 'attention' has class 'Attention', which this library does "
-            "not have (expected one of: Dense, TimeDistributed, Embedding, Dropout, SimpleRNN, "
-            "LSTM, GRU, Bidirectional, Conv1D, MaxPooling1D)");
+            "not have (expected one of: Dense, TimeDistributed, Embedding, Dropout, Masking, "
+            "SimpleRNN, LSTM, GRU, Bidirectional, Conv1D, MaxPooling1D)");
   EXPECT_EQ(
       error(R"({"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_size": 3}})"),
       "m.h5, layer 0: layer 'd' (Dense), config key 'kernel_size': not a key this library "
