@@ -1,5 +1,6 @@
 #include "experiments/imdb_experiment.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "absl/flags/flag.h"
@@ -28,11 +29,19 @@ ABSL_FLAG(TopWords, top_words, TopWords{5000},
 ABSL_FLAG(ReviewLength, max_review_length, ReviewLength{500},
           "reviews are cut or padded to this many words, 1 to 20000");
 ABSL_FLAG(bool, validate, false, "evaluate on the test reviews after every epoch");
+ABSL_FLAG(bool, compare_unmasked, false,
+          "masked experiments only: then train the same model without masking or bucketing and "
+          "print both runs' accuracy and seconds per epoch");
 
 namespace experiments {
-int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
+int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   ParseCommandLine(argc, argv, "Sentiment classification of IMDB movie reviews.");
+  if (absl::GetFlag(FLAGS_compare_unmasked) && !masked) {
+    return ExitWithUsageError(absl::InvalidArgumentError(
+        "--compare_unmasked is for the masked experiments (imdb_lstm_masked, imdb_bilstm_masked)"));
+  }
   ImdbSizes sizes;
+  sizes.mask_zero = masked;
   sizes.top_words = static_cast<size_t>(absl::GetFlag(FLAGS_top_words).value);
   sizes.max_review_length = static_cast<size_t>(absl::GetFlag(FLAGS_max_review_length).value);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir).empty()
@@ -97,12 +106,45 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv) {
   if (absl::Status status = AddModelFiles(model, preprocessing, fit); !status.ok()) {
     return ExitWithUsageError(status);
   }
-  absl::StatusOr<layers::History> history = model.Fit(*x_train, y_train, fit);
-  if (!history.ok()) return ExitWithError(history.status());
-
-  // Final evaluation of the model
-  absl::StatusOr<layers::Scores> scores = model.Evaluate(*x_test, y_test, 64);
+  fit.bucket_by_length(masked);
+  const size_t batch_size = fit.batch_size();
+  // Trains `model` with `options`, prints the seconds per epoch and returns the test scores.
+  const auto train = [&](layers::Sequential& model, const layers::FitOptions& options,
+                         double& seconds_per_epoch) -> absl::StatusOr<layers::Scores> {
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<layers::History> history = model.Fit(*x_train, y_train, options);
+    if (!history.ok()) return history.status();
+    const size_t epochs = history->history.at("loss").size();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    seconds_per_epoch = epochs == 0 ? 0 : seconds / static_cast<double>(epochs);
+    if (epochs > 0) std::printf("Seconds per epoch: %.1f\n", seconds_per_epoch);
+    // Final evaluation of the model
+    return model.Evaluate(*x_test, y_test, batch_size, options.bucket_by_length());
+  };
+  double seconds = 0;
+  absl::StatusOr<layers::Scores> scores = train(model, fit, seconds);
   if (!scores.ok()) return ExitWithError(scores.status());
+  if (absl::GetFlag(FLAGS_compare_unmasked)) {
+    std::printf("\nThe same model without masking or bucketing:\n");
+    layers::Sequential unmasked(absl::GetFlag(FLAGS_seed));
+    ImdbSizes plain = sizes;
+    plain.mask_zero = false;
+    build(unmasked, plain);
+    if (absl::Status status = unmasked.Compile("binary_crossentropy",
+                                               std::make_unique<autograd::Adam>(), {"accuracy"});
+        !status.ok()) {
+      return ExitWithError(status);
+    }
+    layers::FitOptions plain_fit = fit;
+    plain_fit.bucket_by_length(false).callbacks({});
+    double plain_seconds = 0;
+    absl::StatusOr<layers::Scores> plain_scores = train(unmasked, plain_fit, plain_seconds);
+    if (!plain_scores.ok()) return ExitWithError(plain_scores.status());
+    std::printf("\n%-24s %9s %9s\n", "", "accuracy", "s/epoch");
+    std::printf("%-24s %8.2f%% %9.1f\n", "masked, bucketed", 100 * scores->accuracy, seconds);
+    std::printf("%-24s %8.2f%% %9.1f\n", "unmasked", 100 * plain_scores->accuracy, plain_seconds);
+  }
   std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
   return 0;
 }

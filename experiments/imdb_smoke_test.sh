@@ -24,7 +24,22 @@ for binary in "$@"; do
   grep -q "^Loaded 12 training and 12 test reviews" "$log" || { cat "$log"; fail "$name: no load line"; }
   grep -q "^Total params:" "$log" || fail "$name printed no summary"
   grep -q "^12/12 .* - loss: [0-9.]* - accuracy: [0-9.]*$" "$log" || { cat "$log"; fail "$name: no epoch line"; }
+  grep -q "^Seconds per epoch: [0-9]*\.[0-9]$" "$log" || { cat "$log"; fail "$name: no seconds per epoch"; }
   tail -n 1 "$log" | grep -q "^Accuracy: [0-9]*\.[0-9][0-9]%$" || { cat "$log"; fail "$name: last line is not the accuracy"; }
+  case "$name" in
+    *_masked)
+      # Both runs side by side; the model's mask and the bucketing change nothing else.
+      "$binary" --epochs=1 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data" \
+          --compare_unmasked >"$log" 2>&1 || { cat "$log"; fail "$name --compare_unmasked exited non-zero"; }
+      grep -q "^masked, bucketed  *[0-9.]*% *[0-9.]*$" "$log" || { cat "$log"; fail "$name: no masked row"; }
+      grep -q "^unmasked  *[0-9.]*% *[0-9.]*$" "$log" || { cat "$log"; fail "$name: no unmasked row"; }
+      [ "$(grep -c "^Seconds per epoch" "$log")" = 2 ] || { cat "$log"; fail "$name: expected two runs"; }
+      ;;
+    *)
+      if "$binary" --compare_unmasked --data_dir="$data" >"$log" 2>&1; then fail "$name accepted --compare_unmasked"; fi
+      grep -q "compare_unmasked is for the masked experiments" "$log" || { cat "$log"; fail "$name: no reason"; }
+      ;;
+  esac
 done
 
 # Missing data: one clear message naming the fetch command, non-zero exit.
