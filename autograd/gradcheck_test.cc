@@ -322,6 +322,45 @@ TEST(Gradcheck, SimpleRnnAndGruSequences) {
   }
 }
 
+// Every activation Keras allows in the cells, in both roles. The inputs reach past +-2.5, so
+// hard_sigmoid is clipped at some steps and on its slope at others.
+TEST(Gradcheck, RecurrentSequencesWithOtherActivations) {
+  const Activation kinds[] = {Activation::kRelu, Activation::kHardSigmoid, Activation::kLinear,
+                              Activation::kSigmoid, Activation::kTanh};
+  for (size_t k = 0; k < 5; ++k) {
+    const CellActivations a{kinds[k], kinds[(k + 1) % 5]};
+    SCOPED_TRACE(testing::Message()
+                 << "activation " << static_cast<int>(a.activation) << ", recurrent_activation "
+                 << static_cast<int>(a.recurrent_activation));
+    const Inputs lstm = {Param({2, 3, 2}, -4, 4, 120 + k), Param({2, 2}, -0.5, 0.5, 121),
+                         Param({2, 2}, -0.5, 0.5, 122),    Param({2, 8}, -0.9, 0.9, 123),
+                         Param({2, 8}, -0.7, 0.7, 124),    Param({8}, -0.3, 0.3, 125)};
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], false, nullptr, nullptr,
+                              false, a);
+        },
+        lstm);
+    const Inputs rnn = {Param({2, 3, 2}, -4, 4, 130 + k), Param({2, 2}, -0.5, 0.5, 131),
+                        Param({2, 2}, -0.8, 0.8, 132), Param({2, 2}, -0.8, 0.8, 133),
+                        Param({2}, -0.3, 0.3, 134)};
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], true, nullptr, nullptr, false,
+                                   a);
+        },
+        rnn);
+    const Inputs gru = {Param({2, 3, 2}, -4, 4, 140 + k), Param({2, 2}, -0.5, 0.5, 141),
+                        Param({2, 6}, -0.9, 0.9, 142), Param({2, 6}, -0.8, 0.8, 143),
+                        Param({2, 6}, -0.3, 0.3, 144)};
+    EXPECT_GRADCHECK(
+        [&](const Inputs& in) {
+          return GruSequence(in[0], in[1], in[2], in[3], in[4], false, nullptr, nullptr, false, a);
+        },
+        gru);
+  }
+}
+
 TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
   Rng rng(70);
   const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;

@@ -31,74 +31,123 @@ namespace {
 using vector_math::SigmoidInPlace;
 using vector_math::TanhInPlace;
 
-// Every cell, for one batch row and one step, with H units:
-//   Forward(z, p, h, c, saved): z holds the pre-activations of the kGates gates (input projection
+void ActivateInPlace(Activation activation, Real* __restrict x, size_t n) {
+  switch (activation) {
+    case Activation::kTanh:
+      return TanhInPlace(x, n);
+    case Activation::kSigmoid:
+      return SigmoidInPlace(x, n);
+    case Activation::kHardSigmoid:
+      for (size_t k = 0; k < n; ++k)
+        x[k] = std::clamp(Real(0.2) * x[k] + Real(0.5), Real(0), Real(1));
+      return;
+    case Activation::kRelu:
+      for (size_t k = 0; k < n; ++k) x[k] = std::max(x[k], Real(0));
+      return;
+    case Activation::kLinear:
+      return;
+  }
+}
+
+// d[k] = the activation's derivative where it output y[k].
+void DerivativeFromOutput(Activation activation, const Real* __restrict y, Real* __restrict d,
+                          size_t n) {
+  switch (activation) {
+    case Activation::kTanh:
+      for (size_t k = 0; k < n; ++k) d[k] = Real(1) - y[k] * y[k];
+      return;
+    case Activation::kSigmoid:
+      for (size_t k = 0; k < n; ++k) d[k] = y[k] * (Real(1) - y[k]);
+      return;
+    case Activation::kHardSigmoid:  // 0.2 on the slope, 0 where clipped
+      for (size_t k = 0; k < n; ++k) d[k] = y[k] > Real(0) && y[k] < Real(1) ? Real(0.2) : Real(0);
+      return;
+    case Activation::kRelu:
+      for (size_t k = 0; k < n; ++k) d[k] = y[k] > Real(0) ? Real(1) : Real(0);
+      return;
+    case Activation::kLinear:
+      std::fill(d, d + n, Real(1));
+      return;
+  }
+}
+
+// Every cell, for one batch row and one step, with H units and activations `a`:
+//   Forward(a, z, p, h, c, saved): z holds the pre-activations of the kGates gates (input
+//   projection
 //     plus, unless kSeparateRecurrent, the recurrent product); p the recurrent product plus its
 //     bias for kSeparateRecurrent cells. Activates z in place (backward reads the activated gates),
 //     updates h (and c, for kCellState cells) in place and writes kSaved * H values for backward.
-//   Backward(gate, p, saved, h_prev, dh, dc, d_input, d_recurrent, dh_direct): from the activated
+//   Backward(a, gate, p, saved, h_prev, dh, dc, d_input, d_recurrent, dh_direct, slopes): from the
+//     activated
 //     gates, what Forward saved, h before the step and dh = d loss / d h after the step, writes
 //     d loss / d (input projection) and d loss / d (recurrent product) (the same buffer unless
 //     kSeparateRecurrent), dh_direct (the part of d loss / d h_prev that bypasses the recurrent
 //     product; only kDirectPath cells write it), and updates dc in place for kCellState cells.
+//     `slopes` is scratch for kSlopes * H activation derivatives.
 
 // Keras LSTM: gates i, f, g (candidate), o. c = f c + i g; h = o tanh(c).
 struct LstmCell {
   static constexpr const char* kName = "LstmSequence";
-  static constexpr size_t kGates = 4, kSaved = 2;  // saved: c before the step, tanh(c) after
+  // saved: c before the step, tanh(c) after; slopes: of the four gates, then of tanh(c).
+  static constexpr size_t kGates = 4, kSaved = 2, kSlopes = 5;
   static constexpr bool kCellState = true, kSeparateRecurrent = false, kDirectPath = false;
 
-  static void Forward(Real* __restrict z, const Real* /*p*/, Real* __restrict h, Real* __restrict c,
-                      Real* __restrict saved, size_t H) {
-    SigmoidInPlace(z, 2 * H);      // i, f
-    TanhInPlace(z + 2 * H, H);     // g
-    SigmoidInPlace(z + 3 * H, H);  // o
+  static void Forward(const CellActivations& a, Real* __restrict z, const Real* /*p*/,
+                      Real* __restrict h, Real* __restrict c, Real* __restrict saved, size_t H) {
+    ActivateInPlace(a.recurrent_activation, z, 2 * H);      // i, f
+    ActivateInPlace(a.activation, z + 2 * H, H);            // g
+    ActivateInPlace(a.recurrent_activation, z + 3 * H, H);  // o
     Real* __restrict c_prev = saved;
     Real* __restrict tanh_c = saved + H;
     for (size_t j = 0; j < H; ++j) {
       c_prev[j] = c[j];
       tanh_c[j] = c[j] = z[H + j] * c[j] + z[j] * z[2 * H + j];
     }
-    TanhInPlace(tanh_c, H);
+    ActivateInPlace(a.activation, tanh_c, H);
     for (size_t j = 0; j < H; ++j) h[j] = z[3 * H + j] * tanh_c[j];
   }
 
-  static void Backward(const Real* __restrict gate, const Real* /*p*/, const Real* __restrict saved,
-                       const Real* /*h_prev*/, const Real* __restrict dh, Real* __restrict dc,
-                       Real* __restrict d_input, Real* /*d_recurrent*/, Real* /*dh_direct*/,
+  static void Backward(const CellActivations& a, const Real* __restrict gate, const Real* /*p*/,
+                       const Real* __restrict saved, const Real* /*h_prev*/,
+                       const Real* __restrict dh, Real* __restrict dc, Real* __restrict d_input,
+                       Real* /*d_recurrent*/, Real* /*dh_direct*/, Real* __restrict slopes,
                        size_t H) {
     const Real* __restrict c_prev = saved;
     const Real* __restrict tanh_c = saved + H;
+    DerivativeFromOutput(a.recurrent_activation, gate, slopes, 2 * H);
+    DerivativeFromOutput(a.activation, gate + 2 * H, slopes + 2 * H, H);
+    DerivativeFromOutput(a.recurrent_activation, gate + 3 * H, slopes + 3 * H, H);
+    DerivativeFromOutput(a.activation, tanh_c, slopes + 4 * H, H);
     for (size_t j = 0; j < H; ++j) {
       const Real i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
-      const Real tc = tanh_c[j];
-      const Real dc_total = dc[j] + dh[j] * o * (Real(1) - tc * tc);
-      d_input[j] = dc_total * g * i * (Real(1) - i);
-      d_input[H + j] = dc_total * c_prev[j] * f * (Real(1) - f);
-      d_input[2 * H + j] = dc_total * i * (Real(1) - g * g);
-      d_input[3 * H + j] = dh[j] * tc * o * (Real(1) - o);
+      const Real dc_total = dc[j] + dh[j] * o * slopes[4 * H + j];
+      d_input[j] = dc_total * g * slopes[j];
+      d_input[H + j] = dc_total * c_prev[j] * slopes[H + j];
+      d_input[2 * H + j] = dc_total * i * slopes[2 * H + j];
+      d_input[3 * H + j] = dh[j] * tanh_c[j] * slopes[3 * H + j];
       dc[j] = dc_total * f;
     }
   }
 };
 
-// Keras SimpleRNN with tanh: h = tanh(z).
+// Keras SimpleRNN: h = activation(z) (tanh by default).
 struct SimpleRnnCell {
   static constexpr const char* kName = "SimpleRnnSequence";
-  static constexpr size_t kGates = 1, kSaved = 0;  // the activated z is h itself
+  static constexpr size_t kGates = 1, kSaved = 0, kSlopes = 1;  // the activated z is h itself
   static constexpr bool kCellState = false, kSeparateRecurrent = false, kDirectPath = false;
 
-  static void Forward(Real* __restrict z, const Real* /*p*/, Real* __restrict h, Real* /*c*/,
-                      Real* /*saved*/, size_t H) {
-    TanhInPlace(z, H);
+  static void Forward(const CellActivations& a, Real* __restrict z, const Real* /*p*/,
+                      Real* __restrict h, Real* /*c*/, Real* /*saved*/, size_t H) {
+    ActivateInPlace(a.activation, z, H);
     std::copy(z, z + H, h);
   }
 
-  static void Backward(const Real* __restrict gate, const Real* /*p*/, const Real* /*saved*/,
-                       const Real* /*h_prev*/, const Real* __restrict dh, Real* /*dc*/,
-                       Real* __restrict d_input, Real* /*d_recurrent*/, Real* /*dh_direct*/,
-                       size_t H) {
-    for (size_t j = 0; j < H; ++j) d_input[j] = dh[j] * (Real(1) - gate[j] * gate[j]);
+  static void Backward(const CellActivations& a, const Real* __restrict gate, const Real* /*p*/,
+                       const Real* /*saved*/, const Real* /*h_prev*/, const Real* __restrict dh,
+                       Real* /*dc*/, Real* __restrict d_input, Real* /*d_recurrent*/,
+                       Real* /*dh_direct*/, Real* __restrict slopes, size_t H) {
+    DerivativeFromOutput(a.activation, gate, slopes, H);
+    for (size_t j = 0; j < H; ++j) d_input[j] = dh[j] * slopes[j];
   }
 };
 
@@ -106,27 +155,31 @@ struct SimpleRnnCell {
 //   z = sigmoid(xz + hz); r = sigmoid(xr + hr); n = tanh(xn + r hn); h = z h + (1 - z) n.
 struct GruCell {
   static constexpr const char* kName = "GruSequence";
-  static constexpr size_t kGates = 3, kSaved = 0;  // backward reads the gates, p and h_prev
+  // Backward reads the gates, p and h_prev; slopes: of z, r, n.
+  static constexpr size_t kGates = 3, kSaved = 0, kSlopes = 3;
   static constexpr bool kCellState = false, kSeparateRecurrent = true, kDirectPath = true;
 
-  static void Forward(Real* __restrict g, const Real* __restrict p, Real* __restrict h, Real* /*c*/,
-                      Real* /*saved*/, size_t H) {
+  static void Forward(const CellActivations& a, Real* __restrict g, const Real* __restrict p,
+                      Real* __restrict h, Real* /*c*/, Real* /*saved*/, size_t H) {
     for (size_t k = 0; k < 2 * H; ++k) g[k] += p[k];
-    SigmoidInPlace(g, 2 * H);
+    ActivateInPlace(a.recurrent_activation, g, 2 * H);
     for (size_t j = 0; j < H; ++j) g[2 * H + j] += g[H + j] * p[2 * H + j];
-    TanhInPlace(g + 2 * H, H);
+    ActivateInPlace(a.activation, g + 2 * H, H);
     for (size_t j = 0; j < H; ++j) h[j] = g[j] * h[j] + (Real(1) - g[j]) * g[2 * H + j];
   }
 
-  static void Backward(const Real* __restrict g, const Real* __restrict p, const Real* /*saved*/,
-                       const Real* __restrict h_prev, const Real* __restrict dh, Real* /*dc*/,
-                       Real* __restrict d_input, Real* __restrict d_recurrent,
-                       Real* __restrict dh_direct, size_t H) {
+  static void Backward(const CellActivations& a, const Real* __restrict g, const Real* __restrict p,
+                       const Real* /*saved*/, const Real* __restrict h_prev,
+                       const Real* __restrict dh, Real* /*dc*/, Real* __restrict d_input,
+                       Real* __restrict d_recurrent, Real* __restrict dh_direct,
+                       Real* __restrict slopes, size_t H) {
+    DerivativeFromOutput(a.recurrent_activation, g, slopes, 2 * H);
+    DerivativeFromOutput(a.activation, g + 2 * H, slopes + 2 * H, H);
     for (size_t j = 0; j < H; ++j) {
       const Real z = g[j], r = g[H + j], n = g[2 * H + j];
-      const Real dn = dh[j] * (Real(1) - z) * (Real(1) - n * n);
-      const Real dz = dh[j] * (h_prev[j] - n) * z * (Real(1) - z);
-      const Real dr = dn * p[2 * H + j] * r * (Real(1) - r);
+      const Real dn = dh[j] * (Real(1) - z) * slopes[2 * H + j];
+      const Real dz = dh[j] * (h_prev[j] - n) * slopes[j];
+      const Real dr = dn * p[2 * H + j] * slopes[H + j];
       d_input[j] = d_recurrent[j] = dz;
       d_input[H + j] = d_recurrent[H + j] = dr;
       d_input[2 * H + j] = dn;
@@ -148,6 +201,7 @@ struct Saved {
   Array mask;       // [B, H], or empty
   Array steps;      // [B, T] step mask in input order (1 real, 0 masked), or empty
   bool zero_output_for_mask = false;
+  CellActivations activations;
 };
 
 // Runs work(b0, b1, id) for each of `threads` contiguous shares [b0, b1) of the batch, each on its
@@ -225,7 +279,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
       if constexpr (Cell::kSeparateRecurrent) {
         for (size_t k = 0; k < G; ++k) p_b[k] += recurrent_bias[k];
       }
-      Cell::Forward(z, p_b, hb, c + b * H, saved, H);
+      Cell::Forward(s.activations, z, p_b, hb, c + b * H, saved, H);
       std::copy(hb, hb + H, output + (b * T + step) * H);
     }
   }
@@ -242,6 +296,7 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
   const bool direct_path = Cell::kDirectPath || steps != nullptr;
   Array dh_step = Array::from_shape({n * H});
   Array dh_product = Array::from_shape({mask != nullptr ? n * H : 0});
+  Array slopes = Array::from_shape({Cell::kSlopes * H});
   for (size_t step = T; step-- > 0;) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
     for (size_t b = b0; b < b1; ++b) {
@@ -263,9 +318,9 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
       for (size_t j = 0; j < H; ++j) dh_b[j] = dy_b[j] + dh[b * H + j];
       if (!Cell::kDirectPath && steps != nullptr) std::fill(dh + b * H, dh + (b + 1) * H, Real(0));
       const Real* p = Cell::kSeparateRecurrent ? s.recurrent.data() + row * G : nullptr;
-      Cell::Backward(s.activated.data() + row * G, p, s.cell.data() + row * S,
+      Cell::Backward(s.activations, s.activated.data() + row * G, p, s.cell.data() + row * S,
                      s.h_prev.data() + row * H, dh_b, dc + b * H, d_input + row * G,
-                     d_recurrent + row * G, dh + b * H, H);
+                     d_recurrent + row * G, dh + b * H, slopes.data(), H);
       // Bias gradients while the row is in cache: input side, then (separate) recurrent side.
       for (size_t k = 0; k < G; ++k) bias_sum[k] += d_input[row * G + k];
       if constexpr (Cell::kSeparateRecurrent) {
@@ -292,7 +347,7 @@ template <typename Cell>
 Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask) {
+                         bool zero_output_for_mask, const CellActivations& activations) {
   const char* op = Cell::kName;
   if (x.dim() != 3 || h0.dim() != 2) {
     throw ShapeError(absl::StrFormat(
@@ -307,6 +362,7 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   s.units = h0.size(1);
   s.gates = Cell::kGates * s.units;
   s.go_backwards = go_backwards;
+  s.activations = activations;
   const size_t B = s.batch, T = s.time, D = s.input_dim, H = s.units, G = s.gates, rows = B * T;
   CheckShape(op, h0, {B, H}, "h0");
   if (c0 != nullptr) CheckShape(op, *c0, {B, H}, "c0");
@@ -431,26 +487,43 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
 
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                    const Array* recurrent_mask, const Array* step_mask,
-                    bool zero_output_for_mask) {
+                    const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
+                    CellActivations activations) {
   return RecurrentSequence<LstmCell>(x, h0, &c0, kernel, recurrent_kernel, bias, go_backwards,
-                                     recurrent_mask, step_mask, zero_output_for_mask);
+                                     recurrent_mask, step_mask, zero_output_for_mask, activations);
 }
 
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask) {
+                         bool zero_output_for_mask, CellActivations activations) {
   return RecurrentSequence<SimpleRnnCell>(x, h0, nullptr, kernel, recurrent_kernel, bias,
                                           go_backwards, recurrent_mask, step_mask,
-                                          zero_output_for_mask);
+                                          zero_output_for_mask, activations);
 }
 
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                   const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask) {
+                   const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
+                   CellActivations activations) {
   return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, go_backwards,
-                                    recurrent_mask, step_mask, zero_output_for_mask);
+                                    recurrent_mask, step_mask, zero_output_for_mask, activations);
+}
+
+bool ParseActivation(const std::string& name, Activation& activation) {
+  static const std::pair<const char*, Activation> kNames[] = {
+      {"tanh", Activation::kTanh},
+      {"sigmoid", Activation::kSigmoid},
+      {"hard_sigmoid", Activation::kHardSigmoid},
+      {"relu", Activation::kRelu},
+      {"linear", Activation::kLinear}};
+  for (const auto& [known, value] : kNames) {
+    if (name == known) {
+      activation = value;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace autograd

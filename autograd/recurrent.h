@@ -16,9 +16,24 @@
 #ifndef AUTOGRAD_RECURRENT_H_
 #define AUTOGRAD_RECURRENT_H_
 
+#include <string>
+
 #include "autograd/tensor.h"
 
 namespace autograd {
+
+// The activations of the recurrent cells, by Keras' names: "tanh", "sigmoid", "hard_sigmoid"
+// (Keras 2's: clip(0.2 x + 0.5, 0, 1)), "relu", "linear". Each one's derivative is computed from
+// its output, which is what backward keeps.
+enum class Activation { kTanh, kSigmoid, kHardSigmoid, kRelu, kLinear };
+// `activation` makes the candidate (and, for LSTM, the output from c: h = o * activation(c));
+// `recurrent_activation` makes the gates (not used by SimpleRNN). Keras' defaults.
+struct CellActivations {
+  Activation activation = Activation::kTanh;
+  Activation recurrent_activation = Activation::kSigmoid;
+};
+// Keras' name -> Activation; false for a name not listed above.
+bool ParseActivation(const std::string& name, Activation& activation);
 
 // A Keras LSTM over a whole sequence. Gate order i, f, c, o (Keras layout):
 //   x:                [batch, time, input_dim]
@@ -30,11 +45,12 @@ namespace autograd {
 // c = f * c + i * g; h = o * tanh(c).
 // Returns [batch, time, units], the hidden state after each step in processing order. With
 // go_backwards the input is read from its last step to its first, so output step s belongs to
-// input step time - 1 - s (Keras returns the reversed sequence too).
+// input step time - 1 - s (Keras returns the reversed sequence too). With other activations
+// (all three ops), sigmoid above means recurrent_activation and tanh means activation.
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                     const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                    bool zero_output_for_mask = false);
+                    bool zero_output_for_mask = false, CellActivations activations = {});
 
 // A Keras SimpleRNN (activation tanh) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, units],
@@ -43,7 +59,7 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                         bool zero_output_for_mask = false);
+                         bool zero_output_for_mask = false, CellActivations activations = {});
 
 // A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
@@ -55,7 +71,7 @@ Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                    const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                   bool zero_output_for_mask = false);
+                   bool zero_output_for_mask = false, CellActivations activations = {});
 
 }  // namespace autograd
 

@@ -1,11 +1,12 @@
 // LstmSequence's forward pass against values worked out by hand in the test.
 #include "autograd/recurrent.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "autograd/autograd.h"
+#include "xtensor/xtensor.hpp"
 
 namespace autograd {
 namespace {
@@ -45,8 +46,7 @@ struct TinyLstm {
     Array x = Array::from_shape({1, xs.size(), 1});
     for (size_t t = 0; t < xs.size(); ++t) x(0, t, 0) = static_cast<Real>(xs[t]);
     return LstmSequence(Tensor(x), Tensor(Row({h0})), Tensor(Row({c0})),
-                        Tensor(Row({wi, wf, wc, wo})),
-                        Tensor(Row({ui, uf, uc, uo})),
+                        Tensor(Row({wi, wf, wc, wo})), Tensor(Row({ui, uf, uc, uo})),
                         Tensor(Array{Real(bi), Real(bf), Real(bc), Real(bo)}), go_backwards);
   }
 };
@@ -115,6 +115,77 @@ TEST(GruSequence, ForwardMatchesHandComputation) {
     h = z * h + (1 - z) * n;
     EXPECT_NEAR(out(0, t, 0), h, 1e-6) << "step " << t;
   }
+}
+
+// The other activations, one unit, worked by hand. hard_sigmoid(x) = clip(0.2 x + 0.5, 0, 1).
+TEST(Activations, SimpleRnnReluAndLinear) {
+  const Tensor x(Array(xt::xtensor<Real, 3>{{{1}, {-2}}}));
+  const Tensor h0(Row({0})), kernel(Row({0.5})), recurrent(Row({-0.3})), bias(Array{0.2f});
+  // relu: h1 = relu(0.5 + 0.2) = 0.7; h2 = relu(-1 - 0.21 + 0.2) = 0.
+  const Array relu = SimpleRnnSequence(x, h0, kernel, recurrent, bias, false, nullptr, nullptr,
+                                       false, {Activation::kRelu, Activation::kSigmoid})
+                         .value();
+  EXPECT_NEAR(relu(0, 0, 0), 0.7, 1e-6);
+  EXPECT_EQ(relu(0, 1, 0), 0);
+  // linear: h2 = -1 - 0.21 + 0.2 = -1.01.
+  const Array linear = SimpleRnnSequence(x, h0, kernel, recurrent, bias, false, nullptr, nullptr,
+                                         false, {Activation::kLinear, Activation::kSigmoid})
+                           .value();
+  EXPECT_NEAR(linear(0, 1, 0), -1.01, 1e-6);
+}
+
+TEST(Activations, LstmReluWithHardSigmoidGates) {
+  // x = 1, kernel (i, f, c, o) = (0.5, 1, 2, -1), no recurrent product (h0 = 0), c0 = 0.5:
+  // i = hs(0.5) = 0.6, f = hs(1) = 0.7, g = relu(2) = 2, o = hs(-1) = 0.3;
+  // c = 0.7 * 0.5 + 0.6 * 2 = 1.55; h = 0.3 * relu(1.55) = 0.465.
+  const Tensor x(Array(xt::xtensor<Real, 3>{{{1}}}));
+  const Array y =
+      LstmSequence(x, Tensor(Row({0})), Tensor(Row({0.5})), Tensor(Row({0.5, 1, 2, -1})),
+                   Tensor(Row({0.3, 0.3, 0.3, 0.3})), Tensor(Array{0.f, 0.f, 0.f, 0.f}), false,
+                   nullptr, nullptr, false, {Activation::kRelu, Activation::kHardSigmoid})
+          .value();
+  EXPECT_NEAR(y(0, 0, 0), 0.465, 1e-6);
+  // Clipped gates: x = 20 saturates i, f, o at 1 (and c's relu passes 40).
+  const Array big =
+      LstmSequence(Tensor(Array(xt::xtensor<Real, 3>{{{20}}})), Tensor(Row({0})),
+                   Tensor(Row({0.5})), Tensor(Row({0.5, 1, 2, 1})), Tensor(Row({0, 0, 0, 0})),
+                   Tensor(Array{0.f, 0.f, 0.f, 0.f}), false, nullptr, nullptr, false,
+                   {Activation::kRelu, Activation::kHardSigmoid})
+          .value();
+  EXPECT_NEAR(big(0, 0, 0), 40.5, 1e-5);  // c = 1 * 0.5 + 1 * 40
+}
+
+TEST(Activations, GruLinearWithHardSigmoidGates) {
+  // x = 1, kernel (z, r, h) = (0.5, -1, 2), recurrent kernel all 1, biases 0, h0 = 0.4:
+  // z = hs(0.9) = 0.68, r = hs(-0.6) = 0.38, n = 2 + 0.38 * 0.4 = 2.152,
+  // h = 0.68 * 0.4 + 0.32 * 2.152 = 0.96064.
+  const Tensor x(Array(xt::xtensor<Real, 3>{{{1}}}));
+  const Array y =
+      GruSequence(x, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})), Tensor(Row({1, 1, 1})),
+                  Tensor(Array(xt::zeros<Real>({2, 3}))), false, nullptr, nullptr, false,
+                  {Activation::kLinear, Activation::kHardSigmoid})
+          .value();
+  EXPECT_NEAR(y(0, 0, 0), 0.96064, 1e-6);
+}
+
+// recurrent_dropout: the mask multiplies h in the recurrent products only.
+TEST(RecurrentMask, SimpleRnnAndGruByHand) {
+  const Array mask = Row({2});  // a kept unit at rate 0.5
+  // SimpleRNN: h1 = tanh(0.7); h2 = tanh(1 - 0.3 * (2 h1) + 0.2).
+  const Tensor x(Array(xt::xtensor<Real, 3>{{{1}, {2}}}));
+  const Array rnn = SimpleRnnSequence(x, Tensor(Row({0})), Tensor(Row({0.5})), Tensor(Row({-0.3})),
+                                      Tensor(Array{0.2f}), false, &mask)
+                        .value();
+  const double h1 = std::tanh(0.7);
+  EXPECT_NEAR(rnn(0, 1, 0), std::tanh(1.2 - 0.6 * h1), 1e-6);
+  // GRU, one step from h0 = 0.4: the products see 0.8, the mix the unmasked 0.4.
+  const Tensor one(Array(xt::xtensor<Real, 3>{{{1}}}));
+  const Array gru =
+      GruSequence(one, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})), Tensor(Row({1, 1, 1})),
+                  Tensor(Array(xt::zeros<Real>({2, 3}))), false, &mask)
+          .value();
+  const double z = Sig(0.5 + 0.8), r = Sig(-1 + 0.8), n = std::tanh(2 + r * 0.8);
+  EXPECT_NEAR(gru(0, 0, 0), z * 0.4 + (1 - z) * n, 1e-6);
 }
 
 }  // namespace

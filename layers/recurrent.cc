@@ -1,5 +1,7 @@
 #include "layers/recurrent.h"
 
+#include <tuple>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "autograd/elementwise.h"
@@ -32,11 +34,18 @@ Tensor LastStep(const Tensor& sequence) {
 absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   const size_t units = options_.units();
   if (absl::Status status = CheckSize("units", units); !status.ok()) return status;
-  if (options_.activation() != "tanh" || options_.recurrent_activation() != "sigmoid") {
-    return absl::UnimplementedError(absl::StrFormat(
-        "only activation 'tanh' with recurrent_activation 'sigmoid' is implemented, got '%s' "
-        "and '%s'",
-        options_.activation(), options_.recurrent_activation()));
+  for (const auto& [key, name, activation] :
+       {std::tuple<const char*, std::string, autograd::Activation*>{
+            "activation", options_.activation(), &activations_.activation},
+        {"recurrent_activation", options_.recurrent_activation(),
+         &activations_.recurrent_activation}}) {
+    // Keras writes "linear" for None.
+    if (!autograd::ParseActivation(name.empty() ? "linear" : name, *activation)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s '%s' is not one of the recurrent activations: tanh, sigmoid, "
+                          "hard_sigmoid, relu, linear",
+                          key, name));
+    }
   }
   if (options_.recurrent_initializer() != "orthogonal" &&
       options_.recurrent_initializer() != "zeros") {
@@ -159,7 +168,7 @@ Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* re
                            const Array* step_mask) {
   return autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_, bias_,
                                 options_.go_backwards(), recurrent_mask, step_mask,
-                                zero_output_for_mask_);
+                                zero_output_for_mask_, activations_);
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -173,7 +182,7 @@ Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, const Arra
                                 const Array* step_mask) {
   return autograd::SimpleRnnSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
                                      options_.go_backwards(), recurrent_mask, step_mask,
-                                     zero_output_for_mask_);
+                                     zero_output_for_mask_, activations_);
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -187,7 +196,7 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
 Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
                           const Array* step_mask) {
   return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_, options_.go_backwards(),
-                               recurrent_mask, step_mask, zero_output_for_mask_);
+                               recurrent_mask, step_mask, zero_output_for_mask_, activations_);
 }
 
 namespace {

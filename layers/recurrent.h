@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "autograd/recurrent.h"
 #include "layers/layer.h"
 #include "layers/options.h"
 
@@ -17,7 +18,8 @@ struct RecurrentOptions {
   LAYERS_ARG(bool, return_sequences, false);
   // Read the input from its last step to its first; the returned sequence is reversed too.
   LAYERS_ARG(bool, go_backwards, false);
-  // Only Keras' defaults are implemented: tanh, and sigmoid for the gates.
+  // Keras' names: tanh, sigmoid, hard_sigmoid (Keras 2's), relu, linear. The gates use
+  // recurrent_activation (SimpleRNN has none).
   LAYERS_ARG(std::string, activation, "tanh");
   LAYERS_ARG(std::string, recurrent_activation, "sigmoid");
   // "orthogonal" (Keras' default) or "zeros".
@@ -25,7 +27,7 @@ struct RecurrentOptions {
   // LSTM: add 1 to the forget gate's bias at initialization (Keras' default).
   LAYERS_ARG(bool, unit_forget_bias, true);
   // Fraction of the inputs / of the recurrent state dropped in training: one mask per sequence,
-  // reused at every step (Keras' dropout and recurrent_dropout; the latter for LSTM only).
+  // reused at every step (Keras' dropout and recurrent_dropout).
   LAYERS_ARG(double, dropout, 0.0);
   LAYERS_ARG(double, recurrent_dropout, 0.0);
   // Not Keras': with a mask, run only over the steps where some sample of the batch is real (the
@@ -76,6 +78,7 @@ class RecurrentLayer : public Layer {
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   RecurrentOptions options_;
+  autograd::CellActivations activations_;  // parsed from options_ by DoBuild
   bool zero_output_for_mask_ = false;
   // Every recurrent layer has these three weights, in this Keras order.
   Tensor kernel_, recurrent_kernel_, bias_;

@@ -5,6 +5,7 @@
 #include "autograd/autograd.h"
 #include "autograd/shape_ops.h"
 #include "xtensor/xbuilder.hpp"
+#include "xtensor/xtensor.hpp"
 #include "xtensor/xview.hpp"
 
 namespace layers {
@@ -224,6 +225,30 @@ TEST(LSTM, DropoutUsesOneMaskPerSequenceForInputsAndState) {
   const Array expected = plain(autograd::Mul(x, Tensor(input_mask)), &state_mask);
   EXPECT_TRUE(xt::allclose(lstm->Call(x, true).value(), expected));
   EXPECT_FALSE(xt::allclose(expected, plain(x, nullptr)));
+}
+
+TEST(Recurrent, TakesKerasRecurrentActivationsByName) {
+  Rng rng(4);
+  // SimpleRNN(1, activation="relu") on x = (1, -2) with kernel 0.5, recurrent -0.3, bias 0.2:
+  // h1 = relu(0.7) = 0.7, h2 = relu(-1 - 0.21 + 0.2) = 0.
+  LayerPtr relu = SimpleRNN(RecurrentOptions(1).activation("relu").return_sequences(true));
+  ASSERT_TRUE(relu->Build({2, 1}, rng).ok());
+  ASSERT_TRUE(relu->SetWeights({Array(xt::ones<Real>({1, 1})) * 0.5f,
+                                Array(xt::ones<Real>({1, 1})) * -0.3f, Array{0.2f}})
+                  .ok());
+  const Array y = relu->Call(Tensor(Array(xt::xtensor<Real, 3>{{{1}, {-2}}})), false).value();
+  EXPECT_NEAR(y(0, 0, 0), 0.7, 1e-6);
+  EXPECT_EQ(y(0, 1, 0), 0);
+  for (const char* name : {"tanh", "sigmoid", "hard_sigmoid", "relu", "linear"}) {
+    EXPECT_TRUE(LSTM(RecurrentOptions(2).activation(name).recurrent_activation(name))
+                    ->Build({3, 2}, rng)
+                    .ok())
+        << name;
+  }
+  EXPECT_EQ(
+      GRU(RecurrentOptions(2).recurrent_activation("softmax"))->Build({3, 2}, rng).message(),
+      "layer '' (GRU) on input (None, 3, 2): recurrent_activation 'softmax' is not one of the "
+      "recurrent activations: tanh, sigmoid, hard_sigmoid, relu, linear");
 }
 
 }  // namespace
