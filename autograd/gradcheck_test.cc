@@ -361,6 +361,45 @@ TEST(Gradcheck, RecurrentSequencesWithOtherActivations) {
   }
 }
 
+// The final state appended to the outputs (Keras' return_state), with and without a step mask
+// (whose last steps are padding in some rows), from a non-zero initial state.
+TEST(Gradcheck, RecurrentSequencesReturningTheirState) {
+  const Array steps = StepMask();
+  for (const Array* step_mask : {static_cast<const Array*>(nullptr), &steps}) {
+    for (bool go_backwards : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << "step mask " << (step_mask != nullptr) << ", go_backwards " << go_backwards);
+      const Inputs lstm = {Param({5, 4, 3}, -1, 1, 150),  Param({5, 2}, -0.5, 0.5, 151),
+                           Param({5, 2}, -0.5, 0.5, 152), Param({3, 8}, -0.7, 0.7, 153),
+                           Param({2, 8}, -0.7, 0.7, 154), Param({8}, -0.3, 0.3, 155)};
+      EXPECT_GRADCHECK(
+          [&](const Inputs& in) {
+            return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards, nullptr,
+                                step_mask, false, {}, /*append_state=*/true);
+          },
+          lstm);
+      const Inputs rnn = {Param({5, 4, 3}, -1, 1, 156), Param({5, 2}, -0.5, 0.5, 157),
+                          Param({3, 2}, -0.8, 0.8, 158), Param({2, 2}, -0.8, 0.8, 159),
+                          Param({2}, -0.3, 0.3, 160)};
+      EXPECT_GRADCHECK(
+          [&](const Inputs& in) {
+            return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, nullptr,
+                                     step_mask, false, {}, /*append_state=*/true);
+          },
+          rnn);
+      const Inputs gru = {Param({5, 4, 3}, -1, 1, 161), Param({5, 2}, -0.5, 0.5, 162),
+                          Param({3, 6}, -0.8, 0.8, 163), Param({2, 6}, -0.8, 0.8, 164),
+                          Param({2, 6}, -0.3, 0.3, 165)};
+      EXPECT_GRADCHECK(
+          [&](const Inputs& in) {
+            return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, nullptr, step_mask,
+                               true, {}, /*append_state=*/true);
+          },
+          gru);
+    }
+  }
+}
+
 TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
   Rng rng(70);
   const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;

@@ -202,6 +202,7 @@ struct Saved {
   Array steps;      // [B, T] step mask in input order (1 real, 0 masked), or empty
   bool zero_output_for_mask = false;
   CellActivations activations;
+  size_t output_time = 0;  // time steps of the output: time, plus the state's rows if appended
 };
 
 // Runs work(b0, b1, id) for each of `threads` contiguous shares [b0, b1) of the batch, each on its
@@ -261,7 +262,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
       if (steps != nullptr && steps[row] == Real(0)) {  // masked: the state carries over
         // Backward's dU product reads every row of h_prev (times a zero gradient here).
         if (record) std::fill(s.h_prev.data() + row * H, s.h_prev.data() + (row + 1) * H, Real(0));
-        Real* out = output + (b * T + step) * H;
+        Real* out = output + (b * s.output_time + step) * H;
         if (s.zero_output_for_mask) {
           std::fill(out, out + H, Real(0));
         } else {
@@ -280,7 +281,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
         for (size_t k = 0; k < G; ++k) p_b[k] += recurrent_bias[k];
       }
       Cell::Forward(s.activations, z, p_b, hb, c + b * H, saved, H);
-      std::copy(hb, hb + H, output + (b * T + step) * H);
+      std::copy(hb, hb + H, output + (b * s.output_time + step) * H);
     }
   }
 }
@@ -302,7 +303,7 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
     for (size_t b = b0; b < b1; ++b) {
       const size_t row = b * T + t;
       Real* dh_b = dh_step.data() + (b - b0) * H;
-      const Real* dy_b = dy + (b * T + step) * H;
+      const Real* dy_b = dy + (b * s.output_time + step) * H;
       if (steps != nullptr && steps[row] == Real(0)) {
         // The identity on the state: its gradient passes to h_prev (and c_prev, untouched), plus
         // that of the carried output; nothing reaches the input or the weights.
@@ -347,7 +348,8 @@ template <typename Cell>
 Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask, const CellActivations& activations) {
+                         bool zero_output_for_mask, const CellActivations& activations,
+                         bool append_state) {
   const char* op = Cell::kName;
   if (x.dim() != 3 || h0.dim() != 2) {
     throw ShapeError(absl::StrFormat(
@@ -363,6 +365,7 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   s.gates = Cell::kGates * s.units;
   s.go_backwards = go_backwards;
   s.activations = activations;
+  s.output_time = x.size(1) + (append_state ? (Cell::kCellState ? 2 : 1) : 0);
   const size_t B = s.batch, T = s.time, D = s.input_dim, H = s.units, G = s.gates, rows = B * T;
   CheckShape(op, h0, {B, H}, "h0");
   if (c0 != nullptr) CheckShape(op, *c0, {B, H}, "c0");
@@ -402,7 +405,7 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
     s.cell = Array::from_shape({rows, Cell::kSaved * H});
     if (Cell::kSeparateRecurrent) s.recurrent = Array::from_shape({rows, G});
   }
-  Array output = Array::from_shape({B, T, H});
+  Array output = Array::from_shape({B, s.output_time, H});
   Array h = h0.value();
   Array c = c0 != nullptr ? c0->value() : Array();
   const Real* U = recurrent_kernel.value().data();
@@ -411,6 +414,13 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   InShares(B, s.threads, [&](size_t b0, size_t b1, int) {
     ForwardShare<Cell>(s, record, U, b, recurrent_bias, h.data(), c.data(), output.data(), b0, b1);
   });
+  if (append_state) {  // the final h (and c) after the last step
+    for (size_t row = 0; row < B; ++row) {
+      Real* state = output.data() + (row * s.output_time + T) * H;
+      std::copy(h.data() + row * H, h.data() + (row + 1) * H, state);
+      if (Cell::kCellState) std::copy(c.data() + row * H, c.data() + (row + 1) * H, state + H);
+    }
+  }
 
   std::vector<Tensor> inputs = {x, h0, kernel, recurrent_kernel, bias};
   if (c0 != nullptr) inputs.push_back(*c0);
@@ -425,6 +435,13 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
     Real* d_rec = Cell::kSeparateRecurrent ? d_recurrent.data() : d_input.data();
     Array dh = xt::zeros<Real>({B, H});
     Array dc = xt::zeros<Real>({B, Cell::kCellState ? H : 0});
+    if (s.output_time > T) {  // the gradients of the appended final state start the recursion
+      for (size_t row = 0; row < B; ++row) {
+        const Real* d_state = out.grad.data() + (row * s.output_time + T) * H;
+        std::copy(d_state, d_state + H, dh.data() + row * H);
+        if (Cell::kCellState) std::copy(d_state + H, d_state + 2 * H, dc.data() + row * H);
+      }
+    }
     const size_t bias_size = Cell::kSeparateRecurrent ? 2 * G : G;
     Array bias_sums = xt::zeros<Real>({static_cast<size_t>(s.threads), bias_size});
     // U^T once, contiguous: the per-step d_recurrent @ U^T then runs as a plain product, which
@@ -488,26 +505,29 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                     const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
-                    CellActivations activations) {
+                    CellActivations activations, bool append_state) {
   return RecurrentSequence<LstmCell>(x, h0, &c0, kernel, recurrent_kernel, bias, go_backwards,
-                                     recurrent_mask, step_mask, zero_output_for_mask, activations);
+                                     recurrent_mask, step_mask, zero_output_for_mask, activations,
+                                     append_state);
 }
 
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask, CellActivations activations) {
+                         bool zero_output_for_mask, CellActivations activations,
+                         bool append_state) {
   return RecurrentSequence<SimpleRnnCell>(x, h0, nullptr, kernel, recurrent_kernel, bias,
                                           go_backwards, recurrent_mask, step_mask,
-                                          zero_output_for_mask, activations);
+                                          zero_output_for_mask, activations, append_state);
 }
 
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                    const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
-                   CellActivations activations) {
+                   CellActivations activations, bool append_state) {
   return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, go_backwards,
-                                    recurrent_mask, step_mask, zero_output_for_mask, activations);
+                                    recurrent_mask, step_mask, zero_output_for_mask, activations,
+                                    append_state);
 }
 
 bool ParseActivation(const std::string& name, Activation& activation) {

@@ -7,6 +7,11 @@
 // recurrent_mask (optional, [batch, units]), for all three: multiplies h before every
 // h @ recurrent_kernel, the same mask at every step (Keras' recurrent_dropout).
 //
+// append_state (all three): the final state follows the outputs on the time axis, so the
+// result is [batch, time + 1, units] (h) or, for LSTM, [batch, time + 2, units] (h, then c); a
+// gradient reaching those rows flows into the recursion (Keras' return_state). With a step mask
+// the final state is that after the last real step.
+//
 // step_mask (optional, [batch, time], 1 for a real step and 0 for padding, in input order: with
 // go_backwards it is read reversed with the input), Keras' masking: a masked step leaves the
 // state (h, and c for LSTM) as it was, and its output is that carried h, or zeros with
@@ -50,7 +55,8 @@ bool ParseActivation(const std::string& name, Activation& activation);
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
                     const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                     const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                    bool zero_output_for_mask = false, CellActivations activations = {});
+                    bool zero_output_for_mask = false, CellActivations activations = {},
+                    bool append_state = false);
 
 // A Keras SimpleRNN (activation tanh) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, units],
@@ -59,7 +65,8 @@ Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const T
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                          const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                          const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                         bool zero_output_for_mask = false, CellActivations activations = {});
+                         bool zero_output_for_mask = false, CellActivations activations = {},
+                         bool append_state = false);
 
 // A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
@@ -71,7 +78,8 @@ Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
                    const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                   bool zero_output_for_mask = false, CellActivations activations = {});
+                   bool zero_output_for_mask = false, CellActivations activations = {},
+                   bool append_state = false);
 
 }  // namespace autograd
 

@@ -87,8 +87,51 @@ std::optional<Array> RecurrentLayer::ComputeMask(const Array& /*x*/, const Array
 }
 
 Tensor RecurrentLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
+  return Run(x, mask, {}, training, /*return_state=*/false).front();
+}
+
+std::vector<Tensor> RecurrentLayer::CallWithState(const Tensor& x, const Array* mask,
+                                                  const std::vector<Tensor>& initial_state,
+                                                  bool training) {
+  return Run(x, mask, initial_state, training, /*return_state=*/true);
+}
+
+namespace {
+
+// 1 from a sample's first real step on, in processing order, else 0: [batch, steps, 1].
+Array SeenRealStep(const Array& step_mask, bool go_backwards) {
+  const size_t batch = step_mask.shape()[0], steps = step_mask.shape()[1];
+  Array seen = xt::zeros<Real>({batch, steps, size_t{1}});
+  for (size_t b = 0; b < batch; ++b) {
+    bool any = false;
+    for (size_t step = 0; step < steps; ++step) {
+      any = any || step_mask(b, go_backwards ? steps - 1 - step : step) != 0;
+      seen(b, step, 0) = any;
+    }
+  }
+  return seen;
+}
+
+}  // namespace
+
+std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
+                                        const std::vector<Tensor>& initial_state, bool training,
+                                        bool return_state) {
   const size_t batch = x.size(0), time = x.size(1), units = options_.units();
-  const Tensor zeros(xt::zeros<Real>({batch, units}));
+  std::vector<Tensor> state = initial_state;
+  if (state.empty()) state.assign(state_size(), Tensor(xt::zeros<Real>({batch, units})));
+  if (state.size() != state_size()) {
+    throw autograd::ShapeError(absl::StrFormat("initial_state: expected %d tensors (%s), got %d",
+                                               state_size(), state_size() == 2 ? "h and c" : "h",
+                                               state.size()));
+  }
+  for (const Tensor& part : state) {
+    if (part.shape() != Shape{batch, units}) {
+      throw autograd::ShapeError(absl::StrFormat("initial_state: expected shape %s, got %s",
+                                                 autograd::ShapeString({batch, units}),
+                                                 autograd::ShapeString(part.shape())));
+    }
+  }
   Tensor inputs = x;
   if (training && options_.dropout() > 0) {
     // One mask per sequence, broadcast over the time axis.
@@ -102,18 +145,14 @@ Tensor RecurrentLayer::CallMasked(const Tensor& x, const Array* mask, bool train
     recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng());
   }
   const Array* recurrent = recurrent_dropout ? &recurrent_mask : nullptr;
-  if (mask == nullptr) {
-    const Tensor sequence = Sequence(inputs, zeros, recurrent, nullptr);
-    return options_.return_sequences() ? sequence : LastStep(sequence);
-  }
-  if (autograd::ShapeOf(*mask) != Shape{batch, time}) {
+  if (mask != nullptr && autograd::ShapeOf(*mask) != Shape{batch, time}) {
     throw autograd::ShapeError(absl::StrFormat("mask expected shape %s, got %s",
                                                autograd::ShapeString({batch, time}),
                                                autograd::ShapeString(autograd::ShapeOf(*mask))));
   }
   // Input steps [first, last) hold every real step of the batch; the others are no-ops.
   size_t first = 0, last = time;
-  if (options_.skip_masked_steps()) {
+  if (mask != nullptr && options_.skip_masked_steps()) {
     const auto any_real = [&](size_t t) {
       for (size_t b = 0; b < batch; ++b) {
         if ((*mask)(b, t) != 0) return true;
@@ -123,35 +162,59 @@ Tensor RecurrentLayer::CallMasked(const Tensor& x, const Array* mask, bool train
     while (first < time && !any_real(first)) ++first;
     while (last > first && !any_real(last - 1)) --last;
   }
-  if (first == last) {  // no real step at all: the state stays zero, and so does every output
-    return Tensor(xt::zeros<Real>(options_.return_sequences() ? Shape{batch, time, units}
-                                                              : Shape{batch, units}));
+  const Shape output_shape =
+      options_.return_sequences() ? Shape{batch, time, units} : Shape{batch, units};
+  if (first == last) {  // no real step at all: zeros out, the state as it came
+    std::vector<Tensor> result = {Tensor(xt::zeros<Real>(output_shape))};
+    if (return_state) result.insert(result.end(), state.begin(), state.end());
+    return result;
   }
-  if (first == 0 && last == time) {
-    const Tensor sequence = Sequence(inputs, zeros, recurrent, mask);
-    return options_.return_sequences() ? sequence : LastStep(sequence);
-  }
-  const Array step_mask = xt::view(*mask, xt::all(), xt::range(first, last));
-  const Tensor run =
-      Sequence(autograd::Slice(inputs, 1, first, last), zeros, recurrent, &step_mask);
-  if (!options_.return_sequences()) return LastStep(run);
-  // The skipped steps in processing order: those before the first real one output zeros (Keras'
-  // initial previous output); those after the last one repeat the last output (or zeros).
-  const size_t before = options_.go_backwards() ? time - last : first;
-  const size_t after = time - before - (last - first);
-  std::vector<Tensor> parts;
-  if (before > 0) parts.push_back(Tensor(xt::zeros<Real>({batch, before, units})));
-  parts.push_back(run);
-  if (after > 0) {
-    if (zero_output_for_mask_) {
-      parts.push_back(Tensor(xt::zeros<Real>({batch, after, units})));
-    } else {
-      const Tensor last_output = autograd::Reshape(LastStep(run), {batch, 1, units});
-      parts.push_back(
-          autograd::Mul(last_output, Tensor(xt::ones<Real>({size_t{1}, after, size_t{1}}))));
+  Array step_mask;
+  if (mask != nullptr) step_mask = xt::view(*mask, xt::all(), xt::range(first, last));
+  const bool trimmed = first > 0 || last < time;
+  const size_t steps = last - first;
+  Tensor run = Sequence(trimmed ? autograd::Slice(inputs, 1, first, last) : inputs, state,
+                        recurrent, mask != nullptr ? &step_mask : nullptr, return_state);
+  std::vector<Tensor> final_state;
+  if (return_state) {
+    for (size_t k = 0; k < state_size(); ++k) {
+      final_state.push_back(
+          autograd::Reshape(autograd::Slice(run, 1, steps + k, steps + k + 1), {batch, units}));
     }
+    run = autograd::Slice(run, 1, 0, steps);
   }
-  return autograd::Concat(parts, 1);
+  if (mask != nullptr && !initial_state.empty() && !zero_output_for_mask_) {
+    // The op outputs the carried state before the first real step; Keras outputs zeros there.
+    run = autograd::Mul(run, Tensor(SeenRealStep(step_mask, options_.go_backwards())));
+  }
+  Tensor output;
+  if (!options_.return_sequences()) {
+    output = LastStep(run);
+  } else if (!trimmed) {
+    output = run;
+  } else {
+    // The skipped steps in processing order: those before the first real one output zeros
+    // (Keras' initial previous output); those after the last one repeat the last output (or
+    // zeros).
+    const size_t before = options_.go_backwards() ? time - last : first;
+    const size_t after = time - before - steps;
+    std::vector<Tensor> parts;
+    if (before > 0) parts.push_back(Tensor(xt::zeros<Real>({batch, before, units})));
+    parts.push_back(run);
+    if (after > 0) {
+      if (zero_output_for_mask_) {
+        parts.push_back(Tensor(xt::zeros<Real>({batch, after, units})));
+      } else {
+        const Tensor last_output = autograd::Reshape(LastStep(run), {batch, 1, units});
+        parts.push_back(
+            autograd::Mul(last_output, Tensor(xt::ones<Real>({size_t{1}, after, size_t{1}}))));
+      }
+    }
+    output = autograd::Concat(parts, 1);
+  }
+  std::vector<Tensor> result = {output};
+  result.insert(result.end(), final_state.begin(), final_state.end());
+  return result;
 }
 
 void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -164,11 +227,11 @@ void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", std::move(bias));
 }
 
-Tensor LstmLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                           const Array* step_mask) {
-  return autograd::LstmSequence(x, zeros, zeros, kernel_, recurrent_kernel_, bias_,
+Tensor LstmLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                           const Array* recurrent_mask, const Array* step_mask, bool append_state) {
+  return autograd::LstmSequence(x, state[0], state[1], kernel_, recurrent_kernel_, bias_,
                                 options_.go_backwards(), recurrent_mask, step_mask,
-                                zero_output_for_mask_, activations_);
+                                zero_output_for_mask_, activations_, append_state);
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -178,11 +241,12 @@ void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({units}));
 }
 
-Tensor SimpleRnnLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                                const Array* step_mask) {
-  return autograd::SimpleRnnSequence(x, zeros, kernel_, recurrent_kernel_, bias_,
+Tensor SimpleRnnLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                                const Array* recurrent_mask, const Array* step_mask,
+                                bool append_state) {
+  return autograd::SimpleRnnSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
                                      options_.go_backwards(), recurrent_mask, step_mask,
-                                     zero_output_for_mask_, activations_);
+                                     zero_output_for_mask_, activations_, append_state);
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -193,10 +257,11 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
   bias_ = AddWeight("bias", xt::zeros<Real>({size_t{2}, 3 * units}));
 }
 
-Tensor GruLayer::Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                          const Array* step_mask) {
-  return autograd::GruSequence(x, zeros, kernel_, recurrent_kernel_, bias_, options_.go_backwards(),
-                               recurrent_mask, step_mask, zero_output_for_mask_, activations_);
+Tensor GruLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                          const Array* recurrent_mask, const Array* step_mask, bool append_state) {
+  return autograd::GruSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
+                               options_.go_backwards(), recurrent_mask, step_mask,
+                               zero_output_for_mask_, activations_, append_state);
 }
 
 namespace {
@@ -259,8 +324,33 @@ Tensor BidirectionalLayer::Call(const Tensor& x, bool training) {
 }
 
 Tensor BidirectionalLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
-  const Tensor forward = forward_->CallMasked(x, mask, training);
-  Tensor backward = backward_->CallMasked(x, mask, training);
+  return Merge(forward_->CallMasked(x, mask, training), backward_->CallMasked(x, mask, training));
+}
+
+std::vector<Tensor> BidirectionalLayer::CallWithState(const Tensor& x, const Array* mask,
+                                                      const std::vector<Tensor>& initial_state,
+                                                      bool training) {
+  const size_t states = forward_->state_size();
+  if (!initial_state.empty() && initial_state.size() != 2 * states) {
+    throw autograd::ShapeError(absl::StrFormat(
+        "initial_state: expected %d tensors (the forward layer's state, then the backward "
+        "layer's), got %d",
+        2 * states, initial_state.size()));
+  }
+  const auto half = [&](size_t k) {
+    if (initial_state.empty()) return std::vector<Tensor>();
+    return std::vector<Tensor>(initial_state.begin() + k * states,
+                               initial_state.begin() + (k + 1) * states);
+  };
+  std::vector<Tensor> forward = forward_->CallWithState(x, mask, half(0), training);
+  std::vector<Tensor> backward = backward_->CallWithState(x, mask, half(1), training);
+  std::vector<Tensor> result = {Merge(forward[0], backward[0])};
+  result.insert(result.end(), forward.begin() + 1, forward.end());
+  result.insert(result.end(), backward.begin() + 1, backward.end());
+  return result;
+}
+
+Tensor BidirectionalLayer::Merge(const Tensor& forward, Tensor backward) const {
   // The backward layer returns its sequence in processing order: put it back in forward time.
   if (forward_->return_sequences()) backward = autograd::Reverse(backward, 1);
   if (merge_mode_ == "sum") return autograd::Add(forward, backward);

@@ -54,6 +54,15 @@ class RecurrentLayer : public Layer {
   bool supports_masking() const override { return true; }
   bool OutputMasked(bool input_masked) const override { return input_masked && return_sequences(); }
   std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // Keras' return_state and initial_state: the output (as CallMasked), then the final state,
+  // each [batch, units]: h, and c for LSTM. initial_state: {} (zeros) or the state to start from
+  // ({h}, or {h, c} for LSTM); gradients flow into it. With a mask, the final state is that after
+  // the last real step, and outputs before a sample's first real step are zeros (Keras' first
+  // "previous output"), whatever the initial state.
+  std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
+                                    const std::vector<Tensor>& initial_state, bool training);
+  // The tensors of the state: 2 for LSTM (h, c), 1 otherwise.
+  virtual size_t state_size() const { return 1; }
   // Keras' zero_output_for_mask: masked steps output zeros instead of the previous output.
   void set_zero_output_for_mask(bool zero) { zero_output_for_mask_ = zero; }
   // Keras' cell name, between the layer's and the weight's: "lstm_cell".
@@ -71,12 +80,18 @@ class RecurrentLayer : public Layer {
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
   // processing order, from a zero initial state.
-  // recurrent_mask: [batch, units] (recurrent_dropout while training), or null; step_mask:
-  // [batch, time] in input order, or null (autograd/recurrent.h).
-  virtual Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                          const Array* step_mask) = 0;
+  // state: the initial state (state_size() tensors); recurrent_mask: [batch, units]
+  // (recurrent_dropout while training), or null; step_mask: [batch, time] in input order, or null;
+  // append_state: the final state follows the outputs (autograd/recurrent.h).
+  virtual Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                          const Array* recurrent_mask, const Array* step_mask,
+                          bool append_state) = 0;
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
+  // CallMasked and CallWithState: the output, then (with return_state) the final state.
+  std::vector<Tensor> Run(const Tensor& x, const Array* mask,
+                          const std::vector<Tensor>& initial_state, bool training,
+                          bool return_state);
   RecurrentOptions options_;
   autograd::CellActivations activations_;  // parsed from options_ by DoBuild
   bool zero_output_for_mask_ = false;
@@ -89,13 +104,14 @@ class RecurrentLayer : public Layer {
 class LstmLayer : public RecurrentLayer {
  public:
   explicit LstmLayer(RecurrentOptions options) : RecurrentLayer("LSTM", std::move(options)) {}
+  size_t state_size() const override { return 2; }
   std::unique_ptr<RecurrentLayer> MakeReversedCopy() const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                  const Array* step_mask) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
+                  const Array* step_mask, bool append_state) override;
 };
 
 // Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
@@ -108,8 +124,8 @@ class SimpleRnnLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                  const Array* step_mask) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
+                  const Array* step_mask, bool append_state) override;
 };
 
 // Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
@@ -122,8 +138,8 @@ class GruLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const Tensor& zeros, const Array* recurrent_mask,
-                  const Array* step_mask) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
+                  const Array* step_mask, bool append_state) override;
 };
 
 // Keras Bidirectional: a forward copy and a go_backwards copy of `layer`, each with its own
@@ -140,6 +156,11 @@ class BidirectionalLayer : public Layer {
   bool supports_masking() const override { return true; }
   bool OutputMasked(bool input_masked) const override;
   std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // Keras' Bidirectional with return_state / initial_state: the merged output, then the forward
+  // layer's final state, then the backward layer's; initial_state is {} or both layers' states
+  // in that order.
+  std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
+                                    const std::vector<Tensor>& initial_state, bool training);
   std::vector<Weight> weights() const override;
   std::vector<std::string> KerasWeightNames() const override;
   void GetConfig(Json& config) const override;
@@ -148,6 +169,7 @@ class BidirectionalLayer : public Layer {
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor Merge(const Tensor& forward, Tensor backward) const;
   LayerPtr layer_;  // as given; becomes the forward layer
   std::unique_ptr<RecurrentLayer> forward_, backward_;
   std::string merge_mode_;

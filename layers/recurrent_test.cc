@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "autograd/autograd.h"
 #include "autograd/shape_ops.h"
 #include "xtensor/xbuilder.hpp"
@@ -249,6 +251,123 @@ TEST(Recurrent, TakesKerasRecurrentActivationsByName) {
       GRU(RecurrentOptions(2).recurrent_activation("softmax"))->Build({3, 2}, rng).message(),
       "layer '' (GRU) on input (None, 3, 2): recurrent_activation 'softmax' is not one of the "
       "recurrent activations: tanh, sigmoid, hard_sigmoid, relu, linear");
+}
+
+double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
+
+// Keras' return_state and initial_state, worked by hand for one LSTM unit over two steps.
+TEST(ReturnState, LstmReturnsItsFinalStateFromAGivenInitialState) {
+  Rng rng(5);
+  LayerPtr layer = LSTM(RecurrentOptions(1).return_sequences(true));
+  ASSERT_TRUE(layer->Build({2, 1}, rng).ok());
+  // kernel (i, f, c, o), recurrent kernel, bias.
+  ASSERT_TRUE(layer
+                  ->SetWeights({Array(xt::xtensor<Real, 2>{{0.5, -0.3, 0.8, 0.2}}),
+                                Array(xt::xtensor<Real, 2>{{0.1, 0.4, -0.6, 0.7}}),
+                                Array{0.05f, 1.0f, -0.1f, 0.2f}})
+                  .ok());
+  double h = 0.3, c = -0.2;
+  std::vector<double> outputs;
+  for (double x : {1.0, -2.0}) {
+    const double i = Sigmoid(0.5 * x + 0.1 * h + 0.05), f = Sigmoid(-0.3 * x + 0.4 * h + 1.0);
+    const double g = std::tanh(0.8 * x - 0.6 * h - 0.1), o = Sigmoid(0.2 * x + 0.7 * h + 0.2);
+    c = f * c + i * g;
+    h = o * std::tanh(c);
+    outputs.push_back(h);
+  }
+  auto& lstm = static_cast<LstmLayer&>(*layer);
+  const Tensor h0(Array(xt::xtensor<Real, 2>{{0.3}}), true),
+      c0(Array(xt::xtensor<Real, 2>{{-0.2}}), true);
+  const std::vector<Tensor> result = lstm.CallWithState(
+      Tensor(Array(xt::xtensor<Real, 3>{{{1}, {-2}}})), nullptr, {h0, c0}, false);
+  ASSERT_EQ(result.size(), 3u);
+  EXPECT_NEAR(result[0].value()(0, 0, 0), outputs[0], 1e-6);
+  EXPECT_NEAR(result[0].value()(0, 1, 0), outputs[1], 1e-6);
+  EXPECT_NEAR(result[1].value()(0, 0), h, 1e-6);
+  EXPECT_NEAR(result[2].value()(0, 0), c, 1e-6);
+  // The final c's gradient reaches the initial state.
+  autograd::CurrentTape().Clear();
+  const std::vector<Tensor> again =
+      lstm.CallWithState(Tensor(Array(xt::xtensor<Real, 3>{{{1}, {-2}}})), nullptr, {h0, c0}, true);
+  ASSERT_TRUE(autograd::CurrentTape().Backward(autograd::Sum(again[2])).ok());
+  EXPECT_NE(c0.grad()(0, 0), 0);
+  EXPECT_NE(h0.grad()(0, 0), 0);
+  // The wrong number of initial tensors is an error naming what is expected.
+  EXPECT_THROW(lstm.CallWithState(Tensor(Array(xt::zeros<Real>({1, 2, 1}))), nullptr, {h0}, false),
+               autograd::ShapeError);
+}
+
+TEST(ReturnState, WithAMaskTheStateIsThatOfTheLastRealStep) {
+  Rng rng(6);
+  for (const std::string kind : {"LSTM", "GRU", "SimpleRNN"}) {
+    SCOPED_TRACE(kind);
+    RecurrentOptions options(3);
+    options.return_sequences(true);
+    LayerPtr layer = kind == "LSTM"  ? LSTM(options)
+                     : kind == "GRU" ? GRU(options)
+                                     : SimpleRNN(options);
+    ASSERT_TRUE(layer->Build({4, 2}, rng).ok());
+    auto& recurrent = static_cast<RecurrentLayer&>(*layer);
+    Rng data(7);
+    const Array x = autograd::RandomUniform({2, 4, 2}, -1, 1, data);
+    std::vector<Tensor> initial;
+    for (size_t k = 0; k < recurrent.state_size(); ++k) {
+      initial.push_back(Tensor(autograd::RandomUniform({2, 3}, -1, 1, data)));
+    }
+    // Sample 0: pre-padding (steps 0, 1 masked); sample 1: post-padding (steps 2, 3).
+    const Array mask = xt::xtensor<Real, 2>{{0, 0, 1, 1}, {1, 1, 0, 0}};
+    const std::vector<Tensor> masked = recurrent.CallWithState(Tensor(x), &mask, initial, false);
+    ASSERT_EQ(masked.size(), 1 + recurrent.state_size());
+    // Each sample alone, unpadded, from its own initial state.
+    for (size_t b = 0; b < 2; ++b) {
+      const size_t first = b == 0 ? 2 : 0;
+      Array alone_x = xt::view(x, xt::range(b, b + 1), xt::range(first, first + 2));
+      std::vector<Tensor> alone_initial;
+      for (const Tensor& part : initial) {
+        alone_initial.push_back(Tensor(Array(xt::view(part.value(), xt::range(b, b + 1)))));
+      }
+      const std::vector<Tensor> alone =
+          recurrent.CallWithState(Tensor(alone_x), nullptr, alone_initial, false);
+      for (size_t k = 1; k < alone.size(); ++k) {
+        EXPECT_TRUE(
+            xt::allclose(xt::view(masked[k].value(), b), xt::view(alone[k].value(), 0), 1e-6, 1e-6))
+            << "state " << k << " of sample " << b;
+      }
+    }
+    // Keras starts the previous output at zeros: sample 0's masked leading steps output zeros,
+    // not its initial h; sample 1's trailing ones repeat its last real output.
+    EXPECT_EQ(Array(xt::view(masked[0].value(), 0, xt::range(0, 2))),
+              Array(xt::zeros<Real>({2, 3})));
+    EXPECT_EQ(Array(xt::view(masked[0].value(), 1, 3)), Array(xt::view(masked[0].value(), 1, 1)));
+  }
+}
+
+TEST(ReturnState, BidirectionalReturnsBothDirectionsStates) {
+  Rng rng(8);
+  LayerPtr layer = Bidirectional(LSTM(RecurrentOptions(2)), "concat");
+  ASSERT_TRUE(layer->Build({3, 2}, rng).ok());
+  auto& bidirectional = static_cast<BidirectionalLayer&>(*layer);
+  const Tensor x(Array(xt::ones<Real>({1, 3, 2})));
+  const std::vector<Tensor> states = bidirectional.CallWithState(x, nullptr, {}, false);
+  ASSERT_EQ(states.size(), 5u);  // output, forward h, c, backward h, c
+  EXPECT_EQ(states[0].shape(), (Shape{1, 4}));
+  // Without return_sequences the output is both last outputs: forward h, then backward h.
+  EXPECT_EQ(Array(xt::view(states[0].value(), 0, xt::range(0, 2))),
+            Array(xt::view(states[1].value(), 0)));
+  EXPECT_EQ(Array(xt::view(states[0].value(), 0, xt::range(2, 4))),
+            Array(xt::view(states[3].value(), 0)));
+  EXPECT_THROW(bidirectional.CallWithState(x, nullptr, {states[1], states[2]}, false),
+               autograd::ShapeError);
+  // Initial states, forward's then backward's, change the outputs.
+  const std::vector<Tensor> from_state = bidirectional.CallWithState(
+      x, nullptr,
+      {Tensor(Array(xt::ones<Real>({1, 2}))), Tensor(Array(xt::ones<Real>({1, 2}))),
+       Tensor(Array(xt::zeros<Real>({1, 2}))), Tensor(Array(xt::zeros<Real>({1, 2})))},
+      false);
+  EXPECT_NE(Array(xt::view(from_state[0].value(), 0, xt::range(0, 2))),
+            Array(xt::view(states[0].value(), 0, xt::range(0, 2))));
+  EXPECT_EQ(Array(xt::view(from_state[0].value(), 0, xt::range(2, 4))),
+            Array(xt::view(states[0].value(), 0, xt::range(2, 4))));
 }
 
 }  // namespace
