@@ -400,6 +400,41 @@ TEST(Gradcheck, RecurrentSequencesReturningTheirState) {
   }
 }
 
+// Standalone Keras 2's GRU (reset_after = false), with every option the fused ops take.
+TEST(Gradcheck, GruResetBeforeSequence) {
+  const Array steps = StepMask();
+  Rng rng(170);
+  const Array dropout = xt::round(RandomUniform({5, 2}, 0, 1, rng)) * 1.25;
+  for (bool go_backwards : {false, true}) {
+    for (const Array* step_mask : {static_cast<const Array*>(nullptr), &steps}) {
+      for (bool zero_output : {false, true}) {
+        SCOPED_TRACE(testing::Message()
+                     << "go_backwards " << go_backwards << ", step mask " << (step_mask != nullptr)
+                     << ", zero_output " << zero_output);
+        const Inputs gru = {Param({5, 4, 3}, -1, 1, 171), Param({5, 2}, -0.5, 0.5, 172),
+                            Param({3, 6}, -0.8, 0.8, 173), Param({2, 6}, -0.8, 0.8, 174),
+                            Param({6}, -0.3, 0.3, 175)};
+        EXPECT_GRADCHECK(
+            [&](const Inputs& in) {
+              return GruResetBeforeSequence(in[0], in[1], in[2], in[3], in[4], go_backwards,
+                                            &dropout, step_mask, zero_output, {},
+                                            /*append_state=*/true);
+            },
+            gru);
+      }
+    }
+  }
+  const Inputs gru = {Param({2, 3, 2}, -4, 4, 176), Param({2, 2}, -0.5, 0.5, 177),
+                      Param({2, 6}, -0.9, 0.9, 178), Param({2, 6}, -0.8, 0.8, 179),
+                      Param({6}, -0.3, 0.3, 180)};
+  EXPECT_GRADCHECK(
+      [&](const Inputs& in) {
+        return GruResetBeforeSequence(in[0], in[1], in[2], in[3], in[4], false, nullptr, nullptr,
+                                      false, {Activation::kRelu, Activation::kHardSigmoid});
+      },
+      gru);
+}
+
 TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
   Rng rng(70);
   const Array mask = xt::round(RandomUniform({2, 3}, 0, 1, rng)) * 1.25;

@@ -18,12 +18,17 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <tuple>
 
 #include "absl/strings/str_format.h"
 #include "autograd/blas.h"
+#include "autograd/elementwise.h"
+#include "autograd/matmul.h"
 #include "autograd/runtime.h"
+#include "autograd/shape_ops.h"
 #include "autograd/vector_math.h"
 #include "xtensor/xbuilder.hpp"
+#include "xtensor/xview.hpp"
 
 namespace autograd {
 namespace {
@@ -528,6 +533,87 @@ Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
   return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, go_backwards,
                                     recurrent_mask, step_mask, zero_output_for_mask, activations,
                                     append_state);
+}
+
+namespace {
+
+// An activation as tape ops; hard_sigmoid's clip(y, 0, 1) is relu(y) - relu(y - 1).
+Tensor ActivateOp(Activation activation, const Tensor& x) {
+  switch (activation) {
+    case Activation::kTanh:
+      return Tanh(x);
+    case Activation::kSigmoid:
+      return Sigmoid(x);
+    case Activation::kHardSigmoid: {
+      const Tensor y = Add(Scale(x, Real(0.2)), Tensor(Array{Real(0.5)}));
+      return Sub(Relu(y), Relu(Sub(y, Tensor(Array{Real(1)}))));
+    }
+    case Activation::kRelu:
+      return Relu(x);
+    case Activation::kLinear:
+      return x;
+  }
+  return x;
+}
+
+}  // namespace
+
+Tensor GruResetBeforeSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
+                              const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                              const Array* recurrent_mask, const Array* step_mask,
+                              bool zero_output_for_mask, CellActivations activations,
+                              bool append_state) {
+  const char* op = "GruResetBeforeSequence";
+  if (x.dim() != 3 || h0.dim() != 2) {
+    throw ShapeError(absl::StrFormat(
+        "%s: x must be [batch, time, input_dim] and h0 [batch, units], got %s and %s", op,
+        ShapeString(x.shape()), ShapeString(h0.shape())));
+  }
+  const size_t B = x.size(0), T = x.size(1), D = x.size(2), H = h0.size(1);
+  CheckShape(op, h0, {B, H}, "h0");
+  CheckShape(op, kernel, {D, 3 * H}, "kernel");
+  CheckShape(op, recurrent_kernel, {H, 3 * H}, "recurrent_kernel");
+  CheckShape(op, bias, {3 * H}, "bias");
+  for (const auto& [what, array, shape] :
+       {std::tuple<const char*, const Array*, Shape>{"recurrent_mask", recurrent_mask, {B, H}},
+        {"step_mask", step_mask, {B, T}}}) {
+    if (array != nullptr && ShapeOf(*array) != shape) {
+      throw ShapeError(absl::StrFormat("%s: %s expected shape %s, got %s", op, what,
+                                       ShapeString(shape), ShapeString(ShapeOf(*array))));
+    }
+  }
+  // x W + b for every step at once, then one step at a time.
+  const Tensor projected =
+      Reshape(Add(MatMul(Reshape(x, {B * T, D}), kernel), bias), {B, T, 3 * H});
+  const Tensor U_zr = Slice(recurrent_kernel, 1, 0, 2 * H);
+  const Tensor U_h = Slice(recurrent_kernel, 1, 2 * H, 3 * H);
+  const Tensor ones(xt::ones<Real>({B, H}));
+  Tensor h = h0;
+  std::vector<Tensor> outputs;
+  for (size_t step = 0; step < T; ++step) {
+    const size_t t = go_backwards ? T - 1 - step : step;
+    const Tensor x_t = Reshape(Slice(projected, 1, t, t + 1), {B, 3 * H});
+    const Tensor h_used = recurrent_mask != nullptr ? Mul(h, Tensor(*recurrent_mask)) : h;
+    const Tensor zr = ActivateOp(activations.recurrent_activation,
+                                 Add(Slice(x_t, 1, 0, 2 * H), MatMul(h_used, U_zr)));
+    const Tensor z = Slice(zr, 1, 0, H), r = Slice(zr, 1, H, 2 * H);
+    const Tensor n = ActivateOp(activations.activation,
+                                Add(Slice(x_t, 1, 2 * H, 3 * H), MatMul(Mul(r, h_used), U_h)));
+    const Tensor h_new = Add(Mul(z, h), Mul(Sub(ones, z), n));
+    if (step_mask == nullptr) {
+      h = h_new;
+      outputs.push_back(Reshape(h, {B, 1, H}));
+      continue;
+    }
+    // Keras' masking: the state carries over a masked step; the output is it, or zeros.
+    const Tensor real(Array(xt::view(*step_mask, xt::all(), xt::range(t, t + 1))));
+    const Tensor kept = Mul(real, h_new);
+    h = Add(kept, Mul(Sub(Tensor(Array{Real(1)}), real), h));
+    outputs.push_back(Reshape(zero_output_for_mask ? kept : h, {B, 1, H}));
+  }
+  if (append_state) outputs.push_back(Reshape(h, {B, 1, H}));
+  if (outputs.empty()) return Tensor(xt::zeros<Real>({B, size_t{0}, H}));
+  return Concat(outputs, 1);
 }
 
 bool ParseActivation(const std::string& name, Activation& activation) {

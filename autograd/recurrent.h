@@ -81,6 +81,18 @@ Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
                    bool zero_output_for_mask = false, CellActivations activations = {},
                    bool append_state = false);
 
+// A standalone Keras 2 GRU (reset_after = false, its default there; gate order z, r, h): one
+// bias [3 units], and the reset gate applied to h before its product:
+//   z = sigmoid(x W_z + h U_z + b_z); r = sigmoid(x W_r + h U_r + b_r);
+//   n = tanh(x W_h + (r h) U_h + b_h); h = z h + (1 - z) n.
+// Same arguments and semantics as GruSequence otherwise (bias [3 units]). Composed step by step
+// from the tape's ops rather than fused: this legacy variant favours plain code over speed.
+Tensor GruResetBeforeSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
+                              const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
+                              const Array* recurrent_mask = nullptr,
+                              const Array* step_mask = nullptr, bool zero_output_for_mask = false,
+                              CellActivations activations = {}, bool append_state = false);
+
 }  // namespace autograd
 
 #endif  // AUTOGRAD_RECURRENT_H_

@@ -188,5 +188,37 @@ TEST(RecurrentMask, SimpleRnnAndGruByHand) {
   EXPECT_NEAR(gru(0, 0, 0), z * 0.4 + (1 - z) * n, 1e-6);
 }
 
+// reset_after = false, two units so that (r h) U differs from r (h U): x = 1, h0 = (0.4, -0.2),
+// kernel columns (z1, z2, r1, r2, h1, h2), U rows per unit, bias per column.
+TEST(GruResetBeforeSequence, ForwardMatchesHandComputation) {
+  const double k[6] = {0.5, -0.3, -1.0, 0.6, 2.0, -0.7};
+  const double u[2][6] = {{0.3, -0.2, 0.5, 0.1, 0.4, -0.6}, {-0.1, 0.2, 0.3, -0.4, 0.8, 0.9}};
+  const double b[6] = {0.1, 0.0, 0.2, -0.1, 0.3, 0.05};
+  const double h0[2] = {0.4, -0.2};
+  double z[2], r[2], n[2], h[2];
+  for (int j = 0; j < 2; ++j) {
+    z[j] = Sig(k[j] + h0[0] * u[0][j] + h0[1] * u[1][j] + b[j]);
+    r[j] = Sig(k[2 + j] + h0[0] * u[0][2 + j] + h0[1] * u[1][2 + j] + b[2 + j]);
+  }
+  for (int j = 0; j < 2; ++j) {
+    n[j] = std::tanh(k[4 + j] + r[0] * h0[0] * u[0][4 + j] + r[1] * h0[1] * u[1][4 + j] + b[4 + j]);
+    h[j] = z[j] * h0[j] + (1 - z[j]) * n[j];
+  }
+  Array kernel = Array::from_shape({1, 6}), recurrent = Array::from_shape({2, 6});
+  Array bias = Array::from_shape({6});
+  for (int c = 0; c < 6; ++c) {
+    kernel(0, c) = k[c];
+    recurrent(0, c) = u[0][c];
+    recurrent(1, c) = u[1][c];
+    bias(c) = b[c];
+  }
+  const Array y =
+      GruResetBeforeSequence(Tensor(Array(xt::xtensor<Real, 3>{{{1}}})), Tensor(Row({0.4, -0.2})),
+                             Tensor(kernel), Tensor(recurrent), Tensor(bias), false)
+          .value();
+  EXPECT_NEAR(y(0, 0, 0), h[0], 1e-6);
+  EXPECT_NEAR(y(0, 0, 1), h[1], 1e-6);
+}
+
 }  // namespace
 }  // namespace autograd

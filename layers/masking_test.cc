@@ -136,9 +136,10 @@ LayerPtr MakeLayer(const std::string& kind, Wrapper wrapper, bool return_sequenc
   options.return_sequences(return_sequences)
       .go_backwards(wrapper == Wrapper::kBackwards)
       .skip_masked_steps(skip_masked_steps);
-  LayerPtr layer = kind == "LSTM"  ? LSTM(options)
-                   : kind == "GRU" ? GRU(options)
-                                   : SimpleRNN(options);
+  if (kind == "GRU reset_before") options.reset_after(false);
+  LayerPtr layer = kind == "LSTM"              ? LSTM(options)
+                   : kind.rfind("GRU", 0) == 0 ? GRU(options)
+                                               : SimpleRNN(options);
   switch (wrapper) {
     case Wrapper::kSum:
       return Bidirectional(std::move(layer), "sum");
@@ -171,7 +172,7 @@ TEST(MaskingProperty, PaddedBatchEqualsEachSequenceAlone) {
   Rng data_rng(7);
   // Padding holds random values, not zeros: only the mask may keep them out.
   const Array values = autograd::RandomUniform({batch, kTime, kFeatures}, -1, 1, data_rng);
-  for (const std::string kind : {"LSTM", "GRU", "SimpleRNN"}) {
+  for (const std::string kind : {"LSTM", "GRU", "GRU reset_before", "SimpleRNN"}) {
     for (Wrapper wrapper : {Wrapper::kForward, Wrapper::kBackwards, Wrapper::kSum, Wrapper::kMul,
                             Wrapper::kAve, Wrapper::kConcat}) {
       for (bool return_sequences : {true, false}) {
@@ -307,7 +308,7 @@ TEST(MaskingProperty, SkippingAllMaskedStepsChangesNothing) {
       xt::xtensor<Real, 2>{{0, 0, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 1, 1, 1, 1}},
       xt::xtensor<Real, 2>{{1, 1, 1, 0, 0, 0, 0}, {1, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 0}},
       xt::xtensor<Real, 2>{{0, 1, 0, 1, 1, 0, 0}, {0, 1, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 0}}};
-  for (const std::string kind : {"LSTM", "GRU", "SimpleRNN"}) {
+  for (const std::string kind : {"LSTM", "GRU", "GRU reset_before", "SimpleRNN"}) {
     for (Wrapper wrapper : {Wrapper::kForward, Wrapper::kBackwards, Wrapper::kConcat}) {
       for (bool return_sequences : {true, false}) {
         for (size_t m = 0; m < masks.size(); ++m) {

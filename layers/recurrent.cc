@@ -254,11 +254,17 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
   kernel_ = AddWeight("kernel",
                       autograd::GlorotUniform({input_dim, 3 * units}, input_dim, 3 * units, rng));
   recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(3 * units, rng));
-  bias_ = AddWeight("bias", xt::zeros<Real>({size_t{2}, 3 * units}));
+  bias_ = AddWeight("bias", options_.reset_after() ? Array(xt::zeros<Real>({size_t{2}, 3 * units}))
+                                                   : Array(xt::zeros<Real>({3 * units})));
 }
 
 Tensor GruLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
                           const Array* recurrent_mask, const Array* step_mask, bool append_state) {
+  if (!options_.reset_after()) {
+    return autograd::GruResetBeforeSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
+                                            options_.go_backwards(), recurrent_mask, step_mask,
+                                            zero_output_for_mask_, activations_, append_state);
+  }
   return autograd::GruSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
                                options_.go_backwards(), recurrent_mask, step_mask,
                                zero_output_for_mask_, activations_, append_state);
@@ -405,7 +411,7 @@ void RecurrentLayer::GetConfig(Json& config) const {
   config["dropout"] = options_.dropout();
   config["recurrent_dropout"] = options_.recurrent_dropout();
   if (type() != "SimpleRNN") config["implementation"] = 2;
-  if (type() == "GRU") config["reset_after"] = true;
+  if (type() == "GRU") config["reset_after"] = options_.reset_after();
 }
 
 namespace {
@@ -450,7 +456,7 @@ absl::StatusOr<LayerPtr> SimpleRnnLayer::FromConfig(ConfigReader& config) {
 
 absl::StatusOr<LayerPtr> GruLayer::FromConfig(ConfigReader& config) {
   RecurrentOptions options = ReadRecurrentOptions(config, "GRU");
-  config.Only("reset_after", true);
+  options.reset_after(config.Bool("reset_after", true));
   return GRU(options);
 }
 

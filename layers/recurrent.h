@@ -30,6 +30,9 @@ struct RecurrentOptions {
   // reused at every step (Keras' dropout and recurrent_dropout).
   LAYERS_ARG(double, dropout, 0.0);
   LAYERS_ARG(double, recurrent_dropout, 0.0);
+  // GRU only: true (tf.keras 2's default) applies the reset gate after the recurrent product and
+  // keeps two biases; false (standalone Keras 2's default) applies it before, with one bias.
+  LAYERS_ARG(bool, reset_after, true);
   // Not Keras': with a mask, run only over the steps where some sample of the batch is real (the
   // others are exact no-ops, so the result is the same). Off only to show that it is.
   LAYERS_ARG(bool, skip_masked_steps, true);
@@ -128,8 +131,9 @@ class SimpleRnnLayer : public RecurrentLayer {
                   const Array* step_mask, bool append_state) override;
 };
 
-// Keras 2 / TF 2 GRU (reset_after): kernel [input_dim, 3 units], recurrent_kernel
-// [units, 3 units], bias [2, 3 units] (input and recurrent biases); gate order z, r, h.
+// Keras GRU: kernel [input_dim, 3 units], recurrent_kernel [units, 3 units], gate order z, r, h;
+// bias [2, 3 units] (input and recurrent biases) with reset_after (TF 2's default, fused op), or
+// [3 units] without (standalone Keras 2's; autograd::GruResetBeforeSequence).
 class GruLayer : public RecurrentLayer {
  public:
   explicit GruLayer(RecurrentOptions options) : RecurrentLayer("GRU", std::move(options)) {}

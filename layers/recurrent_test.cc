@@ -168,6 +168,11 @@ TEST(Recurrent, WeightLayoutsAndZeroRecurrentInitializer) {
   EXPECT_EQ(weights[1].tensor.shape(), (Shape{4, 12}));
   EXPECT_EQ(weights[2].tensor.shape(), (Shape{2, 12}));
   EXPECT_EQ(xt::amax(xt::abs(weights[1].tensor.value()))(), 0.0f);
+  // Standalone Keras 2's GRU: one bias of 3 units.
+  LayerPtr legacy = GRU(RecurrentOptions(4).reset_after(false));
+  ASSERT_TRUE(legacy->Build({3, 2}, rng).ok());
+  EXPECT_EQ(legacy->weights()[2].tensor.shape(), (Shape{12}));
+  EXPECT_EQ(legacy->CountParams(), 3u * 4 * (2 + 4) + 12);
   LayerPtr rnn = SimpleRNN(3);
   ASSERT_TRUE(rnn->Build({3, 2}, rng).ok());
   EXPECT_EQ(rnn->weights()[1].tensor.shape(), (Shape{3, 3}));

@@ -143,6 +143,14 @@ TEST(Saving, RoundTripEveryLayerKind) {
       },
       sequences, Labels({6, 1}));
   ExpectRoundTrip(
+      "gru_reset_before",
+      [](Sequential& m) {
+        m.Add(GRU(RecurrentOptions(4).reset_after(false).recurrent_activation("hard_sigmoid")),
+              {5, 3});
+        m.Add(Dense(1, "sigmoid"));
+      },
+      sequences, Labels({6, 1}));
+  ExpectRoundTrip(
       "gru",
       [](Sequential& m) {
         m.Add(GRU(RecurrentOptions(4).go_backwards(true)), {5, 3});
