@@ -492,5 +492,23 @@ TEST(BucketByLength, NeedsAMaskFromTheFirstLayer) {
             "layer: use Embedding(..., mask_zero=true) or Masking first, or turn bucketing off");
 }
 
+TEST(BucketByLength, BatchesOfOnlyPaddingTrainAndScore) {
+  // Every review empty: every step masked, so the LSTM outputs zeros and only Dense's bias learns.
+  const Array x = xt::zeros<Real>({6, 12});
+  const Array y = xt::xtensor<Real, 2>{{1}, {1}, {1}, {1}, {0}, {1}};
+  std::unique_ptr<Sequential> model = ReviewModel();
+  const std::vector<Array> before = model->GetWeights();
+  absl::StatusOr<History> history =
+      model->Fit(x, y, FitOptions().epochs(2).batch_size(4).verbose(0).bucket_by_length(true));
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_TRUE(std::isfinite(history->history.at("loss").back()));
+  const std::vector<Array> after = model->GetWeights();
+  EXPECT_EQ(after[0], before[0]);  // the embeddings of index 0 got no gradient
+  EXPECT_NE(after.back(), before.back());
+  absl::StatusOr<Array> p = model->Predict(x, 4, /*bucket_by_length=*/true);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)(0, 0), (*p)(5, 0));  // the same constant for every review
+}
+
 }  // namespace
 }  // namespace layers
