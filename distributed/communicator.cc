@@ -1,10 +1,10 @@
 #include "distributed/communicator.h"
 
-#include <mpi.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <string>
 #include <type_traits>
 
 #include "absl/strings/numbers.h"
@@ -13,24 +13,23 @@
 namespace distributed {
 namespace {
 
-MPI_Datatype RealType() { return std::is_same_v<Real, double> ? MPI_DOUBLE : MPI_FLOAT; }
-
-// MPI's error code as text: "MPI_ERR_TRUNCATE: message truncated".
-absl::Status MpiError(const char* call, int code) {
-  if (code == MPI_SUCCESS) return absl::OkStatus();
-  char text[MPI_MAX_ERROR_STRING] = {};
+// MPI's error code as text: "MPI_Allreduce failed: MPI_ERR_TRUNCATE: message truncated".
+absl::Status MpiError(const open_mpi::Library& mpi, const char* call, int code) {
+  if (code == open_mpi::kSuccess) return absl::OkStatus();
+  char text[open_mpi::kMaxErrorString] = {};
   int length = 0;
-  MPI_Error_string(code, text, &length);
+  mpi.Error_string(code, text, &length);
   return absl::InternalError(absl::StrFormat("%s failed: %s", call, text));
 }
 
 // MPI counts are ints: larger buffers go in pieces.
-template <typename Call>
-absl::Status InPieces(Real* data, size_t n, const char* name, const Call& call) {
+template <typename T, typename Call>
+absl::Status InPieces(const open_mpi::Library& mpi, T* data, size_t n, const char* name,
+                      const Call& call) {
   constexpr size_t kPiece = std::numeric_limits<int>::max();
   for (size_t begin = 0; begin < n; begin += kPiece) {
     const int count = static_cast<int>(std::min(kPiece, n - begin));
-    if (absl::Status status = MpiError(name, call(data + begin, count)); !status.ok()) {
+    if (absl::Status status = MpiError(mpi, name, call(data + begin, count)); !status.ok()) {
       return status;
     }
   }
@@ -43,43 +42,58 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::FromEnvironment() {
   const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
   int processes = 0;
   if (world == nullptr || !absl::SimpleAtoi(world, &processes) || processes <= 1) return nullptr;
+  absl::StatusOr<const open_mpi::Library*> loaded = open_mpi::Load();
+  if (!loaded.ok()) return loaded.status();
+  const open_mpi::Library& mpi = **loaded;
   int initialized = 0;
-  MPI_Initialized(&initialized);
+  mpi.Initialized(&initialized);
   if (!initialized) {
-    if (absl::Status status = MpiError("MPI_Init", MPI_Init(nullptr, nullptr)); !status.ok()) {
+    if (absl::Status status = MpiError(mpi, "MPI_Init", mpi.Init(nullptr, nullptr));
+        !status.ok()) {
       return status;
     }
   }
   // Errors come back as codes, to be reported with the rank, instead of aborting silently.
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  mpi.Comm_set_errhandler(mpi.comm_world, mpi.errors_return);
   int rank = 0, size = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return std::unique_ptr<Communicator>(new Communicator(rank, size));
+  mpi.Comm_rank(mpi.comm_world, &rank);
+  mpi.Comm_size(mpi.comm_world, &size);
+  return std::unique_ptr<Communicator>(new Communicator(mpi, rank, size));
 }
 
 Communicator::~Communicator() {
   int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  mpi_.Finalized(&finalized);
+  if (!finalized) mpi_.Finalize();
 }
 
-absl::Status Communicator::Broadcast(Real* data, size_t n) {
-  return InPieces(data, n, "MPI_Bcast", [](Real* piece, int count) {
-    return MPI_Bcast(piece, count, RealType(), 0, MPI_COMM_WORLD);
+absl::Status Communicator::Broadcast(Real* values, size_t count) {
+  static_assert(std::is_same_v<Real, float>, "the layers train in float32");
+  return InPieces(mpi_, values, count, "MPI_Bcast", [&](Real* piece, int n) {
+    return mpi_.Bcast(piece, n, mpi_.float_type, 0, mpi_.comm_world);
   });
 }
 
-absl::Status Communicator::AllreduceSum(Real* data, size_t n) {
-  return InPieces(data, n, "MPI_Allreduce", [](Real* piece, int count) {
-    return MPI_Allreduce(MPI_IN_PLACE, piece, count, RealType(), MPI_SUM, MPI_COMM_WORLD);
+template <typename T>
+absl::Status Communicator::Sum(T* values, size_t count, open_mpi::Datatype type) {
+  return InPieces(mpi_, values, count, "MPI_Allreduce", [&](T* piece, int n) {
+    return mpi_.Allreduce(open_mpi::kInPlace, piece, n, type, mpi_.sum, mpi_.comm_world);
   });
+}
+
+absl::Status Communicator::AllreduceSum(Real* values, size_t count) {
+  return Sum(values, count, mpi_.float_type);
+}
+
+absl::Status Communicator::AllreduceSum(double* values, size_t count) {
+  return Sum(values, count, mpi_.double_type);
 }
 
 void Communicator::Abort(const absl::Status& status) {
+  std::fflush(stdout);
   std::fprintf(stderr, "rank %d of %d: %s\n", rank_, size_, std::string(status.message()).c_str());
   std::fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, 1);
+  mpi_.Abort(mpi_.comm_world, 1);
   std::abort();  // MPI_Abort does not return; in case it does
 }
 

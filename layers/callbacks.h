@@ -26,6 +26,8 @@ class Callback {
   virtual absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
                                   bool& stop) = 0;
   virtual absl::Status OnTrainEnd(Sequential& /*model*/) { return absl::OkStatus(); }
+  // Whether it writes files: data-parallel, such callbacks run on rank 0 only.
+  virtual bool writes_files() const { return false; }
 };
 
 // Whether `monitor` improves upward: Keras' mode "auto" is "max" for names containing "acc".
@@ -40,6 +42,7 @@ class ModelCheckpoint : public Callback {
   ModelCheckpoint(std::string path, std::string monitor = "val_loss", bool save_best_only = false);
   absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
                           bool& stop) override;
+  bool writes_files() const override { return true; }
 
  private:
   std::string path_, monitor_;
@@ -82,6 +85,7 @@ class CSVLogger : public Callback {
   absl::Status OnTrainBegin(Sequential& model) override;
   absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
                           bool& stop) override;
+  bool writes_files() const override { return true; }
 
  private:
   std::string path_;

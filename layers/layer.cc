@@ -3,12 +3,14 @@
 #include <cctype>
 #include <cstdint>
 #include <new>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "autograd/elementwise.h"
 #include "autograd/losses.h"
+#include "layers/data_parallel.h"
 
 namespace layers {
 
@@ -90,10 +92,38 @@ absl::Status Layer::SetWeights(const std::vector<Array>& values) {
   return absl::OkStatus();
 }
 
+namespace {
+thread_local const BatchShare* current_share = nullptr;
+}  // namespace
+
+BatchShare::BatchShare(size_t global_rows, size_t first_row)
+    : global_rows_(global_rows), first_row_(first_row), outer_(current_share) {
+  current_share = this;
+}
+BatchShare::~BatchShare() { current_share = outer_; }
+const BatchShare* BatchShare::Current() { return current_share; }
+
 Array DropoutMask(const Shape& shape, double rate, Rng& rng) {
   Array mask = Array::from_shape(shape);
   const Real keep = static_cast<Real>(1.0 / (1.0 - rate));
-  for (Real& value : mask) value = rng.Uniform() < rate ? Real(0) : keep;
+  const BatchShare* share = BatchShare::Current();
+  if (share == nullptr || shape.empty()) {
+    for (Real& value : mask) value = rng.Uniform() < rate ? Real(0) : keep;
+    return mask;
+  }
+  // Draw the whole global batch's mask in row order, keeping only this share's rows.
+  const size_t row = shape[0] == 0 ? 0 : mask.size() / shape[0];
+  const size_t first = share->first_row() * row, end = first + mask.size();
+  if (share->first_row() + shape[0] > share->global_rows()) {
+    throw std::logic_error(absl::StrFormat(
+        "dropout: a share of %d rows from row %d does not fit a global batch of %d", shape[0],
+        share->first_row(), share->global_rows()));
+  }
+  Real* out = mask.data();
+  for (size_t k = 0, total = share->global_rows() * row; k < total; ++k) {
+    const Real value = rng.Uniform() < rate ? Real(0) : keep;
+    if (k >= first && k < end) *out++ = value;
+  }
   return mask;
 }
 

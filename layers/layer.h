@@ -106,8 +106,9 @@ class Layer {
   Rng* rng_ = nullptr;
 };
 
-// An inverted-dropout mask of `shape`: each element is 0 with probability `rate`, else
-// 1 / (1 - rate), so the expected value is unchanged.
+// An inverted-dropout mask of `shape` (batch axis first): each element is 0 with probability
+// `rate`, else 1 / (1 - rate), so the expected value is unchanged. Under a BatchShare
+// (layers/data_parallel.h) the rows are those of the global batch's mask.
 Array DropoutMask(const Shape& shape, double rate, Rng& rng);
 
 using LayerPtr = std::unique_ptr<Layer>;

@@ -727,6 +727,7 @@ absl::Status Sequential::Save(const std::string& path) const {
         "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)", name_,
         path));
   }
+  if (!is_chief()) return absl::OkStatus();  // rank 0 writes for the whole job
   const TrainingState state = GetTrainingState();
   return SaveFile(path, [&](hid_t file) { return WriteModel(file, *this, state); });
 }
@@ -738,6 +739,7 @@ absl::Status Sequential::SaveWeights(const std::string& path) const {
         "first)",
         name_, path));
   }
+  if (!is_chief()) return absl::OkStatus();
   // Keras' save_weights: the weights' layout at the root of the file.
   return SaveFile(path, [&](hid_t file) { return WriteWeights(file, *this); });
 }

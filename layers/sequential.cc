@@ -428,30 +428,136 @@ Array Sequential::Gather(const Array& data, const std::vector<size_t>& indices, 
   return out;
 }
 
+void Sequential::set_data_parallel(std::shared_ptr<DataParallel> group) {
+  data_parallel_ = std::move(group);
+  weights_shared_ = false;
+}
+
+absl::StatusOr<std::vector<double>> Sequential::GatherFromRanks(const std::vector<double>& values) {
+  const size_t n = values.size(), rank = static_cast<size_t>(data_parallel_->rank());
+  std::vector<double> all(n * static_cast<size_t>(data_parallel_->size()), 0.0);
+  std::copy(values.begin(), values.end(), all.begin() + static_cast<std::ptrdiff_t>(rank * n));
+  if (absl::Status status = data_parallel_->AllreduceSum(all.data(), all.size()); !status.ok()) {
+    return status;
+  }
+  return all;
+}
+
+absl::Status Sequential::BroadcastWeights() {
+  size_t total = 0;
+  for (const Tensor& parameter : parameters_) total += parameter.numel();
+  std::vector<Real> buffer(total);
+  Real* at = buffer.data();
+  for (const Tensor& parameter : parameters_) {
+    at = std::copy(parameter.value().begin(), parameter.value().end(), at);
+  }
+  if (absl::Status status = data_parallel_->Broadcast(buffer.data(), total); !status.ok()) {
+    return status;
+  }
+  at = buffer.data();
+  for (Tensor parameter : parameters_) {
+    std::copy(at, at + parameter.numel(), parameter.mutable_value().begin());
+    at += parameter.numel();
+  }
+  weights_shared_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Sequential::AverageGradients(size_t rows, size_t global_rows, Scores& scores) {
+  // Layout: every gradient, then one "has a gradient" count per parameter, then the loss, the
+  // accuracy's weighted sum and its weight. Each rank's mean weighs by its rows, so the sum over
+  // ranks divided by global_rows is the global batch's mean.
+  size_t total = parameters_.size() + 3;
+  for (const Tensor& parameter : parameters_) total += parameter.numel();
+  std::vector<Real> buffer(total, Real(0));
+  const Real weight = static_cast<Real>(rows);
+  Real* at = buffer.data();
+  for (const Tensor& parameter : parameters_) {
+    if (parameter.has_grad()) {
+      const Array& grad = parameter.node()->grad;
+      for (size_t k = 0; k < grad.size(); ++k) at[k] = grad.data()[k] * weight;
+    }
+    at += parameter.numel();
+  }
+  Real* has_grad = at;
+  for (size_t p = 0; p < parameters_.size(); ++p) has_grad[p] = parameters_[p].has_grad();
+  Real* sums = has_grad + parameters_.size();
+  sums[0] = static_cast<Real>(scores.loss) * weight;
+  sums[1] = accuracy_ ? static_cast<Real>(scores.accuracy * scores.accuracy_weight) : Real(0);
+  sums[2] = static_cast<Real>(scores.accuracy_weight);
+  if (absl::Status status = data_parallel_->AllreduceSum(buffer.data(), total); !status.ok()) {
+    return status;
+  }
+  const Real divisor = static_cast<Real>(global_rows);
+  at = buffer.data();
+  for (size_t p = 0; p < parameters_.size(); ++p) {
+    autograd::Node& node = *parameters_[p].node();
+    if (has_grad[p] > 0) {
+      node.grad = Array::from_shape(node.value.shape());
+      for (size_t k = 0; k < node.grad.size(); ++k) node.grad.data()[k] = at[k] / divisor;
+      node.has_grad = true;
+    }
+    at += node.value.size();
+  }
+  scores.loss = sums[0] / divisor;
+  scores.accuracy_weight = sums[2];
+  scores.accuracy = !accuracy_   ? std::numeric_limits<double>::quiet_NaN()
+                    : sums[2] == 0 ? 0.0
+                                   : double{sums[1]} / sums[2];
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
   if (absl::Status status = CheckData(x, &y, "train_on_batch", /*finite=*/true); !status.ok()) {
     return status;
   }
-  return TrainStep(x, y, /*terminate_on_nan=*/true);
+  if (data_parallel_ == nullptr) return TrainStep(x, y, /*terminate_on_nan=*/true);
+  if (!weights_shared_) {
+    if (absl::Status status = BroadcastWeights(); !status.ok()) return status;
+  }
+  // Where this rank's rows sit in the global batch: after those of the ranks before it.
+  absl::StatusOr<std::vector<double>> rows =
+      GatherFromRanks({static_cast<double>(x.shape()[0])});
+  if (!rows.ok()) return rows.status();
+  size_t global_rows = 0, first_row = 0;
+  for (size_t r = 0; r < rows->size(); ++r) {
+    if (r == static_cast<size_t>(data_parallel_->rank())) first_row = global_rows;
+    global_rows += static_cast<size_t>((*rows)[r]);
+  }
+  return TrainStep(x, y, /*terminate_on_nan=*/true, global_rows, first_row);
 }
 
-absl::StatusOr<Scores> Sequential::TrainStep(const Array& x, const Array& y,
-                                             bool terminate_on_nan) {
+absl::StatusOr<Scores> Sequential::TrainStep(const Array& x, const Array& y, bool terminate_on_nan,
+                                             size_t global_rows, size_t first_row) {
   autograd::CurrentTape().Clear();
+  const bool together = data_parallel_ != nullptr;
+  // Dropout masks of this rank's rows of the global batch (layers/data_parallel.h).
+  std::optional<BatchShare> share;
+  if (together) share.emplace(global_rows, first_row);
   absl::StatusOr<BatchLoss> batch = LossOnBatch(x, y, /*training=*/true);
   if (!batch.ok()) return batch.status();
   const Tensor& loss = batch->loss;
   Scores scores{loss.item()};
   SetAccuracy(*batch, y, scores);
+  if (together) {
+    // Every rank must join the allreduce, so a NaN on one rank is judged on the global loss.
+    if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
+    if (absl::Status status = AverageGradients(x.shape()[0], global_rows, scores); !status.ok()) {
+      return status;
+    }
+  }
   if (terminate_on_nan && !std::isfinite(scores.loss)) {
     autograd::CurrentTape().Clear();
+    for (Tensor parameter : parameters_) parameter.ZeroGrad();
     return absl::OutOfRangeError(absl::StrFormat(
         "the loss became %g, so training stopped (TerminateOnNaN) before this batch's update; "
         "the weights are finite: try a smaller learning rate, or look for extreme values in "
         "the data",
         scores.loss));
   }
-  if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
+  if (!together) {
+    if (absl::Status status = autograd::CurrentTape().Backward(loss); !status.ok()) return status;
+  }
   optimizer_->Step(parameters_);
   return scores;
 }
@@ -470,6 +576,51 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
     }
   }
   const size_t samples = x.shape()[0];
+  // Data-parallel: each step takes batch_size / ranks rows of every rank's shard.
+  const size_t ranks = data_parallel_ ? static_cast<size_t>(data_parallel_->size()) : 1;
+  const size_t rank = data_parallel_ ? static_cast<size_t>(data_parallel_->rank()) : 0;
+  const size_t batch_size = options.batch_size() / ranks;
+  if (data_parallel_) {
+    if (options.batch_size() % ranks != 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "fit: batch_size %d is not a multiple of the %d processes of the job, which take equal "
+          "shares of every batch: use %d or %d",
+          options.batch_size(), ranks, std::max(ranks, options.batch_size() / ranks * ranks),
+          (options.batch_size() / ranks + 1) * ranks));
+    }
+    // Every rank must take the same number of steps with the same options, or the collectives
+    // would pair up wrongly: compare them all, so that every rank returns the same error.
+    const std::vector<std::pair<const char*, double>> settings = {
+        {"samples in the shard", static_cast<double>(samples)},
+        {"batch_size", static_cast<double>(options.batch_size())},
+        {"epochs", static_cast<double>(options.epochs())},
+        {"initial_epoch", static_cast<double>(options.initial_epoch())},
+        {"validation data", static_cast<double>(validate)},
+        {"bucket_by_length", static_cast<double>(options.bucket_by_length())},
+        {"shuffle", static_cast<double>(options.shuffle())},
+    };
+    std::vector<double> mine;
+    for (const auto& setting : settings) mine.push_back(setting.second);
+    absl::StatusOr<std::vector<double>> all = GatherFromRanks(mine);
+    if (!all.ok()) return all.status();
+    for (size_t k = 0; k < settings.size(); ++k) {
+      std::vector<std::string> values;
+      bool differ = false;
+      for (size_t r = 0; r < ranks; ++r) {
+        const double value = (*all)[r * settings.size() + k];
+        differ |= value != (*all)[k];
+        values.push_back(absl::StrFormat("%g", value));
+      }
+      if (differ) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "fit: the %d processes of the job must agree on the %s, but have %s (rank 0, 1, ...): "
+            "give every rank an equal shard and the same options",
+            ranks, settings[k].first, absl::StrJoin(values, ", ")));
+      }
+    }
+    if (absl::Status status = BroadcastWeights(); !status.ok()) return status;
+  }
+  const int verbose = is_chief() ? options.verbose() : 0;
   std::vector<size_t> lengths;
   if (options.bucket_by_length()) {
     absl::StatusOr<std::vector<size_t>> real = RealLengths(x, "fit");
@@ -491,17 +642,23 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
   }
   const bool terminal = IsTerminal(stdout);
   History history;
+  // Callbacks that write files run on rank 0 only; the others (EarlyStopping) everywhere, on the
+  // same logs, so that every rank stops together.
+  std::vector<std::shared_ptr<Callback>> callbacks;
   for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+    if (is_chief() || !callback->writes_files()) callbacks.push_back(callback);
+  }
+  for (const std::shared_ptr<Callback>& callback : callbacks) {
     if (absl::Status status = callback->OnTrainBegin(*this); !status.ok()) return status;
   }
   bool stop = false;
   for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
-    if (options.verbose() > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
+    if (verbose > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
     if (options.shuffle()) {
       for (size_t i = samples; i > 1; --i) std::swap(order_[i - 1], order_[rng_.Below(i)]);
     }
     std::vector<size_t> order = order_;
-    std::vector<std::pair<size_t, size_t>> batches = Batches(samples, options.batch_size());
+    std::vector<std::pair<size_t, size_t>> batches = Batches(samples, batch_size);
     if (options.bucket_by_length()) {
       SortByLength(order, lengths);
       if (options.shuffle()) {
@@ -510,29 +667,30 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
         }
       }
     }
-    ProgressBar bar(samples, terminal, options.verbose() == 1 ? stdout : nullptr);
+    ProgressBar bar(samples * ranks, terminal, verbose == 1 ? stdout : nullptr);
     double loss_sum = 0, acc_sum = 0, acc_weight = 0;
     size_t steps = 0, done = 0;
     for (const auto& [begin, end] : batches) {
-      absl::StatusOr<Scores> scores = TrainStep(
-          Gather(x, order, begin, end), Gather(y, order, begin, end), options.terminate_on_nan());
+      absl::StatusOr<Scores> scores =
+          TrainStep(Gather(x, order, begin, end), Gather(y, order, begin, end),
+                    options.terminate_on_nan(), (end - begin) * ranks, (end - begin) * rank);
       if (!scores.ok()) {
-        if (options.verbose() > 0) std::printf("\n");  // end the progress line
+        if (verbose > 0) std::printf("\n");  // end the progress line
         return absl::Status(
             scores.status().code(),
             absl::StrFormat("fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
                             steps + 1, begin, end - 1, scores.status().message()));
       }
       ++steps;
-      done += end - begin;
-      loss_sum += scores->loss * (end - begin);
+      done += (end - begin) * ranks;
+      loss_sum += scores->loss * static_cast<double>((end - begin) * ranks);
       acc_sum += scores->accuracy * scores->accuracy_weight;
       acc_weight += scores->accuracy_weight;
       if (bar.Due(done)) {
         bar.Update(done, Values({{"loss", loss_sum / done}, {acc, acc_sum / acc_weight}}, keys));
       }
     }
-    std::map<std::string, double> epoch_values = {{"loss", loss_sum / samples},
+    std::map<std::string, double> epoch_values = {{"loss", loss_sum / (samples * ranks)},
                                                   {acc, acc_sum / acc_weight}};
     if (validate) {
       absl::StatusOr<Scores> scores = Evaluate(options.validation_x(), options.validation_y(),
@@ -547,19 +705,19 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
       logs[key] = epoch_values[key];
     }
     epochs_trained_ = static_cast<int64_t>(epoch) + 1;
-    if (options.verbose() == 2) {
+    if (verbose == 2) {
       std::printf(" - %.0fs - %s\n", bar.ElapsedSeconds(), Values(epoch_values, keys).c_str());
-    } else if (options.verbose() == 1) {
+    } else if (verbose == 1) {
       bar.Finish(Values(epoch_values, keys), steps);
     }
-    for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+    for (const std::shared_ptr<Callback>& callback : callbacks) {
       if (absl::Status status = callback->OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
         return absl::Status(status.code(), absl::StrFormat("fit: after epoch %zu: %s", epoch + 1,
                                                            status.message()));
       }
     }
   }
-  for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+  for (const std::shared_ptr<Callback>& callback : callbacks) {
     if (absl::Status status = callback->OnTrainEnd(*this); !status.ok()) return status;
   }
   return history;
@@ -591,10 +749,17 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
     Scores scores;
     SetAccuracy(*batch, targets, scores);
     loss_sum += batch->loss.item() * (end - begin);
-    acc_sum += scores.accuracy * scores.accuracy_weight;
+    if (accuracy_) acc_sum += scores.accuracy * scores.accuracy_weight;
     acc_weight += scores.accuracy_weight;
   }
-  Scores scores{loss_sum / samples, acc_sum / acc_weight, acc_weight};
+  double total = static_cast<double>(samples);
+  if (data_parallel_) {
+    // Each rank's sums, over its shard, add up to the job's.
+    double sums[] = {loss_sum, acc_sum, acc_weight, total};
+    if (absl::Status status = data_parallel_->AllreduceSum(sums, 4); !status.ok()) return status;
+    loss_sum = sums[0], acc_sum = sums[1], acc_weight = sums[2], total = sums[3];
+  }
+  Scores scores{loss_sum / total, acc_sum / acc_weight, acc_weight};
   if (!accuracy_) scores.accuracy = std::numeric_limits<double>::quiet_NaN();
   if (accuracy_ && acc_weight == 0) scores.accuracy = 0;
   return scores;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "autograd/optimizers.h"
+#include "layers/data_parallel.h"
 #include "layers/layer.h"
 #include "layers/options.h"
 
@@ -86,11 +87,20 @@ class Sequential {
   // x: [samples, input_shape...], y: [samples, output_shape...]. Fit, TrainOnBatch and Evaluate
   // refuse empty data and NaN or infinite values (the error names the first one's position);
   // batch sizes must be positive.
+  //
+  // Data-parallel (set_data_parallel): x and y are this rank's shard. Fit needs shards of equal
+  // size and the same options on every rank (checked; every rank gets the same error), and a
+  // batch_size that the number of ranks divides: each step takes batch_size / ranks rows of every
+  // shard. Scores and History are the whole job's. TrainOnBatch takes this rank's share of one
+  // global batch (any sizes; the rows are ordered by rank). An error that only one rank meets (a
+  // NaN in its shard) leaves the others waiting in the next collective: end the job then
+  // (distributed::Communicator::Abort).
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
   // bucket_by_length: batches of samples of similar real length (as FitOptions; the order of the
   // results is that of x).
+  // Data-parallel: each rank evaluates its shard (of any size); the scores are the job's.
   absl::StatusOr<Scores> Evaluate(const Array& x, const Array& y, size_t batch_size = 32,
                                   bool bucket_by_length = false);
   // Records nothing on the tape. Returns [samples, output_shape...].
@@ -103,6 +113,7 @@ class Sequential {
   // Keras' model.save(path, save_format="h5"): one HDF5 file with the architecture, the weights,
   // the compile arguments, the optimizer's state and what exact resumption needs (layers/saving.h
   // lists it). The file appears whole or not at all; an old file under `path` survives a failure.
+  // Data-parallel: only rank 0 writes (the replicas are equal); other ranks return OkStatus.
   absl::Status Save(const std::string& path) const;
   // Keras' save_weights / load_weights (HDF5): the weights alone; loading needs a model of the
   // same architecture (layer names, count and every shape are checked, nothing changes on error).
@@ -116,6 +127,12 @@ class Sequential {
     int64_t epochs = 0;           // epochs trained so far
   };
   TrainingState GetTrainingState() const;
+  // Data-parallel training over the processes of `group` (layers/data_parallel.h); null, the
+  // default, trains alone. The next Fit or TrainOnBatch starts from rank 0's weights.
+  void set_data_parallel(std::shared_ptr<DataParallel> group);
+  DataParallel* data_parallel() const { return data_parallel_.get(); }
+  // Whether this process prints, saves and writes files: alone, or rank 0 of a group.
+  bool is_chief() const { return data_parallel_ == nullptr || data_parallel_->rank() == 0; }
   absl::Status SetTrainingState(const TrainingState& state);
 
   // Text preprocessing kept with the model (a JSON document, e.g. the tokenizer's word index),
@@ -148,7 +165,17 @@ class Sequential {
   // `finite`, free of NaN and infinities; `method` ("fit", "evaluate", ...) begins every error.
   absl::Status CheckData(const Array& x, const Array* y, const char* method, bool finite) const;
   // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
-  absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan);
+  // Data-parallel, x and y are rows [first_row, first_row + rows) of a global batch of
+  // `global_rows`; the scores are the global batch's.
+  absl::StatusOr<Scores> TrainStep(const Array& x, const Array& y, bool terminate_on_nan,
+                                   size_t global_rows = 0, size_t first_row = 0);
+  // Data-parallel: replaces every gradient (and the scores) by the global batch's, with one
+  // AllreduceSum; each rank's gradients weigh by its rows.
+  absl::Status AverageGradients(size_t rows, size_t global_rows, Scores& scores);
+  // Data-parallel: rank 0's weights to every rank, in one Broadcast.
+  absl::Status BroadcastWeights();
+  // Data-parallel: every rank's `values`, rank after rank, on every rank (one AllreduceSum).
+  absl::StatusOr<std::vector<double>> GatherFromRanks(const std::vector<double>& values);
   // The model's output for x, and the mask that reaches it (if any).
   struct Output {
     Tensor value;
@@ -189,6 +216,8 @@ class Sequential {
   std::vector<size_t> order_;  // training samples in the order of the last epoch
   int64_t epochs_trained_ = 0;
   std::string preprocessing_;
+  std::shared_ptr<DataParallel> data_parallel_;
+  bool weights_shared_ = false;  // set once rank 0's weights have been broadcast
 };
 
 }  // namespace layers

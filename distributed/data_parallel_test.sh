@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs data_parallel_main on 2 processes with mpirun (as root too: Open MPI's documented
+# --allow-run-as-root) and checks that every rank passed every check.
+set -euo pipefail
+main="$1"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+out="${TEST_TMPDIR:-$(mktemp -d)}"
+if ! timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 "$main" >"$out/run.log" 2>&1; then
+  cat "$out/run.log"; fail "mpirun exited non-zero"
+fi
+cat "$out/run.log"
+! grep -q "FAILED" "$out/run.log" || fail "a check failed"
+for rank in 0 1; do
+  count=$(grep -c "^rank $rank of 2: .*: ok" "$out/run.log" || true)
+  [ "$count" -eq 10 ] || fail "rank $rank passed $count checks, not 10"
+done
+echo "data-parallel training on 2 ranks matches 1 process"
