@@ -51,7 +51,21 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usa
   return std::vector<std::string>(arguments.begin() + 1, arguments.end());
 }
 
+namespace {
+std::function<void(const absl::Status&)>& JobAbort() {
+  static auto* abort = new std::function<void(const absl::Status&)>();
+  return *abort;
+}
+}  // namespace
+
+void SetJobAbort(std::function<void(const absl::Status&)> abort) { JobAbort() = std::move(abort); }
+
+void CallJobAbort(const absl::Status& status) {
+  if (JobAbort()) JobAbort()(status);
+}
+
 int ExitWithUsageError(const absl::Status& status) {
+  CallJobAbort(status);
   std::fflush(stdout);
   std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
   return kUsageErrorExitCode;

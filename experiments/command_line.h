@@ -6,6 +6,7 @@
 #define EXPERIMENTS_COMMAND_LINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ std::string AbslUnparseFlag(IntIn<kMin, kMax> flag) {
 
 // Prints "error: <message>" to stderr and returns kUsageErrorExitCode, for main.
 int ExitWithUsageError(const absl::Status& status);
+
+// While this process is one rank of an MPI job (experiments/parallel.h), `abort` ends the whole
+// job naming the rank; ExitWithUsageError and ExitWithError (report.h) call it instead of
+// returning. CallJobAbort does nothing when none is set.
+void SetJobAbort(std::function<void(const absl::Status&)> abort);
+void CallJobAbort(const absl::Status& status);
 
 }  // namespace experiments
 

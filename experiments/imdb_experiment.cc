@@ -10,6 +10,7 @@
 #include "datasets/text.h"
 #include "experiments/command_line.h"
 #include "experiments/model_files.h"
+#include "experiments/parallel.h"
 #include "experiments/report.h"
 
 using Epochs = experiments::IntIn<1, 100000>;
@@ -40,6 +41,12 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
     return ExitWithUsageError(absl::InvalidArgumentError(
         "--compare_unmasked is for the masked experiments (imdb_lstm_masked, imdb_bilstm_masked)"));
   }
+  // Under mpirun with several processes: one model trained on all of them.
+  absl::StatusOr<std::shared_ptr<distributed::Communicator>> job = JoinJob();
+  if (!job.ok()) return ExitWithError(job.status());
+  const std::shared_ptr<distributed::Communicator>& world = *job;
+  const size_t rank = world ? static_cast<size_t>(world->rank()) : 0;
+  const size_t ranks = world ? static_cast<size_t>(world->size()) : 1;
   ImdbSizes sizes;
   sizes.mask_zero = masked;
   sizes.top_words = static_cast<size_t>(absl::GetFlag(FLAGS_top_words).value);
@@ -57,6 +64,25 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   std::printf("Loaded %zu training and %zu test reviews (%zu distinct words) in %.1f s\n",
               data->train.labels.size(), data->test.labels.size(), data->vocabulary_size,
               data->seconds);
+  if (world) {
+    // After the loader's shuffle, common to all ranks, each keeps its contiguous shard: equal
+    // ones for training (Fit needs them), all reviews for testing.
+    const auto keep = [&](datasets::LabelledSequences& split, bool equal) {
+      const auto [begin, end] = Shard(split.labels.size(), rank, ranks, equal);
+      split.sequences = datasets::Sequences(split.sequences.begin() + begin,
+                                            split.sequences.begin() + end);
+      split.labels = std::vector<int>(split.labels.begin() + begin, split.labels.begin() + end);
+    };
+    const size_t reviews = data->train.labels.size();
+    keep(data->train, /*equal=*/true);
+    keep(data->test, /*equal=*/false);
+    std::printf("Data-parallel on %zu processes (mpirun): each trains on %zu of the %zu training "
+                "reviews%s, and each step on %zu of a batch's %d\n",
+                ranks, data->train.labels.size(), reviews,
+                reviews % ranks == 0 ? "" : absl::StrFormat(" (%zu left out)", reviews % ranks).c_str(),
+                static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value) / ranks,
+                static_cast<int>(absl::GetFlag(FLAGS_batch_size).value));
+  }
   // truncate and pad input sequences
   absl::StatusOr<autograd::Array> x_train =
       datasets::PadSequences(data->train.sequences, sizes.max_review_length);
@@ -86,6 +112,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
       {sizes.max_review_length});
   if (!made.ok()) return ExitWithError(made.status());
   layers::Sequential& model = **made;
+  model.set_data_parallel(world);  // a resumed model too
   std::fputs(model.Summary().c_str(), stdout);
   layers::FitOptions fit =
       layers::FitOptions()
@@ -128,6 +155,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   if (absl::GetFlag(FLAGS_compare_unmasked)) {
     std::printf("\nThe same model without masking or bucketing:\n");
     layers::Sequential unmasked(absl::GetFlag(FLAGS_seed));
+    unmasked.set_data_parallel(world);
     ImdbSizes plain = sizes;
     plain.mask_zero = false;
     build(unmasked, plain);

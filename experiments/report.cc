@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "experiments/command_line.h"
 #include "io/atomic_file.h"
 
 extern char** environ;
@@ -108,6 +109,7 @@ absl::StatusOr<std::string> RunWithInput(const char* program, const std::string&
 }  // namespace
 
 int ExitWithError(const absl::Status& status) {
+  CallJobAbort(status);
   std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
   return 1;
 }

@@ -15,6 +15,7 @@
 namespace experiments {
 
 // Prints "error: <message>" to stderr and returns the exit code 1, for the experiments' mains.
+// Data-parallel, ends the whole job instead (SetJobAbort in command_line.h).
 int ExitWithError(const absl::Status& status);
 
 // --out_dir when given; else the directory the user ran from (also under `bazel run`, which

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The IMDB experiments under mpirun -np 2 (as root too: Open MPI's documented --allow-run-as-root)
+# on a tiny data set: one model trained by both ranks, reported and saved once by rank 0; a
+# batch the ranks cannot share and a rank that cannot load its data end the whole job, quickly,
+# naming the rank and the cause.
+set -euo pipefail
+out="${TEST_TMPDIR:-$(mktemp -d)}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mpirun_2=(timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2)
+
+data="$out/data"
+for split in train test; do
+  for label in pos neg; do
+    mkdir -p "$data/aclImdb/$split/$label"
+    for i in 0 1 2 3 4 5; do
+      if [ "$label" = pos ]; then text="A great film, I loved it.<br />Great acting $i"; rating=9; else text="Awful and boring film, I hated it $i"; rating=2; fi
+      printf "%s" "$text" > "$data/aclImdb/$split/$label/${i}_${rating}.txt"
+    done
+  done
+done
+tiny=(--epochs=2 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data")
+
+for binary in "$@"; do
+  name="$(basename "$binary")"
+  log="$out/$name.log"
+  rm -f "$out/model.h5"
+  "${mpirun_2[@]}" "$binary" "${tiny[@]}" --save="$out/model.h5" >"$log" 2>&1 ||
+    { cat "$log"; fail "$name: mpirun exited non-zero"; }
+  # mpirun gives ranks a terminal, so rank 0 draws a progress bar: one line per update here.
+  tr '\r' '\n' <"$log" | sed 's/\x1b\[K//g' >"$log.lines" && mv "$log.lines" "$log"
+  # Rank 0 alone reports: one of each line.
+  [ "$(grep -c "^Loaded 12 training and 12 test reviews" "$log")" = 1 ] || { cat "$log"; fail "$name: not one load line"; }
+  grep -q "^Data-parallel on 2 processes (mpirun): each trains on 6 of the 12 training reviews, and each step on 2 of a batch's 4$" "$log" ||
+    { cat "$log"; fail "$name: no data-parallel line"; }
+  [ "$(grep -c "^12/12 .* - loss: [0-9.]* - accuracy: [0-9.]*$" "$log")" = 2 ] || { cat "$log"; fail "$name: not two epoch lines of 12 samples"; }
+  [ "$(grep -c "^Accuracy: [0-9]*\.[0-9][0-9]%$" "$log")" = 1 ] || { cat "$log"; fail "$name: not one accuracy line"; }
+  [ -s "$out/model.h5" ] || fail "$name: rank 0 saved no model"
+done
+
+binary="$1"
+log="$out/odd_batch.log"
+start=$SECONDS
+if "${mpirun_2[@]}" "$binary" "${tiny[@]}" --batch_size=5 >"$log" 2>&1; then fail "batch 5 on 2 ranks was accepted"; fi
+grep -q "^rank [01] of 2: fit: batch_size 5 is not a multiple of the 2 processes of the job, which take equal shares of every batch: use 4 or 6$" "$log" ||
+  { cat "$log"; fail "no message for batch 5"; }
+
+log="$out/failing_rank.log"
+if timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$binary" "${tiny[@]}" : \
+    -np 1 "$binary" "${tiny[@]}" --data_dir="$out/missing" >"$log" 2>&1; then
+  fail "a rank without data left the job exit 0"
+fi
+grep -q "^rank 1 of 2: IMDB data in '$out/missing/aclImdb': missing folder" "$log" ||
+  { cat "$log"; fail "no message naming rank 1 and the missing data"; }
+[ $((SECONDS - start)) -lt 60 ] || fail "the failing jobs took $((SECONDS - start)) s to stop"
+
+log="$out/one.log"
+timeout 120 mpirun --allow-run-as-root -np 1 "$binary" "${tiny[@]}" >"$log" 2>&1 || { cat "$log"; fail "mpirun -np 1 exited non-zero"; }
+! grep -q "^Data-parallel" "$log" || fail "mpirun -np 1 claimed to be data-parallel"
+grep -q "^Accuracy:" "$log" || { cat "$log"; fail "mpirun -np 1: no accuracy"; }
+echo "IMDB experiments train data-parallel under mpirun; failures end the job"
