@@ -1,6 +1,7 @@
 #include "distributed/communicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -25,7 +26,17 @@ absl::Status MpiError(const open_mpi::Library& mpi, const char* call, int code) 
 // MPI counts are ints: larger buffers go in pieces.
 template <typename T, typename Call>
 absl::Status InPieces(const open_mpi::Library& mpi, T* data, size_t n, const char* name,
-                      const Call& call) {
+                      Communicator::Traffic& traffic, const Call& call) {
+  const auto start = std::chrono::steady_clock::now();
+  ++traffic.calls;
+  traffic.bytes += n * sizeof(T);
+  struct AddTime {
+    std::chrono::steady_clock::time_point start;
+    double& seconds;
+    ~AddTime() {
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  } add_time{start, traffic.seconds};
   constexpr size_t kPiece = std::numeric_limits<int>::max();
   for (size_t begin = 0; begin < n; begin += kPiece) {
     const int count = static_cast<int>(std::min(kPiece, n - begin));
@@ -69,14 +80,14 @@ Communicator::~Communicator() {
 
 absl::Status Communicator::Broadcast(Real* values, size_t count) {
   static_assert(std::is_same_v<Real, float>, "the layers train in float32");
-  return InPieces(mpi_, values, count, "MPI_Bcast", [&](Real* piece, int n) {
+  return InPieces(mpi_, values, count, "MPI_Bcast", traffic_, [&](Real* piece, int n) {
     return mpi_.Bcast(piece, n, mpi_.float_type, 0, mpi_.comm_world);
   });
 }
 
 template <typename T>
 absl::Status Communicator::Sum(T* values, size_t count, open_mpi::Datatype type) {
-  return InPieces(mpi_, values, count, "MPI_Allreduce", [&](T* piece, int n) {
+  return InPieces(mpi_, values, count, "MPI_Allreduce", traffic_, [&](T* piece, int n) {
     return mpi_.Allreduce(open_mpi::kInPlace, piece, n, type, mpi_.sum, mpi_.comm_world);
   });
 }

@@ -38,6 +38,15 @@ class Communicator final : public layers::DataParallel {
   // stderr, so that a rank that fails ends the job instead of leaving the others waiting.
   [[noreturn]] void Abort(const absl::Status& status);
 
+  // What this rank has sent through collectives so far, and the wall time spent in them
+  // (waiting for slower ranks included).
+  struct Traffic {
+    size_t calls = 0;
+    size_t bytes = 0;
+    double seconds = 0;
+  };
+  const Traffic& traffic() const { return traffic_; }
+
  private:
   Communicator(const open_mpi::Library& mpi, int rank, int size)
       : mpi_(mpi), rank_(rank), size_(size) {}
@@ -46,6 +55,7 @@ class Communicator final : public layers::DataParallel {
 
   const open_mpi::Library& mpi_;
   int rank_, size_;
+  Traffic traffic_;
 };
 
 }  // namespace distributed
