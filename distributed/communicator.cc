@@ -59,8 +59,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::FromEnvironment() {
   int initialized = 0;
   mpi.Initialized(&initialized);
   if (!initialized) {
-    if (absl::Status status = MpiError(mpi, "MPI_Init", mpi.Init(nullptr, nullptr));
-        !status.ok()) {
+    if (absl::Status status = MpiError(mpi, "MPI_Init", mpi.Init(nullptr, nullptr)); !status.ok()) {
       return status;
     }
   }

@@ -80,13 +80,19 @@ std::vector<ModelCase> Cases() {
     return RecurrentOptions(4).dropout(dropout).recurrent_dropout(dropout);
   };
   return {
-      {"LSTM", [=](Sequential& m) { m.Add(layers::LSTM(recurrent(0)), {kTime, kFeatures}); }},
+      {"LSTM",
+       [=](Sequential& m) {
+         m.Add(layers::LSTM(recurrent(0)), {kTime, kFeatures});
+       }},
       {"LSTM with dropout",
        [=](Sequential& m) {
          m.Add(layers::LSTM(recurrent(0.3)), {kTime, kFeatures});
          m.Add(layers::Dropout(0.5));
        }},
-      {"GRU", [=](Sequential& m) { m.Add(layers::GRU(recurrent(0)), {kTime, kFeatures}); }},
+      {"GRU",
+       [=](Sequential& m) {
+         m.Add(layers::GRU(recurrent(0)), {kTime, kFeatures});
+       }},
       {"GRU with dropout",
        [=](Sequential& m) {
          m.Add(layers::GRU(recurrent(0.3)), {kTime, kFeatures});
@@ -144,7 +150,8 @@ int main() {
     return 0;
   }
   std::shared_ptr<distributed::Communicator> world = std::move(*joined);
-  const size_t rank = static_cast<size_t>(world->rank()), ranks = static_cast<size_t>(world->size());
+  const size_t rank = static_cast<size_t>(world->rank()),
+               ranks = static_cast<size_t>(world->size());
   bool failed = false;
   const auto report = [&](const std::string& check, bool ok, const std::string& detail) {
     std::printf("rank %zu of %zu: %s: %s%s\n", rank, ranks, check.c_str(), ok ? "ok" : "FAILED",
@@ -169,18 +176,22 @@ int main() {
     absl::StatusOr<layers::History> expected = alone->Fit(data.x, data.y, fit);
     absl::StatusOr<layers::History> got = together->Fit(shard_x, shard_y, fit);
     if (!expected.ok() || !got.ok()) {
-      report(model_case.name, false, std::string((expected.ok() ? got : expected).status().message()));
+      report(model_case.name, false,
+             std::string((expected.ok() ? got : expected).status().message()));
       continue;
     }
     const double weights = WeightDifference(*alone, *together);
     double losses = 0;
     for (size_t e = 0; e < 2; ++e) {
-      losses = std::max(losses, Relative(expected->history.at("loss")[e], got->history.at("loss")[e]));
-      losses = std::max(losses, Relative(expected->history.at("acc")[e], got->history.at("acc")[e]));
+      losses =
+          std::max(losses, Relative(expected->history.at("loss")[e], got->history.at("loss")[e]));
+      losses =
+          std::max(losses, Relative(expected->history.at("acc")[e], got->history.at("acc")[e]));
     }
-    report(absl::StrFormat("%s, 8 steps of global batch 8", model_case.name),
-           weights <= 1e-6 && losses <= 1e-6,
-           absl::StrFormat("weights differ by %.2g, losses and accuracies by %.2g", weights, losses));
+    report(
+        absl::StrFormat("%s, 8 steps of global batch 8", model_case.name),
+        weights <= 1e-6 && losses <= 1e-6,
+        absl::StrFormat("weights differ by %.2g, losses and accuracies by %.2g", weights, losses));
   }
 
   // TrainOnBatch with unequal shares of one batch of 8: rank 0 rows 0-2, rank 1 rows 3-7.
@@ -209,8 +220,9 @@ int main() {
     absl::StatusOr<layers::Scores> shards =
         together->Evaluate(Rows(data.x, rows), Rows(data.y, rows), 8);
     ok = whole.ok() && shards.ok();
-    report("Evaluate, shards of 10 and 22", ok && Relative(whole->loss, shards->loss) <= 1e-6 &&
-                                                Relative(whole->accuracy, shards->accuracy) <= 1e-6,
+    report("Evaluate, shards of 10 and 22",
+           ok && Relative(whole->loss, shards->loss) <= 1e-6 &&
+               Relative(whole->accuracy, shards->accuracy) <= 1e-6,
            ok ? absl::StrFormat("loss %.7f and %.7f, accuracy %.4f and %.4f", whole->loss,
                                 shards->loss, whole->accuracy, shards->accuracy)
               : "an error");
@@ -228,8 +240,8 @@ int main() {
     absl::StatusOr<layers::History> unequal = model->Fit(
         Rows(data.x, uneven), Rows(data.y, uneven), layers::FitOptions().batch_size(8).verbose(0));
     report("shards of 16 and 14 samples are refused",
-           !unequal.ok() && unequal.status().message().find("samples in the shard, but have 16, 14") !=
-                                std::string::npos,
+           !unequal.ok() && unequal.status().message().find(
+                                "samples in the shard, but have 16, 14") != std::string::npos,
            unequal.ok() ? "accepted" : std::string(unequal.status().message()));
   }
   return failed ? 1 : 0;

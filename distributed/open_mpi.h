@@ -22,8 +22,8 @@ using Datatype = ompi_datatype_t*;
 using Op = ompi_op_t*;
 using Errhandler = ompi_errhandler_t*;
 
-inline constexpr int kSuccess = 0;              // MPI_SUCCESS
-inline constexpr int kMaxErrorString = 256;     // MPI_MAX_ERROR_STRING
+inline constexpr int kSuccess = 0;                         // MPI_SUCCESS
+inline constexpr int kMaxErrorString = 256;                // MPI_MAX_ERROR_STRING
 inline void* const kInPlace = reinterpret_cast<void*>(1);  // MPI_IN_PLACE
 
 struct Library {

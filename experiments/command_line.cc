@@ -39,6 +39,21 @@ bool AsksForHelp(int argc, char** argv) {
   return false;
 }
 
+// Constant-initialized, so AllowMpiJobs from a static initializer elsewhere sticks.
+bool mpi_jobs_allowed = false;
+
+}  // namespace
+
+void AllowMpiJobs() { mpi_jobs_allowed = true; }
+
+namespace {
+
+// Open MPI's word that this process is one of several.
+bool InMpiJob() {
+  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  return world != nullptr && std::atoi(world) > 1;
+}
+
 }  // namespace
 
 std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage) {
@@ -48,6 +63,12 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usa
   std::atexit(UsageErrorExitCode);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   parsing = false;
+  if (InMpiJob() && !mpi_jobs_allowed) {
+    std::exit(ExitWithUsageError(absl::FailedPreconditionError(
+        "this program runs on one process, and mpirun started several copies of it: run it "
+        "without mpirun (the IMDB experiments train data-parallel under mpirun, e.g. mpirun -np 2 "
+        "bazel-bin/experiments/imdb_lstm)")));
+  }
   return std::vector<std::string>(arguments.begin() + 1, arguments.end());
 }
 

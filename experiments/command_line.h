@@ -26,6 +26,11 @@ inline constexpr int kUsageErrorExitCode = 2;
 // arguments that are not flags (without the program's name).
 std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage);
 
+// Programs that can be one rank of an MPI job call it before ParseCommandLine (linking
+// //experiments:parallel does it); any other started by mpirun as one of several processes exits
+// from ParseCommandLine with a usage error instead of running several copies side by side.
+void AllowMpiJobs();
+
 // An integer flag type that only takes values in [kMin, kMax]; declare a name for each range
 // (template commas do not pass through ABSL_FLAG):
 //   using Epochs = experiments::IntIn<1, 100000>;

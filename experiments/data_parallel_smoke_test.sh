@@ -23,6 +23,8 @@ tiny=(--epochs=2 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir
 for binary in "$@"; do
   name="$(basename "$binary")"
   log="$out/$name.log"
+  # Alone, nothing needs MPI: the binary does not link it (Open MPI is loaded only under mpirun).
+  ! ldd "$binary" | grep -q "libmpi" || fail "$name links libmpi"
   rm -f "$out/model.h5"
   "${mpirun_2[@]}" "$binary" "${tiny[@]}" --save="$out/model.h5" >"$log" 2>&1 ||
     { cat "$log"; fail "$name: mpirun exited non-zero"; }

@@ -69,19 +69,20 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
     // ones for training (Fit needs them), all reviews for testing.
     const auto keep = [&](datasets::LabelledSequences& split, bool equal) {
       const auto [begin, end] = Shard(split.labels.size(), rank, ranks, equal);
-      split.sequences = datasets::Sequences(split.sequences.begin() + begin,
-                                            split.sequences.begin() + end);
+      split.sequences =
+          datasets::Sequences(split.sequences.begin() + begin, split.sequences.begin() + end);
       split.labels = std::vector<int>(split.labels.begin() + begin, split.labels.begin() + end);
     };
     const size_t reviews = data->train.labels.size();
     keep(data->train, /*equal=*/true);
     keep(data->test, /*equal=*/false);
-    std::printf("Data-parallel on %zu processes (mpirun): each trains on %zu of the %zu training "
-                "reviews%s, and each step on %zu of a batch's %d\n",
-                ranks, data->train.labels.size(), reviews,
-                reviews % ranks == 0 ? "" : absl::StrFormat(" (%zu left out)", reviews % ranks).c_str(),
-                static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value) / ranks,
-                static_cast<int>(absl::GetFlag(FLAGS_batch_size).value));
+    std::printf(
+        "Data-parallel on %zu processes (mpirun): each trains on %zu of the %zu training "
+        "reviews%s, and each step on %zu of a batch's %d\n",
+        ranks, data->train.labels.size(), reviews,
+        reviews % ranks == 0 ? "" : absl::StrFormat(" (%zu left out)", reviews % ranks).c_str(),
+        static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value) / ranks,
+        static_cast<int>(absl::GetFlag(FLAGS_batch_size).value));
   }
   // truncate and pad input sequences
   absl::StatusOr<autograd::Array> x_train =
@@ -152,10 +153,11 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
       // One allreduce per step: every gradient, a flag per weight, loss and accuracy sums.
       const size_t bytes = (model.CountParams() + model.Parameters().size() + 3) * sizeof(float);
       const distributed::Communicator::Traffic& traffic = world->traffic();
-      std::printf("Exchanged per step: one allreduce of %zu bytes; rank 0 spent %.1f s of %.1f s "
-                  "in collectives (%.1f%%, waiting for the other ranks included)\n",
-                  bytes, traffic.seconds - traffic_before.seconds, seconds,
-                  100 * (traffic.seconds - traffic_before.seconds) / seconds);
+      std::printf(
+          "Exchanged per step: one allreduce of %zu bytes; rank 0 spent %.1f s of %.1f s "
+          "in collectives (%.1f%%, waiting for the other ranks included)\n",
+          bytes, traffic.seconds - traffic_before.seconds, seconds,
+          100 * (traffic.seconds - traffic_before.seconds) / seconds);
     }
     // Final evaluation of the model
     return model.Evaluate(*x_test, y_test, batch_size, options.bucket_by_length());

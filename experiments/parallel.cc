@@ -5,6 +5,10 @@
 #include "experiments/command_line.h"
 
 namespace experiments {
+namespace {
+// Linking this library is what lets a program join an MPI job (command_line.h).
+[[maybe_unused]] const bool kAllowsMpiJobs = (AllowMpiJobs(), true);
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<distributed::Communicator>> JoinJob() {
   absl::StatusOr<std::unique_ptr<distributed::Communicator>> joined =

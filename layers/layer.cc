@@ -115,9 +115,9 @@ Array DropoutMask(const Shape& shape, double rate, Rng& rng) {
   const size_t row = shape[0] == 0 ? 0 : mask.size() / shape[0];
   const size_t first = share->first_row() * row, end = first + mask.size();
   if (share->first_row() + shape[0] > share->global_rows()) {
-    throw std::logic_error(absl::StrFormat(
-        "dropout: a share of %d rows from row %d does not fit a global batch of %d", shape[0],
-        share->first_row(), share->global_rows()));
+    throw std::logic_error(
+        absl::StrFormat("dropout: a share of %d rows from row %d does not fit a global batch of %d",
+                        shape[0], share->first_row(), share->global_rows()));
   }
   Real* out = mask.data();
   for (size_t k = 0, total = share->global_rows() * row; k < total; ++k) {

@@ -501,7 +501,7 @@ absl::Status Sequential::AverageGradients(size_t rows, size_t global_rows, Score
   }
   scores.loss = sums[0] / divisor;
   scores.accuracy_weight = sums[2];
-  scores.accuracy = !accuracy_   ? std::numeric_limits<double>::quiet_NaN()
+  scores.accuracy = !accuracy_     ? std::numeric_limits<double>::quiet_NaN()
                     : sums[2] == 0 ? 0.0
                                    : double{sums[1]} / sums[2];
   return absl::OkStatus();
@@ -516,8 +516,7 @@ absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) 
     if (absl::Status status = BroadcastWeights(); !status.ok()) return status;
   }
   // Where this rank's rows sit in the global batch: after those of the ranks before it.
-  absl::StatusOr<std::vector<double>> rows =
-      GatherFromRanks({static_cast<double>(x.shape()[0])});
+  absl::StatusOr<std::vector<double>> rows = GatherFromRanks({static_cast<double>(x.shape()[0])});
   if (!rows.ok()) return rows.status();
   size_t global_rows = 0, first_row = 0;
   for (size_t r = 0; r < rows->size(); ++r) {

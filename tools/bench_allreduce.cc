@@ -27,7 +27,9 @@ ABSL_FLAG(double, gbits, 10, "network bandwidth of the model, in Gb/s");
 ABSL_FLAG(double, latency_us, 50, "latency of one message of the model, in microseconds");
 
 int main(int argc, char** argv) {
-  experiments::ParseCommandLine(argc, argv, "Bytes and time of data-parallel imdb_lstm's allreduce.");
+  experiments::AllowMpiJobs();
+  experiments::ParseCommandLine(argc, argv,
+                                "Bytes and time of data-parallel imdb_lstm's allreduce.");
   absl::StatusOr<std::unique_ptr<distributed::Communicator>> joined =
       distributed::Communicator::FromEnvironment();
   if (!joined.ok()) {
@@ -49,9 +51,10 @@ int main(int argc, char** argv) {
   const double bytes = static_cast<double>(values * sizeof(float));
   if (chief) {
     std::printf("Processor: %s\n", autograd::ProcessorName().c_str());
-    std::printf("imdb_lstm: %zu parameters in %zu arrays; one allreduce per step of %zu floats "
-                "= %.0f bytes\n",
-                model.CountParams(), model.Parameters().size(), values, bytes);
+    std::printf(
+        "imdb_lstm: %zu parameters in %zu arrays; one allreduce per step of %zu floats "
+        "= %.0f bytes\n",
+        model.CountParams(), model.Parameters().size(), values, bytes);
   }
   if (world != nullptr) {
     std::vector<float> buffer(values, 1.0f);
@@ -69,10 +72,10 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     if (chief) {
-      std::printf("measured on %d ranks of this machine: median %.3f ms per allreduce "
-                  "(%.2f GB/s of buffer per second)\n",
-                  world->size(), 1e3 * times[times.size() / 2],
-                  bytes / times[times.size() / 2] / 1e9);
+      std::printf(
+          "measured on %d ranks of this machine: median %.3f ms per allreduce "
+          "(%.2f GB/s of buffer per second)\n",
+          world->size(), 1e3 * times[times.size() / 2], bytes / times[times.size() / 2] / 1e9);
     }
   }
   if (chief) {
