@@ -7,7 +7,7 @@
 //  - TrainOnBatch with unequal shares (3 and 5 rows of 8) and Evaluate on unequal shards (10 and
 //    22 of 32) give the whole batch's and the whole set's results.
 //  - Errors every rank must agree on come back on every rank (no hang): a batch the ranks
-//    cannot share equally, shards of different sizes.
+//    cannot share equally, shards of different sizes, a NaN in one rank's shard.
 // Prints "rank R of N: <check>: ok" per check; exits 1 after any failure.
 #include <cmath>
 #include <cstdio>
@@ -243,6 +243,16 @@ int main() {
            !unequal.ok() && unequal.status().message().find(
                                 "samples in the shard, but have 16, 14") != std::string::npos,
            unequal.ok() ? "accepted" : std::string(unequal.status().message()));
+    // A NaN in rank 1's shard: its own error there, and rank 0 stops too instead of waiting.
+    Array bad_x = shard_x;
+    if (rank == 1) bad_x(2, 1, 0) = NAN;
+    absl::StatusOr<layers::History> bad =
+        model->Fit(bad_x, shard_y, layers::FitOptions().batch_size(8).verbose(0));
+    const std::string expected = rank == 1 ? "fit: x holds nan at [2, 1, 0]"
+                                           : "fit: rank 1 of the job cannot train on its shard";
+    report("a NaN in rank 1's shard stops both ranks",
+           !bad.ok() && bad.status().message().find(expected) != std::string::npos,
+           bad.ok() ? "accepted" : std::string(bad.status().message()));
   }
   return failed ? 1 : 0;
 }

@@ -16,15 +16,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 mpirun_2=(timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2)
 
 data="$out/data"
-for split in train test; do
-  for label in pos neg; do
-    mkdir -p "$data/aclImdb/$split/$label"
-    for i in 0 1 2 3 4 5; do
-      if [ "$label" = pos ]; then text="A great film, I loved it.<br />Great acting $i"; rating=9; else text="Awful and boring film, I hated it $i"; rating=2; fi
-      printf "%s" "$text" > "$data/aclImdb/$split/$label/${i}_${rating}.txt"
-    done
-  done
-done
+source experiments/tiny_imdb.sh
+write_tiny_imdb "$data"
 tiny=(--epochs=2 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data")
 
 for binary in "$@"; do

@@ -6,15 +6,8 @@ out="${TEST_TMPDIR:-$(mktemp -d)}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 data="$out/data"
-for split in train test; do
-  for label in pos neg; do
-    mkdir -p "$data/aclImdb/$split/$label"
-    for i in 0 1 2 3 4 5; do
-      if [ "$label" = pos ]; then text="A great film, I loved it.<br />Great acting $i"; rating=9; else text="Awful and boring film, I hated it $i"; rating=2; fi
-      printf "%s" "$text" > "$data/aclImdb/$split/$label/${i}_${rating}.txt"
-    done
-  done
-done
+source experiments/tiny_imdb.sh
+write_tiny_imdb "$data"
 
 for binary in "$@"; do
   name="$(basename "$binary")"

@@ -562,18 +562,29 @@ absl::StatusOr<Scores> Sequential::TrainStep(const Array& x, const Array& y, boo
 }
 
 absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const FitOptions& options) {
-  if (options.batch_size() == 0) {
-    return absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1");
-  }
-  if (absl::Status status = CheckData(x, &y, "fit", /*finite=*/true); !status.ok()) return status;
   const bool validate = options.validation_x().dimension() > 0;  // Array() is 0-d: unset
-  if (validate) {
-    if (absl::Status status = CheckData(options.validation_x(), &options.validation_y(),
-                                        "fit (validation_data)", /*finite=*/true);
-        !status.ok()) {
-      return status;
+  absl::Status usable =
+      options.batch_size() == 0
+          ? absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1")
+          : CheckData(x, &y, "fit", /*finite=*/true);
+  if (usable.ok() && validate) {
+    usable = CheckData(options.validation_x(), &options.validation_y(), "fit (validation_data)",
+                       /*finite=*/true);
+  }
+  if (data_parallel_) {
+    // One rank's bad shard stops every rank (no rank left waiting in a collective).
+    absl::StatusOr<std::vector<double>> all = GatherFromRanks({usable.ok() ? 0.0 : 1.0});
+    if (!all.ok()) return all.status();
+    for (size_t r = 0; r < all->size() && usable.ok(); ++r) {
+      if ((*all)[r] != 0) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "fit: rank %d of the job cannot train on its shard (its own error says why), so no "
+            "rank does",
+            r));
+      }
     }
   }
+  if (!usable.ok()) return usable;
   const size_t samples = x.shape()[0];
   // Data-parallel: each step takes batch_size / ranks rows of every rank's shard.
   const size_t ranks = data_parallel_ ? static_cast<size_t>(data_parallel_->size()) : 1;

@@ -92,9 +92,10 @@ class Sequential {
   // size and the same options on every rank (checked; every rank gets the same error), and a
   // batch_size that the number of ranks divides: each step takes batch_size / ranks rows of every
   // shard. Scores and History are the whole job's. TrainOnBatch takes this rank's share of one
-  // global batch (any sizes; the rows are ordered by rank). An error that only one rank meets (a
-  // NaN in its shard) leaves the others waiting in the next collective: end the job then
-  // (distributed::Communicator::Abort).
+  // global batch (any sizes; the rows are ordered by rank). Fit checks every rank's shard first
+  // (a NaN in one stops every rank, with its error there and "rank R ... cannot train" elsewhere);
+  // other errors that only one rank meets (in TrainOnBatch, Evaluate, a layer) leave the others
+  // waiting in the next collective: end the job then (distributed::Communicator::Abort).
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
