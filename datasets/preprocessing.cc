@@ -1,6 +1,8 @@
 #include "datasets/preprocessing.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "io/json_nesting.h"
 #include "datasets/airline.h"
 #include "datasets/imdb.h"
 #include "nlohmann/json.hpp"
@@ -33,6 +35,9 @@ std::string ToJson(const TextPreprocessing& p) {
 }
 
 absl::StatusOr<TextPreprocessing> TextPreprocessingFromJson(const std::string& text) {
+  if (absl::Status status = io::CheckJsonNesting(text); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("preprocessing: ", status.message()));
+  }
   const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   const auto bad = [](const char* key, const std::string& expected) {
     return absl::InvalidArgumentError(

@@ -1,12 +1,16 @@
 #include "io/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -31,19 +35,80 @@ void RemoveTemporariesAndDie(int signal) {
 }
 
 // Installed once, and only over the default action: a program that handles or ignores these
-// signals itself keeps its choice.
+// signals itself keeps its choice. SIGXFSZ (a write past the file-size limit, `ulimit -f`) would
+// kill the process and leave the temporary; ignored, the write fails with EFBIG instead, which
+// Write reports as any other failed write.
 void InstallSignalCleanup() {
   static std::once_flag once;
   std::call_once(once, [] {
-    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGXFSZ}) {
       struct sigaction current {};
       if (sigaction(signal, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
       struct sigaction cleanup {};
-      cleanup.sa_handler = RemoveTemporariesAndDie;
+      cleanup.sa_handler = signal == SIGXFSZ ? SIG_IGN : RemoveTemporariesAndDie;
       sigemptyset(&cleanup.sa_mask);
       sigaction(signal, &cleanup, nullptr);
     }
   });
+}
+
+// When this process started (close enough: when this library was loaded). A temporary of ours
+// older than that was left by an earlier process that died while writing (SIGKILL, power loss).
+const timespec kProcessStart = [] {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return now;
+}();
+
+bool OlderThanThisProcess(const struct stat& info) {
+  return info.st_mtim.tv_sec < kProcessStart.tv_sec ||
+         (info.st_mtim.tv_sec == kProcessStart.tv_sec &&
+          info.st_mtim.tv_nsec < kProcessStart.tv_nsec);
+}
+
+// mkstemp's names for `name`: ".<name>." and six letters or digits.
+bool IsTemporaryOf(const std::string& entry, const std::string& name) {
+  const std::string prefix = absl::StrCat(".", name, ".");
+  if (entry.size() != prefix.size() + 6 || entry.compare(0, prefix.size(), prefix) != 0) {
+    return false;
+  }
+  for (size_t i = prefix.size(); i < entry.size(); ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(entry[i]))) return false;
+  }
+  return true;
+}
+
+// Removes the regular files in `directory` named as our temporaries for `name` and older than
+// this process: what a killed save left behind. Says so on stderr, once per file.
+void RemoveStaleTemporaries(const std::string& directory, const std::string& name) {
+  DIR* dir = opendir(directory.c_str());
+  if (dir == nullptr) return;
+  while (const dirent* entry = readdir(dir)) {
+    if (!IsTemporaryOf(entry->d_name, name)) continue;
+    const std::string path = absl::StrCat(directory, "/", entry->d_name);
+    struct stat info {};
+    if (lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != geteuid() ||
+        !OlderThanThisProcess(info)) {
+      continue;
+    }
+    if (unlink(path.c_str()) == 0) {
+      std::fprintf(stderr,
+                   "note: removed '%s', a temporary left by an earlier save of '%s' that did not "
+                   "finish (the process was killed)\n",
+                   path.c_str(), name.c_str());
+    }
+  }
+  closedir(dir);
+}
+
+// What sits at `info`, in words, for errors.
+const char* KindOfFile(const struct stat& info) {
+  if (S_ISDIR(info.st_mode)) return "a directory";
+  if (S_ISCHR(info.st_mode)) return "a character device";
+  if (S_ISBLK(info.st_mode)) return "a block device";
+  if (S_ISFIFO(info.st_mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(info.st_mode)) return "a socket";
+  return "not a regular file";
 }
 
 int Register(const char* name) {
@@ -64,14 +129,10 @@ absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string
                                 : slash == 0               ? "/"
                                                            : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  struct stat info {};
-  if (name.empty() || name == "." || name == ".." ||
-      (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("cannot write '%s': it names a directory, not a file", path));
-  }
+  if (absl::Status status = CheckReplaceable(path); !status.ok()) return status;
   std::string temporary = absl::StrCat(directory, "/.", name, ".XXXXXX");
   InstallSignalCleanup();
+  RemoveStaleTemporaries(directory, name);
   const int fd = mkstemp(temporary.data());
   if (fd < 0) {
     return absl::PermissionDeniedError(absl::StrFormat(
@@ -110,11 +171,13 @@ absl::Status AtomicFile::Write(std::string_view bytes) {
     const ssize_t written = write(fd_, bytes.data(), bytes.size());
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) {
+      const bool too_large = written < 0 && errno == EFBIG;
       const std::string reason = written < 0 ? ErrnoText() : "nothing written";
       Discard();
       return absl::ResourceExhaustedError(absl::StrFormat(
-          "writing '%s' failed: %s (is the disk full?); nothing was written under that name", path_,
-          reason));
+          "writing '%s' failed: %s (%s); nothing was written under that name", path_, reason,
+          too_large ? "the file-size limit of this process, ulimit -f, is reached"
+                    : "is the disk full?"));
     }
     bytes.remove_prefix(static_cast<size_t>(written));
   }
@@ -156,6 +219,24 @@ absl::Status AtomicFile::Commit(
   if (const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
     fsync(dir);
     close(dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReplaceable(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cannot write '%s': it names a directory, not a file", path));
+  }
+  // stat follows a symbolic link: what matters is what the write would replace.
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cannot write '%s': it is %s, and only a regular file may be replaced: choose a file "
+        "name",
+        path, KindOfFile(info)));
   }
   return absl::OkStatus();
 }

@@ -19,6 +19,10 @@ class AtomicFile {
  public:
   // Creates "<directory of path>/.<file name>.XXXXXX" with mkstemp (exclusive, unpredictable: a
   // planted file or symlink cannot redirect the write), permissions as a new file of this user's.
+  // Refuses a `path` that exists and is not a regular file (CheckReplaceable). Removes the
+  // temporaries of `path` that an earlier process left when it was killed while writing (files
+  // of that naming pattern, owned by this user, last written before this process started), and
+  // says so on stderr. Writing past the file-size limit (`ulimit -f`) is an error, not SIGXFSZ.
   static absl::StatusOr<std::unique_ptr<AtomicFile>> Create(const std::string& path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -43,6 +47,11 @@ class AtomicFile {
   int fd_;
   int slot_;  // in the table of temporaries the signal handler removes
 };
+
+// OK when a file may be written at `path` by replacing it: nothing is there, or a regular file
+// (or a link to one). A directory, device, FIFO or socket there is an error naming what it is:
+// as root, a rename would otherwise replace a device node with our file.
+absl::Status CheckReplaceable(const std::string& path);
 
 // The whole of `contents` at `path`, through AtomicFile.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);

@@ -1,17 +1,24 @@
 #include "io/atomic_file.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 namespace io {
 namespace {
@@ -129,7 +136,9 @@ TEST(AtomicFile, TemporaryRemovedOnSigterm) {
 TEST(AtomicFile, DirectoryWhereAFileBelongs) {
   const std::string dir = FreshDirectory();
   EXPECT_EQ(WriteFileAtomically(dir, "x").message(),
-            "cannot write '" + dir + "': it names a directory, not a file");
+            "cannot write '" + dir +
+                "': it is a directory, and only a regular file may be replaced: choose a file "
+                "name");
   EXPECT_EQ(WriteFileAtomically(dir + "/", "x").message(),
             "cannot write '" + dir + "/': it names a directory, not a file");
   EXPECT_NE(WriteFileAtomically(dir + "/missing/x.csv", "x")
@@ -169,6 +178,105 @@ TEST(PrepareOutputDirectory, CreatesTheLastPartOnly) {
       PrepareOutputDirectory(dir + "/file", "--out_dir").message(),
       "--out_dir=" + dir + "/file: this is not a directory: choose a directory for the results");
   EXPECT_EQ(Entries(dir), (std::set<std::string>{"file", "new"}));  // the probe is gone
+}
+
+}  // namespace
+}  // namespace io
+
+namespace io {
+namespace {
+
+// Run as root, a rename replaces a device node: only regular files may be replaced. The nodes
+// are private copies made here (the same numbers as /dev/null), never the real ones.
+TEST(AtomicFile, OnlyARegularFileIsReplaced) {
+  const std::string dir = FreshDirectory();
+  const std::string device = dir + "/null", fifo = dir + "/fifo", socket_path = dir + "/socket";
+  const bool have_device = mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0;
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  const bool have_socket =
+      socket_path.size() < sizeof address.sun_path &&
+      bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  struct Case {
+    std::string path, kind;
+  };
+  std::vector<Case> cases = {{fifo, "a FIFO (named pipe)"}, {dir, "a directory"}};
+  if (have_device) cases.push_back({device, "a character device"});
+  if (have_socket) cases.push_back({socket_path, "a socket"});
+  // A link to a device is judged by what it leads to.
+  if (have_device) {
+    ASSERT_EQ(symlink(device.c_str(), (dir + "/link").c_str()), 0);
+    cases.push_back({dir + "/link", "a character device"});
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    const std::string expected = "cannot write '" + c.path + "': it is " + c.kind +
+                                 ", and only a regular file may be replaced: choose a file name";
+    EXPECT_EQ(CheckReplaceable(c.path).message(), expected);
+    EXPECT_EQ(WriteFileAtomically(c.path, "x").message(), expected);
+  }
+  close(listener);
+  struct stat info {};
+  if (have_device) {
+    ASSERT_EQ(lstat(device.c_str(), &info), 0);
+    EXPECT_TRUE(S_ISCHR(info.st_mode));
+  }
+  ASSERT_EQ(lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  // Nothing was left beside them.
+  for (const std::string& name : Entries(dir)) EXPECT_NE(name[0], '.') << name;
+  EXPECT_TRUE(CheckReplaceable(dir + "/new.csv").ok());
+}
+
+// Past `ulimit -f` the write fails with EFBIG (SIGXFSZ would kill the process and leave the
+// temporary): one error, no temporary, the old file intact.
+TEST(AtomicFile, FileSizeLimitIsAnErrorNotASignal) {
+  const std::string dir = FreshDirectory();
+  ASSERT_TRUE(WriteFileAtomically(dir + "/m.h5", "old").ok());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit limit{4096, 4096};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    const absl::Status status = WriteFileAtomically(dir + "/m.h5", std::string(10000, 'x'));
+    const bool expected =
+        status.message() ==
+        "writing '" + dir +
+            "/m.h5' failed: File too large (the file-size limit of this process, ulimit -f, is "
+            "reached); nothing was written under that name";
+    _exit(expected ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(Entries(dir), std::set<std::string>{"m.h5"});
+  EXPECT_EQ(Read(dir + "/m.h5"), "old");
+}
+
+// A save killed with SIGKILL leaves its temporary; the next save of that name removes it, but
+// not a newer one (another process may be writing it), nor another file's, nor other names.
+TEST(AtomicFile, StaleTemporariesOfAKilledSaveAreRemoved) {
+  const std::string dir = FreshDirectory();
+  const auto plant = [&](const std::string& name, time_t age_seconds) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << "half";
+    const timespec now{time(nullptr) - age_seconds, 0};
+    const timespec times[2] = {now, now};
+    EXPECT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  };
+  plant(".m.h5.Ab3dE9", 3600);     // stale: removed
+  plant(".m.h5.zzzzzz", 60);       // stale: removed
+  plant(".m.h5.Qr7tY1", -3600);    // newer than this process: kept
+  plant(".other.h5.Ab3dE9", 3600);  // another file's: kept
+  plant(".m.h5.toolong7", 3600);   // not our pattern: kept
+  plant("m.h5.Ab3dE9", 3600);      // not hidden: kept
+  ASSERT_TRUE(WriteFileAtomically(dir + "/m.h5", "new").ok());
+  EXPECT_EQ(Entries(dir), (std::set<std::string>{"m.h5", ".m.h5.Qr7tY1", ".other.h5.Ab3dE9",
+                                                 ".m.h5.toolong7", "m.h5.Ab3dE9"}));
 }
 
 }  // namespace

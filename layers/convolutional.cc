@@ -32,10 +32,11 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
         "kernel_size %d is longer than the %d steps of the input", kernel_size_, time));
   }
   // Keras' fans for a convolution count the receptive field.
-  kernel_ = AddWeight(
-      "kernel", autograd::GlorotUniform({kernel_size_, channels, filters_}, kernel_size_ * channels,
-                                        kernel_size_ * filters_, rng));
-  bias_ = AddWeight("bias", xt::zeros<Real>({filters_}));
+  kernel_ = AddWeight("kernel", {kernel_size_, channels, filters_}, [&] {
+    return autograd::GlorotUniform({kernel_size_, channels, filters_}, kernel_size_ * channels,
+                                   kernel_size_ * filters_, rng);
+  });
+  bias_ = AddWeight("bias", {filters_}, [&] { return Array(xt::zeros<Real>({filters_})); });
   return Shape{padding_ == "same" ? time : time - kernel_size_ + 1, filters_};
 }
 

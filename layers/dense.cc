@@ -20,9 +20,10 @@ absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   if (absl::Status status = CheckWeightShape("kernel", {input_dim, units_}); !status.ok()) {
     return status;
   }
-  kernel_ =
-      AddWeight("kernel", autograd::GlorotUniform({input_dim, units_}, input_dim, units_, rng));
-  bias_ = AddWeight("bias", xt::zeros<Real>({units_}));
+  kernel_ = AddWeight("kernel", {input_dim, units_}, [&] {
+    return autograd::GlorotUniform({input_dim, units_}, input_dim, units_, rng);
+  });
+  bias_ = AddWeight("bias", {units_}, [&] { return Array(xt::zeros<Real>({units_})); });
   Shape output = input_shape;
   output.back() = units_;
   return output;

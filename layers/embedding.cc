@@ -22,8 +22,9 @@ absl::StatusOr<Shape> EmbeddingLayer::DoBuild(const Shape& input_shape, Rng& rng
         absl::StrFormat("expected input [input_length] = (None, %d) of word indices, got %s",
                         input_length_, KerasShapeString(input_shape)));
   }
-  embeddings_ =
-      AddWeight("embeddings", autograd::RandomUniform({input_dim_, output_dim_}, -0.05, 0.05, rng));
+  embeddings_ = AddWeight("embeddings", {input_dim_, output_dim_}, [&] {
+    return autograd::RandomUniform({input_dim_, output_dim_}, -0.05, 0.05, rng);
+  });
   return Shape{input_shape[0], output_dim_};
 }
 

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <functional>
 #include <new>
 #include <stdexcept>
 
@@ -9,10 +10,39 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "autograd/elementwise.h"
+#include "xtensor/xbuilder.hpp"
 #include "autograd/losses.h"
 #include "layers/data_parallel.h"
 
 namespace layers {
+
+namespace {
+
+thread_local WeightsFromFile* weights_from_file = nullptr;
+
+// Thrown by AddWeight (inside DoBuild) when a file's weights cannot hold what its config
+// declares; Build turns it into an error naming the layer.
+class NotInTheFile : public std::length_error {
+ public:
+  using std::length_error::length_error;
+};
+
+}  // namespace
+
+WeightsFromFile::WeightsFromFile(size_t stored_values)
+    : stored_values_(stored_values), left_(stored_values), previous_(weights_from_file) {
+  weights_from_file = this;
+}
+
+WeightsFromFile::~WeightsFromFile() { weights_from_file = previous_; }
+
+WeightsFromFile* WeightsFromFile::Current() { return weights_from_file; }
+
+bool WeightsFromFile::Take(size_t values) {
+  if (values > left_) return false;
+  left_ -= values;
+  return true;
+}
 
 absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
   if (built_) {
@@ -26,6 +56,8 @@ absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
   absl::StatusOr<Shape> output;
   try {
     output = DoBuild(input_shape, rng);
+  } catch (const NotInTheFile& error) {
+    output = absl::InvalidArgumentError(error.what());
   } catch (const std::bad_alloc&) {
     output = absl::ResourceExhaustedError("not enough memory for its weights: use smaller sizes");
   } catch (const std::exception& error) {
@@ -48,7 +80,22 @@ std::optional<Array> Layer::ComputeMask(const Array& /*x*/, const Array* mask) c
   return *mask;
 }
 
-Tensor Layer::AddWeight(std::string name, Array initial_value) {
+Tensor Layer::AddWeight(std::string name, const Shape& shape,
+                        const std::function<Array()>& initialize) {
+  Array initial_value;
+  if (WeightsFromFile* file = WeightsFromFile::Current(); file != nullptr) {
+    size_t values = 1;
+    for (size_t size : shape) values = size == 0 || values <= SIZE_MAX / size ? values * size : 0;
+    if (!file->Take(values)) {
+      throw NotInTheFile(absl::StrFormat(
+          "its weight '%s' of shape %s would hold more values than all the weights stored in the "
+          "file (%d): the file's model_config does not match its weights",
+          name, autograd::ShapeString(shape), file->stored_values()));
+    }
+    initial_value = xt::zeros<Real>(shape);
+  } else {
+    initial_value = initialize();
+  }
   Tensor weight(std::move(initial_value), /*requires_grad=*/true);
   weights_.push_back({std::move(name), weight});
   return weight;

@@ -4,6 +4,7 @@
 #ifndef LAYERS_LAYER_H_
 #define LAYERS_LAYER_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,7 +93,10 @@ class Layer {
   // Validates arguments and input shape, creates weights with AddWeight, returns the output
   // shape. Errors need not name the layer: Build prefixes it.
   virtual absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) = 0;
-  Tensor AddWeight(std::string name, Array initial_value);
+  // Creates the weight `name` of `shape` with the value `initialize()` returns (called only when
+  // needed: not while a WeightsFromFile guard is alive, whose file provides the values).
+  Tensor AddWeight(std::string name, const Shape& shape,
+                   const std::function<Array()>& initialize);
   // The model's generator, for layers that draw random numbers when called (dropout). Set by
   // Build; it outlives the layer (the model owns both).
   Rng& rng() { return *rng_; }
@@ -104,6 +108,30 @@ class Layer {
   Shape input_shape_, output_shape_;
   std::vector<Weight> weights_;
   Rng* rng_ = nullptr;
+};
+
+// While alive on this thread, the layers built here get their weights from a file (LoadModel):
+// AddWeight initialises nothing (zeros, which the stored values then replace) and refuses, with
+// an error naming the layer from Build, to create more values in all than the file stores. So a
+// config declaring LSTM(12000) beside small stored weights fails before anything large is
+// allocated or initialised, whatever sizes the config declares.
+class WeightsFromFile {
+ public:
+  explicit WeightsFromFile(size_t stored_values);
+  ~WeightsFromFile();
+  WeightsFromFile(const WeightsFromFile&) = delete;
+  WeightsFromFile& operator=(const WeightsFromFile&) = delete;
+
+  // The guard of this thread, or null.
+  static WeightsFromFile* Current();
+  // Takes `values` from what is left; false (nothing taken) when fewer are left.
+  bool Take(size_t values);
+  size_t stored_values() const { return stored_values_; }
+
+ private:
+  size_t stored_values_;
+  size_t left_;
+  WeightsFromFile* previous_;
 };
 
 // An inverted-dropout mask of `shape` (batch axis first): each element is 0 with probability

@@ -219,12 +219,16 @@ std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
 
 void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
   const size_t units = options_.units();
-  kernel_ = AddWeight("kernel",
-                      autograd::GlorotUniform({input_dim, 4 * units}, input_dim, 4 * units, rng));
-  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(4 * units, rng));
-  Array bias = xt::zeros<Real>({4 * units});
-  if (options_.unit_forget_bias()) xt::view(bias, xt::range(units, 2 * units)) = Real(1);
-  bias_ = AddWeight("bias", std::move(bias));
+  kernel_ = AddWeight("kernel", {input_dim, 4 * units}, [&] {
+    return autograd::GlorotUniform({input_dim, 4 * units}, input_dim, 4 * units, rng);
+  });
+  recurrent_kernel_ = AddWeight("recurrent_kernel", {units, 4 * units},
+                                [&] { return RecurrentInitial(4 * units, rng); });
+  bias_ = AddWeight("bias", {4 * units}, [&] {
+    Array bias = xt::zeros<Real>({4 * units});
+    if (options_.unit_forget_bias()) xt::view(bias, xt::range(units, 2 * units)) = Real(1);
+    return bias;
+  });
 }
 
 Tensor LstmLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
@@ -236,9 +240,12 @@ Tensor LstmLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
   const size_t units = options_.units();
-  kernel_ = AddWeight("kernel", autograd::GlorotUniform({input_dim, units}, input_dim, units, rng));
-  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(units, rng));
-  bias_ = AddWeight("bias", xt::zeros<Real>({units}));
+  kernel_ = AddWeight("kernel", {input_dim, units}, [&] {
+    return autograd::GlorotUniform({input_dim, units}, input_dim, units, rng);
+  });
+  recurrent_kernel_ =
+      AddWeight("recurrent_kernel", {units, units}, [&] { return RecurrentInitial(units, rng); });
+  bias_ = AddWeight("bias", {units}, [&] { return Array(xt::zeros<Real>({units})); });
 }
 
 Tensor SimpleRnnLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
@@ -251,11 +258,14 @@ Tensor SimpleRnnLayer::Sequence(const Tensor& x, const std::vector<Tensor>& stat
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
   const size_t units = options_.units();
-  kernel_ = AddWeight("kernel",
-                      autograd::GlorotUniform({input_dim, 3 * units}, input_dim, 3 * units, rng));
-  recurrent_kernel_ = AddWeight("recurrent_kernel", RecurrentInitial(3 * units, rng));
-  bias_ = AddWeight("bias", options_.reset_after() ? Array(xt::zeros<Real>({size_t{2}, 3 * units}))
-                                                   : Array(xt::zeros<Real>({3 * units})));
+  kernel_ = AddWeight("kernel", {input_dim, 3 * units}, [&] {
+    return autograd::GlorotUniform({input_dim, 3 * units}, input_dim, 3 * units, rng);
+  });
+  recurrent_kernel_ = AddWeight("recurrent_kernel", {units, 3 * units},
+                                [&] { return RecurrentInitial(3 * units, rng); });
+  const Shape bias_shape =
+      options_.reset_after() ? Shape{size_t{2}, 3 * units} : Shape{3 * units};
+  bias_ = AddWeight("bias", bias_shape, [&] { return Array(xt::zeros<Real>(bias_shape)); });
 }
 
 Tensor GruLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <type_traits>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "io/atomic_file.h"
+#include "io/json_nesting.h"
 #include "layers/config.h"
 
 namespace layers {
@@ -23,7 +26,6 @@ constexpr char kKerasVersion[] = "2.11.0";
 constexpr char kBackend[] = "tensorflow";
 // A hostile file must not make us allocate without bound.
 constexpr hssize_t kMaxListEntries = hssize_t{1} << 20;
-constexpr size_t kMaxStringBytes = size_t{1} << 20;
 
 // Owns one HDF5 identifier and closes it.
 class Hid {
@@ -91,6 +93,11 @@ absl::Status Failed(const std::string& what) {
 // variable-length kind h5py writes for a str: HDF5 1.10 reads those through its global heap
 // without checking lengths, and a damaged file crashes the reader (Reader::StringList).
 absl::Status WriteString(hid_t object, const char* name, const std::string& value) {
+  if (value.size() > kMaxModelFileString) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "attribute %s: %d bytes, more than the %d a model file may hold in one string", name,
+        value.size(), kMaxModelFileString));
+  }
   Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
   if (!type.ok() || H5Tset_size(type.get(), std::max<size_t>(value.size(), 1)) < 0 ||
       H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
@@ -307,26 +314,82 @@ absl::Status WriteModel(hid_t file, const Sequential& model,
                       {state.order.size()}, state.order.data());
 }
 
+// The bytes of an HDF5 file built in memory. HDF5's core driver keeps the file in one buffer that
+// it allocates through these callbacks and frees at close, after writing the last of it (the
+// superblock's final flags: H5Fget_file_image, taken before close, does not open again).
+struct FileImage {
+  size_t capacity = 0;  // of the driver's buffer
+  std::vector<char> bytes;
+};
+
+void* ImageMalloc(size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
+  static_cast<FileImage*>(udata)->capacity = size;
+  return std::malloc(size);
+}
+void* ImageMemcpy(void* dest, const void* src, size_t size, H5FD_file_image_op_t /*op*/,
+                  void* /*udata*/) {
+  return std::memcpy(dest, src, size);
+}
+void* ImageRealloc(void* buffer, size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
+  static_cast<FileImage*>(udata)->capacity = size;
+  return std::realloc(buffer, size);
+}
+herr_t ImageFree(void* buffer, H5FD_file_image_op_t op, void* udata) {
+  auto* image = static_cast<FileImage*>(udata);
+  if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && buffer != nullptr) {
+    // The buffer grows in steps; the file ends where its superblock (version 2, the 1.8 format,
+    // 8-byte addresses) says: the end-of-file address at byte 28.
+    const char* bytes = static_cast<const char*>(buffer);
+    uint64_t end = 0;
+    if (image->capacity >= 36 && bytes[8] == 2 && bytes[9] == 8) {
+      std::memcpy(&end, bytes + 28, sizeof end);
+    }
+    if (end > 0 && end <= image->capacity) image->bytes.assign(bytes, bytes + end);
+  }
+  std::free(buffer);
+  return 0;
+}
+void* ImageUdataCopy(void* udata) { return udata; }
+herr_t ImageUdataFree(void* /*udata*/) { return 0; }
+
 // Writes through `write` into a new HDF5 file that replaces `path` only once whole and readable.
+// HDF5 builds the file in memory (its core driver, no backing store); the bytes then go through
+// io::AtomicFile. So a failing disk (full, a file-size limit) meets our own write, which removes
+// the temporary and reports, never HDF5's I/O layer, which is left in a state that crashes it
+// when the library closes at exit.
 absl::Status SaveFile(const std::string& path, const std::function<absl::Status(hid_t)>& write) {
   SilenceHdf5();
-  absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
-  if (!file.ok()) return file.status();
+  if (absl::Status status = io::CheckReplaceable(path); !status.ok()) return status;
+  FileImage image;
   {
     // The 1.8 file format (read by every HDF5 since 2008, h5py included) stores attributes over
     // 64 KiB, such as a large vocabulary's preprocessing.
+    H5FD_file_image_callbacks_t callbacks = {ImageMalloc,    ImageMemcpy,    ImageRealloc,
+                                             ImageFree,      ImageUdataCopy, ImageUdataFree,
+                                             &image};
     Hid access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    if (!access.ok() || H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+    if (!access.ok() ||
+        H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
+        H5Pset_fapl_core(access.get(), /*increment=*/size_t{1} << 16, /*backing_store=*/0) < 0 ||
+        H5Pset_file_image_callbacks(access.get(), &callbacks) < 0) {
       return Failed(absl::StrFormat("cannot save to '%s'", path));
     }
-    Hid h5(H5Fcreate((*file)->temporary_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
-           H5Fclose);
+    Hid h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose);
     if (!h5.ok()) return Failed(absl::StrFormat("cannot save to '%s'", path));
     if (absl::Status status = write(h5.get()); !status.ok()) {
       return absl::Status(status.code(),
                           absl::StrFormat("cannot save to '%s': %s", path, status.message()));
     }
-    if (!h5.Close()) return Failed(absl::StrFormat("cannot save to '%s'", path));
+    if (!h5.Close() || image.bytes.empty()) {
+      return Failed(absl::StrFormat("cannot save to '%s'", path));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  if (absl::Status status =
+          (*file)->Write(std::string_view(image.bytes.data(), image.bytes.size()));
+      !status.ok()) {
+    return status;
   }
   return (*file)->Commit([&path](const std::string& temporary) -> absl::Status {
     Hid h5(H5Fopen(temporary.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -361,12 +424,14 @@ class Reader {
           "'%s': expected (an HDF5 file, as model.save writes), got (%d bytes that are not one)",
           path_, static_cast<int64_t>(info.st_size)));
     }
+    file_bytes_ = static_cast<size_t>(info.st_size);
     file_ = Hid(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!file_.ok()) return Error("cannot open it as HDF5: " + Hdf5Message());
     return absl::OkStatus();
   }
 
   hid_t file() const { return file_.get(); }
+  size_t file_bytes() const { return file_bytes_; }
   const std::string& path() const { return path_; }
 
   absl::Status Error(const std::string& problem) const {
@@ -411,9 +476,16 @@ class Reader {
           what));
     } else {
       const size_t width = H5Tget_size(type.get());
-      if (width == 0 || width > kMaxStringBytes) {
+      if (width == 0 || width > kMaxModelFileString) {
         return Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (%d)", what,
-                                     kMaxStringBytes, width));
+                                     kMaxModelFileString, width));
+      }
+      // What the file declares must be there before anything that size is allocated.
+      if (H5Aget_storage_size(attribute.get()) < width * static_cast<size_t>(count)) {
+        H5Eclear2(H5E_DEFAULT);
+        return Error(absl::StrFormat(
+            "%s: expected (the %d bytes it declares), got (%d stored): the file is damaged", what,
+            width * static_cast<size_t>(count), H5Aget_storage_size(attribute.get())));
       }
       // Read as stored (null-padded or null-terminated), then cut at the first NUL.
       std::string buffer(width * count, '\0');
@@ -483,12 +555,54 @@ class Reader {
       return Error(absl::StrFormat("%s: expected (%s), got (another type)", what,
                                    kind == H5T_FLOAT ? "floating-point numbers" : "integers"));
     }
+    if (absl::Status status = CheckStored(dataset.get(), type.get(), space.get(), what);
+        !status.ok()) {
+      return status;
+    }
     if (H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
       return Error(absl::StrFormat("%s: %s", what, Hdf5Message()));
     }
     return absl::OkStatus();
   }
 
+  // A dataset's declared values must all be stored: a few bytes of file cannot make us allocate
+  // gigabytes, and what is not stored would read as made-up fill values.
+  absl::Status CheckStored(hid_t dataset, hid_t type, hid_t space, const std::string& what) const {
+    const hssize_t count = H5Sget_simple_extent_npoints(space);
+    const size_t element = H5Tget_size(type);
+    const hsize_t stored = H5Dget_storage_size(dataset);
+    H5Eclear2(H5E_DEFAULT);
+    if (count < 0 || element == 0 ||
+        static_cast<hsize_t>(count) > stored / element) {
+      return Error(absl::StrFormat(
+          "%s: expected (the %d values it declares), got (%d bytes stored): the file is damaged",
+          what, static_cast<int64_t>(count), static_cast<uint64_t>(stored)));
+    }
+    return absl::OkStatus();
+  }
+
+  // The number of values of the dataset `path` under `group`, once checked to be stored.
+  absl::StatusOr<size_t> StoredValues(hid_t group, const std::string& where,
+                                      const std::string& path) const {
+    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
+    Hid dataset(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.ok()) {
+      H5Eclear2(H5E_DEFAULT);
+      return Error(what + ": expected (a dataset), got (nothing under that name)");
+    }
+    Hid type(H5Dget_type(dataset.get()), H5Tclose);
+    Hid space(H5Dget_space(dataset.get()), H5Sclose);
+    if (!type.ok() || !space.ok()) {
+      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
+    }
+    if (absl::Status status = CheckStored(dataset.get(), type.get(), space.get(), what);
+        !status.ok()) {
+      return status;
+    }
+    return static_cast<size_t>(H5Sget_simple_extent_npoints(space.get()));
+  }
+
+  // Weights and optimizer state: floating-point and finite (a NaN loaded is a NaN predicted).
   absl::StatusOr<Array> ReadArray(hid_t group, const std::string& where, const std::string& path,
                                   const Shape& expected) const {
     Array value = Array::from_shape(expected);
@@ -497,12 +611,23 @@ class Reader {
         !status.ok()) {
       return status;
     }
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (!std::isfinite(value.data()[i])) {
+        return Error(absl::StrFormat(
+            "%s, weight '%s': expected (finite numbers), got (%f at flat index %d): the model "
+            "diverged before it was saved, or the file is damaged",
+            where, path, static_cast<double>(value.data()[i]), i));
+      }
+    }
     return value;
   }
 
   absl::StatusOr<Json> JsonAttribute(hid_t object, const char* name) const {
     absl::StatusOr<std::string> text = String(object, "root", name);
     if (!text.ok()) return text.status();
+    if (absl::Status status = io::CheckJsonNesting(*text); !status.ok()) {
+      return Error(absl::StrFormat("attribute '%s': %s", name, status.message()));
+    }
     Json parsed = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
       return Error(
@@ -519,8 +644,37 @@ class Reader {
 
  private:
   std::string path_;
+  size_t file_bytes_ = 0;
   Hid file_;
 };
+
+// The number of weight values stored under `group` (Keras' layout), each dataset checked to hold
+// what it declares: the most a model rebuilt from the file's config may create.
+absl::StatusOr<size_t> StoredWeightValues(const Reader& reader, hid_t group) {
+  absl::StatusOr<std::vector<std::string>> layer_names =
+      reader.StringList(group, "model weights", "layer_names");
+  if (!layer_names.ok()) return layer_names.status();
+  size_t total = 0;
+  for (const std::string& name : *layer_names) {
+    Hid layer_group = reader.OpenGroup(group, name.c_str());
+    if (!layer_group.ok()) {
+      return reader.Error(absl::StrFormat(
+          "layer '%s' is listed in layer_names: expected (its group), got (nothing)", name));
+    }
+    const std::string where = absl::StrFormat("layer '%s'", name);
+    absl::StatusOr<std::vector<std::string>> weights =
+        reader.StringList(layer_group.get(), where, "weight_names");
+    if (!weights.ok()) return weights.status();
+    for (const std::string& weight : *weights) {
+      absl::StatusOr<size_t> values = reader.StoredValues(layer_group.get(), where, weight);
+      if (!values.ok()) return values.status();
+      total += *values;
+    }
+  }
+  // A dataset listed twice (or linked under two names) is stored once: every value takes at
+  // least a byte of the file.
+  return std::min(total, reader.file_bytes());
+}
 
 // Reads the weights of every layer of `model` from `group` (Keras' layout), checking the layers
 // with weights (count, names, order) and every shape; sets nothing unless all of it is right.
@@ -626,16 +780,11 @@ absl::Status ReadTrainingState(const Reader& reader, Sequential& model) {
   absl::StatusOr<int64_t> epochs = reader.Int64(group.get(), "training_state", "epochs");
   if (!epochs.ok()) return epochs.status();
   state.epochs = *epochs;
-  Hid dataset(H5Dopen2(group.get(), "order", H5P_DEFAULT), H5Dclose);
-  Hid space(dataset.ok() ? H5Dget_space(dataset.get()) : -1, H5Sclose);
-  const hssize_t count = space.ok() ? H5Sget_simple_extent_npoints(space.get()) : -1;
-  if (count < 0 || count > (hssize_t{1} << 32)) {
-    H5Eclear2(H5E_DEFAULT);
-    return reader.Error("training_state: expected (a dataset 'order'), got (none, or too long)");
-  }
-  state.order.resize(count);
+  absl::StatusOr<size_t> count = reader.StoredValues(group.get(), "training_state", "order");
+  if (!count.ok()) return count.status();
+  state.order.resize(*count);
   if (absl::Status status =
-          reader.Dataset(group.get(), "training_state", "order", {static_cast<size_t>(count)},
+          reader.Dataset(group.get(), "training_state", "order", {*count},
                          H5T_INTEGER, H5T_NATIVE_UINT64, state.order.data());
       !status.ok()) {
     return status;
@@ -772,20 +921,27 @@ absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
   }
   absl::StatusOr<Json> model_config = reader.JsonAttribute(reader.file(), "model_config");
   if (!model_config.ok()) return model_config.status();
+  Hid weights = reader.OpenGroup(reader.file(), "model_weights");
+  if (!weights.ok()) return reader.Error("expected (a group model_weights), got (none)");
+  absl::StatusOr<size_t> stored = StoredWeightValues(reader, weights.get());
+  if (!stored.ok()) return stored.status();
   absl::StatusOr<std::unique_ptr<Sequential>> model = ModelFromConfig(reader, *model_config);
   if (!model.ok()) return model.status();
   Sequential& loaded = **model;
-  if (reader.HasAttribute(reader.file(), "training_config")) {
-    absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
-    if (!training.ok()) return training.status();
-    if (absl::Status status = CompileFromConfig(reader, *training, loaded); !status.ok()) {
-      return status;
+  {
+    // The layers are built (weights created) no larger than the file's weights and without
+    // random initialisation: the stored values replace them below.
+    WeightsFromFile from_file(*stored);
+    if (reader.HasAttribute(reader.file(), "training_config")) {
+      absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
+      if (!training.ok()) return training.status();
+      if (absl::Status status = CompileFromConfig(reader, *training, loaded); !status.ok()) {
+        return status;
+      }
+    } else if (absl::Status status = loaded.Build(); !status.ok()) {
+      return reader.Error(std::string(status.message()));
     }
-  } else if (absl::Status status = loaded.Build(); !status.ok()) {
-    return reader.Error(std::string(status.message()));
   }
-  Hid weights = reader.OpenGroup(reader.file(), "model_weights");
-  if (!weights.ok()) return reader.Error("expected (a group model_weights), got (none)");
   if (absl::Status status = ReadWeights(reader, weights.get(), loaded); !status.ok()) {
     return status;
   }

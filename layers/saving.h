@@ -31,6 +31,10 @@
 
 namespace layers {
 
+// The longest string a model file holds (the text preprocessing, with its word index, is the
+// long one): Save refuses longer ones, LoadModel reads any up to this size.
+inline constexpr size_t kMaxModelFileString = size_t{64} << 20;
+
 // Keras' keras.models.load_model: rebuilds the architecture from model_config, sets the weights
 // and, when the file has a training_config, compiles with the same loss, metrics and optimizer,
 // whose state (and the training state) it restores. Unknown layer classes and config keys are
