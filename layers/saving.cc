@@ -932,14 +932,15 @@ absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
     // The layers are built (weights created) no larger than the file's weights and without
     // random initialisation: the stored values replace them below.
     WeightsFromFile from_file(*stored);
-    if (reader.HasAttribute(reader.file(), "training_config")) {
-      absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
-      if (!training.ok()) return training.status();
-      if (absl::Status status = CompileFromConfig(reader, *training, loaded); !status.ok()) {
-        return status;
-      }
-    } else if (absl::Status status = loaded.Build(); !status.ok()) {
+    if (absl::Status status = loaded.Build(); !status.ok()) {
       return reader.Error(std::string(status.message()));
+    }
+  }
+  if (reader.HasAttribute(reader.file(), "training_config")) {
+    absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
+    if (!training.ok()) return training.status();
+    if (absl::Status status = CompileFromConfig(reader, *training, loaded); !status.ok()) {
+      return status;
     }
   }
   if (absl::Status status = ReadWeights(reader, weights.get(), loaded); !status.ok()) {
