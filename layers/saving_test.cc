@@ -354,8 +354,8 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
   const std::string path = dir + "/big.h5";
   ASSERT_TRUE(big.Save(path).ok());
   const std::vector<Array> weights = big.GetWeights();
-  // The file is built in memory, then written: kill at varied moments until some kills have
-  // landed while the bytes were being written (a temporary is left), and check every time.
+  // The file is built in memory, then written: kill while the bytes are being written until
+  // two temporaries are left (a kill may land just after a rename), and check every time.
   int temporaries = 0;
   for (int attempt = 0; attempt < 60 && temporaries < 2; ++attempt) {
     SCOPED_TRACE(attempt);
@@ -364,7 +364,11 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
     if (child == 0) {
       for (;;) (void)big.Save(path);
     }
-    usleep(20000 + (attempt % 12) * 15000);
+    // Kill as soon as a temporary shows up: while the bytes are being written.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const size_t before = ListDirectory(dir).size();
+    const auto writing = [&] { return ListDirectory(dir).size() > before; };
+    while (!writing() && std::chrono::steady_clock::now() < deadline) usleep(200);
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);

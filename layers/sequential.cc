@@ -104,6 +104,10 @@ constexpr LossEntry kLosses[] = {
     {"categorical_crossentropy", autograd::CategoricalCrossentropy, AccuracyKind::kCategorical},
     {"mse", MeanSquaredError, AccuracyKind::kBinary},
 };
+// A metric averaged with weights; 0 when nothing had weight (every step masked), as Keras'
+// metrics report for zero total weight, in Fit, Evaluate and the progress bar alike.
+double WeightedMean(double sum, double weight) { return weight == 0 ? 0.0 : sum / weight; }
+
 // The metrics, by the names Keras accepts; Keras reports each under the name it was given.
 constexpr const char* kAccuracyNames[] = {"acc", "accuracy"};
 
@@ -120,6 +124,26 @@ void Sequential::Add(LayerPtr layer, Shape input_shape) {
   layer->set_name(used == 0 ? base : absl::StrCat(base, "_", used));
   layers_.push_back(std::move(layer));
   built_ = compiled_ = false;
+}
+
+absl::StatusOr<Layer*> Sequential::GetLayer(size_t index) const {
+  if (index >= layers_.size()) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "model '%s' has %d layers (indices 0 to %d), so there is no layer %d", name_,
+        layers_.size(), static_cast<int64_t>(layers_.size()) - 1, index));
+  }
+  return layers_[index].get();
+}
+
+absl::StatusOr<Layer*> Sequential::GetLayer(const std::string& name) const {
+  std::vector<std::string> names;
+  for (const LayerPtr& layer : layers_) {
+    if (layer->name() == name) return layer.get();
+    names.push_back(absl::StrCat("'", layer->name(), "'"));
+  }
+  return absl::NotFoundError(absl::StrFormat("model '%s' has no layer named '%s' (it has %s)",
+                                             name_, name,
+                                             names.empty() ? "none" : absl::StrJoin(names, ", ")));
 }
 
 absl::Status Sequential::Build() {
@@ -227,6 +251,15 @@ absl::Status Sequential::Compile(const std::string& loss,
   }
   if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
   if (absl::Status status = Build(); !status.ok()) return status;
+  // Softmax cross-entropy over one class is log(1) = 0 whatever the weights: nothing to learn.
+  if (entry->accuracy == AccuracyKind::kCategorical && layers_.back()->output_shape().back() < 2) {
+    const Layer& last = *layers_.back();
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "compile: loss '%s' needs a distribution over at least 2 classes, but the output of "
+        "layer '%s' (%s) is %s, one value per sample: use binary_crossentropy for one sigmoid "
+        "unit, or a Dense(classes, \"softmax\") output with one-hot targets",
+        loss, last.name(), last.type(), KerasShapeString(last.output_shape())));
+  }
   loss_ = loss;
   loss_fn_ = entry->loss;
   categorical_accuracy_ = entry->accuracy == AccuracyKind::kCategorical;
@@ -697,11 +730,13 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
       acc_sum += scores->accuracy * scores->accuracy_weight;
       acc_weight += scores->accuracy_weight;
       if (bar.Due(done)) {
-        bar.Update(done, Values({{"loss", loss_sum / done}, {acc, acc_sum / acc_weight}}, keys));
+        bar.Update(done,
+                   Values({{"loss", loss_sum / done}, {acc, WeightedMean(acc_sum, acc_weight)}},
+                          keys));
       }
     }
     std::map<std::string, double> epoch_values = {{"loss", loss_sum / (samples * ranks)},
-                                                  {acc, acc_sum / acc_weight}};
+                                                  {acc, WeightedMean(acc_sum, acc_weight)}};
     if (validate) {
       absl::StatusOr<Scores> scores = Evaluate(options.validation_x(), options.validation_y(),
                                                options.batch_size(), options.bucket_by_length());
@@ -769,9 +804,8 @@ absl::StatusOr<Scores> Sequential::Evaluate(const Array& x, const Array& y, size
     if (absl::Status status = data_parallel_->AllreduceSum(sums, 4); !status.ok()) return status;
     loss_sum = sums[0], acc_sum = sums[1], acc_weight = sums[2], total = sums[3];
   }
-  Scores scores{loss_sum / total, acc_sum / acc_weight, acc_weight};
+  Scores scores{loss_sum / total, WeightedMean(acc_sum, acc_weight), acc_weight};
   if (!accuracy_) scores.accuracy = std::numeric_limits<double>::quiet_NaN();
-  if (accuracy_ && acc_weight == 0) scores.accuracy = 0;
   return scores;
 }
 

@@ -3,6 +3,7 @@
 #ifndef LAYERS_SEQUENTIAL_H_
 #define LAYERS_SEQUENTIAL_H_
 
+#include <cassert>
 #include <map>
 #include <memory>
 #include <optional>
@@ -148,7 +149,15 @@ class Sequential {
   // Keras' model.get_weights(): every layer's arrays, in order.
   std::vector<Array> GetWeights() const;
   const std::vector<LayerPtr>& layers() const { return layers_; }
-  Layer& layer(size_t index) { return *layers_.at(index); }
+  // Precondition: index < layers().size() (asserted in debug builds). GetLayer checks instead.
+  Layer& layer(size_t index) {
+    assert(index < layers_.size());
+    return *layers_[index];
+  }
+  // Keras' get_layer(index=...) / get_layer(name=...): an error naming the model and what it
+  // has when there is no such layer.
+  absl::StatusOr<Layer*> GetLayer(size_t index) const;
+  absl::StatusOr<Layer*> GetLayer(const std::string& name) const;
   Rng& rng() { return rng_; }
   const std::string& name() const { return name_; }
   // The input shape without the batch axis.

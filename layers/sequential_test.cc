@@ -9,6 +9,7 @@
 #include "layers/dense.h"
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
+#include "xtensor/xtensor.hpp"
 
 namespace layers {
 namespace {
@@ -258,6 +259,77 @@ TEST(Sequential, TerminateOnNanStopsBeforeTheUpdate) {
       model.Fit(x, y, FitOptions().batch_size(4).verbose(0).terminate_on_nan(false));
   ASSERT_TRUE(history.ok()) << history.status().message();
   EXPECT_TRUE(std::isinf(history->history.at("loss")[0]));
+}
+
+TEST(Sequential, PredictClassesTakesTheArgMaxOfADistribution) {
+  // Dense(3, softmax) with kernel 5 I and no bias: the class is the arg max of the input row,
+  // found by hand below; the class axis is dropped, as Keras' predict_classes.
+  Sequential model;
+  model.Add(Dense(3, "softmax"), {3});
+  ASSERT_TRUE(model.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  ASSERT_TRUE(
+      model.layer(0).SetWeights({Array(xt::eye<Real>(3) * Real(5)), Array(xt::zeros<Real>({3}))})
+          .ok());
+  const Array x = xt::xtensor<Real, 2>(
+      {{0.1f, 0.9f, 0.2f}, {3.0f, 1.0f, 2.0f}, {0.0f, 0.0f, 1.0f}, {-1.0f, -2.0f, -0.5f}});
+  absl::StatusOr<Array> classes = model.PredictClasses(x);
+  ASSERT_TRUE(classes.ok()) << classes.status();
+  EXPECT_EQ(*classes, Array(xt::xtensor<Real, 1>({1.0f, 0.0f, 2.0f, 2.0f})));
+}
+
+TEST(Sequential, ALossThatCannotFitTheOutputIsACompileError) {
+  // Softmax cross-entropy over one unit is 0 whatever the weights: it trained with loss 0 and
+  // accuracy 1 before.
+  Sequential model;
+  model.Add(Dense(1, "sigmoid"), {4});
+  EXPECT_EQ(model.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>(), {"acc"})
+                .message(),
+            "compile: loss 'categorical_crossentropy' needs a distribution over at least 2 "
+            "classes, but the output of layer 'dense' (Dense) is (None, 1), one value per sample: "
+            "use binary_crossentropy for one sigmoid unit, or a Dense(classes, \"softmax\") "
+            "output with one-hot targets");
+  EXPECT_FALSE(model.compiled());
+  EXPECT_TRUE(model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  // Targets narrower or wider than the output are a fit error.
+  Sequential two;
+  two.Add(Dense(2, "softmax"), {4});
+  ASSERT_TRUE(two.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>()).ok());
+  EXPECT_EQ(two.Fit(xt::zeros<Real>({3, 4}), xt::zeros<Real>({3, 1})).status().message(),
+            "fit: y has shape (3, 1) but the model's output for x is (3, 2)");
+}
+
+TEST(Sequential, GetLayerIsAStatusOutOfRange) {
+  auto model = BiLstmModel(0);
+  EXPECT_EQ(model->GetLayer(7).status().message(),
+            "model 'sequential' has 2 layers (indices 0 to 1), so there is no layer 7");
+  EXPECT_EQ(model->GetLayer("dense").status().message(),
+            "model 'sequential' has no layer named 'dense' (it has 'bidirectional', "
+            "'time_distributed')");
+  absl::StatusOr<Layer*> second = model->GetLayer(1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)->name(), "time_distributed");
+  absl::StatusOr<Layer*> named = model->GetLayer("bidirectional");
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(*named, &model->layer(0));
+}
+
+TEST(Sequential, AccuracyWithNoRealStepIsZeroInFitAndEvaluate) {
+  // Every step of every sample masked: the metric has no weight, and Keras reports 0.
+  Sequential model(1);
+  model.Add(Embedding(5, 2, 4, /*mask_zero=*/true));
+  model.Add(LSTM(LstmOptions(3).return_sequences(true)));
+  model.Add(TimeDistributed(Dense(1, "sigmoid")));
+  ASSERT_TRUE(
+      model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
+  const Array x = xt::zeros<Real>({4, 4});
+  const Array y = xt::ones<Real>({4, 4, 1});
+  absl::StatusOr<History> history =
+      model.Fit(x, y, FitOptions().epochs(2).batch_size(2).verbose(0));
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->history.at("acc"), (std::vector<double>{0, 0}));
+  absl::StatusOr<Scores> scores = model.Evaluate(x, y);
+  ASSERT_TRUE(scores.ok());
+  EXPECT_EQ(scores->accuracy, 0);
 }
 
 }  // namespace
