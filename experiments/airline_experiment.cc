@@ -158,13 +158,14 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   if (absl::Status status = AddModelFiles(model, preprocessing, fit); !status.ok()) {
     return ExitWithUsageError(status);
   }
-  absl::StatusOr<layers::History> history = model.Fit(*x_train, *y_train, fit);
-  if (!history.ok()) return ExitWithError(history.status());
-
-  if (history->history.empty()) {
-    std::printf("Nothing to train: the model has had its %d epochs (--epochs)\n", epochs);
+  if (NothingLeftToTrain(model, fit.epochs())) {
+    absl::StatusOr<layers::Scores> scores = model.Evaluate(*x_test, *y_test, 32);
+    if (!scores.ok()) return ExitWithError(scores.status());
+    std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
     return 0;
   }
+  absl::StatusOr<layers::History> history = model.Fit(*x_train, *y_train, fit);
+  if (!history.ok()) return ExitWithError(history.status());
   absl::StatusOr<PendingPlot> plot =
       WriteHistory(out_dir, name, absl::StrFormat("%s: loss and accuracy, train and test", name),
                    history->history);

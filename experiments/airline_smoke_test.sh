@@ -54,6 +54,15 @@ grep -qx "Resuming $out/resumed/model.h5 after 1 epoch(s)" "$out/resumed.log" ||
   { cat "$out/resumed.log"; fail "$name: no resume line"; }
 [ "$(grep '^Accuracy' "$out/resumed.log")" = "$(grep '^Accuracy' "$out/$name.log")" ] ||
   fail "$name: resumed accuracy differs from the straight run's"
+# Resumed with no epoch left: says so, scores the model as loaded (the accuracy it had), exit 0.
+for epochs in 1; do
+  "$first" "${common[@]}" --epochs=$epochs --resume="$out/resumed/model.h5" >"$out/done.log" 2>&1 ||
+    { cat "$out/done.log"; fail "$name --resume with nothing to train exited non-zero"; }
+  grep -qx "Nothing to train: the model in $out/resumed/model.h5 has had 1 epoch(s), and --epochs=$epochs asks for no more (raise --epochs to train on); scoring it as loaded" "$out/done.log" ||
+    { cat "$out/done.log"; fail "$name: no nothing-to-train line"; }
+  [ "$(tail -n 1 "$out/done.log")" = "$(grep '^Accuracy' "$out/first.log")" ] ||
+    { cat "$out/done.log"; fail "$name: the loaded model's accuracy is not the saved one's"; }
+done
 "$first" "${common[@]}" --epochs=6 --early_stopping >"$out/stopping.log" 2>&1 ||
   { cat "$out/stopping.log"; fail "$name --early_stopping exited non-zero"; }
 grep -q "^Accuracy: [0-9]*\.[0-9][0-9]%$" "$out/stopping.log" || fail "$name: early stopping run"

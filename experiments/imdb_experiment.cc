@@ -136,6 +136,13 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   }
   fit.bucket_by_length(masked);
   const size_t batch_size = fit.batch_size();
+  if (NothingLeftToTrain(model, fit.epochs())) {
+    absl::StatusOr<layers::Scores> scores =
+        model.Evaluate(*x_test, y_test, batch_size, fit.bucket_by_length());
+    if (!scores.ok()) return ExitWithError(scores.status());
+    std::printf("Accuracy: %.2f%%\n", 100 * scores->accuracy);
+    return 0;
+  }
   // Trains `model` with `options`, prints the seconds per epoch and returns the test scores.
   const auto train = [&](layers::Sequential& model, const layers::FitOptions& options,
                          double& seconds_per_epoch) -> absl::StatusOr<layers::Scores> {

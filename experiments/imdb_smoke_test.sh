@@ -35,6 +35,36 @@ for binary in "$@"; do
   esac
 done
 
+# --save, then --resume with no epoch left: says so, scores the model as loaded, exit 0.
+tiny=(--batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data")
+"$1" "${tiny[@]}" --epochs=1 --save="$out/model.h5" >"$out/saved.log" 2>&1 ||
+  { cat "$out/saved.log"; fail "--save exited non-zero"; }
+for epochs in 1; do
+  "$1" "${tiny[@]}" --epochs=$epochs --resume="$out/model.h5" >"$out/done.log" 2>&1 ||
+    { cat "$out/done.log"; fail "--resume with nothing to train exited non-zero"; }
+  grep -qx "Nothing to train: the model in $out/model.h5 has had 1 epoch(s), and --epochs=$epochs asks for no more (raise --epochs to train on); scoring it as loaded" "$out/done.log" ||
+    { cat "$out/done.log"; fail "no nothing-to-train line"; }
+  [ "$(tail -n 1 "$out/done.log")" = "$(tail -n 1 "$out/saved.log")" ] ||
+    { cat "$out/done.log"; fail "the loaded model's accuracy is not the saved one's"; }
+done
+# --save onto a FIFO, a directory or a (private) device node: refused before training, the node
+# left as it was.
+mkfifo "$out/fifo"
+mkdir -p "$out/dir"
+targets=("$out/fifo:a FIFO (named pipe)" "$out/dir:a directory")
+if mknod "$out/null" c 1 3 2>/dev/null; then targets+=("$out/null:a character device"); fi
+for target in "${targets[@]}"; do
+  path="${target%%:*}" kind="${target#*:}"
+  if "$1" "${tiny[@]}" --epochs=1 --save="$path" >"$out/bad_save.log" 2>&1; then
+    fail "--save=$path was accepted"
+  fi
+  [ "$(tail -n 1 "$out/bad_save.log")" = "error: --save: cannot write '$path': it is $kind, and only a regular file may be replaced: choose a file name" ] ||
+    { cat "$out/bad_save.log"; fail "--save=$path: wrong message"; }
+  grep -q "^Epoch\|loss:" "$out/bad_save.log" && { cat "$out/bad_save.log"; fail "--save=$path: trained first"; }
+done
+[ -p "$out/fifo" ] && [ -d "$out/dir" ] || fail "a --save target was replaced"
+[ ! -e "$out/null" ] || [ -c "$out/null" ] || fail "the device node was replaced"
+
 # Missing data: one clear message naming the fetch command, non-zero exit.
 if "$1" --data_dir="$out/nowhere" >"$out/missing.log" 2>&1; then fail "expected a failure without data"; fi
 grep -q "bazel run //tools:fetch_data" "$out/missing.log" || { cat "$out/missing.log"; fail "no fetch hint"; }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "io/atomic_file.h"
 #include "layers/callbacks.h"
@@ -50,11 +51,32 @@ absl::Status AddModelFiles(layers::Sequential& model,
   const std::string dir =
       slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
   if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
-  model.set_preprocessing(datasets::ToJson(preprocessing));
+  // Refused now rather than after the first epoch: a device, FIFO or directory at --save.
+  if (absl::Status status = io::CheckReplaceable(save); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
+  }
+  std::string json = datasets::ToJson(preprocessing);
+  if (json.size() > layers::kMaxModelFileString) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--save: the text preprocessing (the word index) takes %d bytes, more than the %d a "
+        "model file holds: lower --top_words",
+        json.size(), layers::kMaxModelFileString));
+  }
+  model.set_preprocessing(std::move(json));
   std::vector<std::shared_ptr<layers::Callback>> callbacks = options.callbacks();
   callbacks.push_back(std::make_shared<layers::ModelCheckpoint>(save));
   options.callbacks(callbacks);
   return absl::OkStatus();
+}
+
+bool NothingLeftToTrain(const layers::Sequential& model, size_t epochs) {
+  const int64_t trained = model.GetTrainingState().epochs;
+  if (trained < static_cast<int64_t>(epochs)) return false;
+  std::printf(
+      "Nothing to train: the model in %s has had %lld epoch(s), and --epochs=%zu asks for no "
+      "more (raise --epochs to train on); scoring it as loaded\n",
+      absl::GetFlag(FLAGS_resume).c_str(), static_cast<long long>(trained), epochs);
+  return true;
 }
 
 }  // namespace experiments

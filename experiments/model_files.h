@@ -27,6 +27,11 @@ absl::Status AddModelFiles(layers::Sequential& model,
                            const datasets::TextPreprocessing& preprocessing,
                            layers::FitOptions& options);
 
+// True, after printing why, when the model (resumed with --resume) has already had `epochs`
+// epochs or more: there is nothing to train, and the experiment scores the model as loaded and
+// exits 0.
+bool NothingLeftToTrain(const layers::Sequential& model, size_t epochs);
+
 }  // namespace experiments
 
 #endif  // EXPERIMENTS_MODEL_FILES_H_

@@ -5,9 +5,15 @@
 // With no text arguments it reads one text per line from standard input and writes one TSV line
 // per input line, in batches, then the texts per second on standard error. A line that cannot be
 // scored (empty, not UTF-8, longer than --max_line_bytes) gets "nan<TAB>error<TAB>reason".
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,13 +38,32 @@ struct Text {
   std::string error;  // why it cannot be scored, or ""
 };
 
-// Tabs and line ends in a text would break the TSV: shown as spaces, and cut to 60 characters.
+// Tabs and line ends in a text would break the TSV: shown as spaces; a NUL byte (scored as a
+// separator) as \0, so the echo shows all that was scored; cut to 60 bytes.
 std::string Shown(const std::string& text) {
-  std::string out = text.substr(0, 60);
-  for (char& c : out) {
-    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  std::string out;
+  for (const char c : text.substr(0, 60)) {
+    if (c == '\t' || c == '\n' || c == '\r') {
+      out += ' ';
+    } else if (c == '\0') {
+      out += "\\0";
+    } else {
+      out += c;
+    }
   }
-  return out.size() < text.size() ? out + "..." : out;
+  return text.size() > 60 ? out + "..." : out;
+}
+
+// Standard output's health after a batch: OK; a closed pipe (`| head -1`), which ends the run
+// quietly and successfully, as grep and cut do; or an error (a full disk, /dev/full).
+enum class Output { kOk, kClosed, kFailed };
+Output FlushOutput(std::string& error) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return Output::kOk;
+  const int code = errno;
+  if (code == EPIPE) return Output::kClosed;
+  error = absl::StrFormat("writing the predictions to standard output failed: %s",
+                          std::strerror(code));
+  return Output::kFailed;
 }
 
 class Predictor {
@@ -85,6 +110,7 @@ class Predictor {
         continue;
       }
       // One sigmoid unit: P(class 1); a softmax: the last class's probability, the arg max label.
+      // Rows are texts: main refuses models with more axes than [texts, classes].
       const size_t classes = probabilities.shape().back();
       const layers::Real* row = probabilities.data() + rows[i] * classes;
       size_t label = 0;
@@ -94,8 +120,10 @@ class Predictor {
         for (size_t c = 1; c < classes; ++c) label = row[c] > row[label] ? c : label;
       }
       const std::string name = label < p.labels.size() ? p.labels[label] : std::to_string(label);
-      std::printf("%.4f\t%s\t%s\n", static_cast<double>(row[classes - 1]), name.c_str(),
-                  Shown(texts[i].text).c_str());
+      const std::string shown = Shown(texts[i].text);
+      std::printf("%.4f\t%s\t", static_cast<double>(row[classes - 1]), name.c_str());
+      std::fwrite(shown.data(), 1, shown.size(), stdout);
+      std::fputc('\n', stdout);
     }
     return absl::OkStatus();
   }
@@ -126,19 +154,40 @@ bool ReadLine(std::FILE* in, size_t limit, Text& line) {
 
 }  // namespace
 
+// Exit codes: 0 done (or standard output closed by its reader), 1 standard output failed, 2 a
+// bad command line, model file or standard input.
 int main(int argc, char** argv) {
   const std::vector<std::string> texts = experiments::ParseCommandLine(
       argc, argv,
       "Sentiment of raw text with a saved model: predict --model=FILE [TEXT ...] (no text: one "
       "per line from standard input).");
+  // A closed pipe is an error code from write (EPIPE), handled below, not a signal that kills.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string path = absl::GetFlag(FLAGS_model);
   if (path.empty()) {
     return experiments::ExitWithUsageError(absl::InvalidArgumentError(
         "--model is required: a file saved by an experiment's --save, e.g. "
         "bazel run //experiments:imdb_lstm -- --save=$PWD/imdb_lstm.h5"));
   }
+  if (texts.empty()) {
+    // Checked before any file is opened: a closed descriptor 0 would be reused by the next one.
+    struct stat input {};
+    if (fstat(STDIN_FILENO, &input) != 0 || S_ISDIR(input.st_mode)) {
+      return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+          "standard input is %s: give the texts as arguments, or one per line on standard input",
+          errno == EBADF ? "closed" : S_ISDIR(input.st_mode) ? "a directory" : "unreadable")));
+    }
+  }
   absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(path);
   if (!model.ok()) return experiments::ExitWithUsageError(model.status());
+  const layers::Layer& output = *(*model)->layers().back();
+  if (output.output_shape().size() != 1) {
+    return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "'%s': the model's output (layer '%s') is %s, not one score or one distribution per text "
+        "(None, classes): predict scores whole texts; use a model that ends in a Dense layer "
+        "without return_sequences",
+        path, output.name(), layers::KerasShapeString(output.output_shape()))));
+  }
   if ((*model)->preprocessing().empty()) {
     return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
         "'%s' holds no text preprocessing: save it with an IMDB or airline experiment's --save",
@@ -152,13 +201,21 @@ int main(int argc, char** argv) {
                      absl::StrFormat("'%s': %s", path, preprocessing.status().message())));
   }
   Predictor predictor(**model, *preprocessing);
+  std::string output_error;
+  const auto finish = [&](Output state) {
+    if (state == Output::kFailed) {
+      std::fprintf(stderr, "error: %s\n", output_error.c_str());
+      return 1;
+    }
+    return 0;
+  };
   if (!texts.empty()) {
     std::vector<Text> batch;
     for (const std::string& text : texts) batch.push_back({text, ""});
     if (absl::Status status = predictor.Run(batch); !status.ok()) {
       return experiments::ExitWithUsageError(status);
     }
-    return 0;
+    return finish(FlushOutput(output_error));
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);  // many lines: no flush per line
   const size_t batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value);
@@ -170,6 +227,13 @@ int main(int argc, char** argv) {
   bool more = true;
   while (more) {
     more = ReadLine(stdin, limit, line);
+    if (!more && std::ferror(stdin)) {
+      const int code = errno;
+      std::fflush(stdout);
+      return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+          "reading standard input failed after %d lines: %s", count + batch.size(),
+          std::strerror(code))));
+    }
     if (more) batch.push_back(line);
     if (batch.size() == batch_size || (!more && !batch.empty())) {
       if (absl::Status status = predictor.Run(batch); !status.ok()) {
@@ -178,9 +242,12 @@ int main(int argc, char** argv) {
       }
       count += batch.size();
       batch.clear();
+      if (const Output state = FlushOutput(output_error); state != Output::kOk) {
+        return finish(state);
+      }
     }
   }
-  std::fflush(stdout);
+  if (const Output state = FlushOutput(output_error); state != Output::kOk) return finish(state);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "%zu texts in %.2f s: %.0f texts/s\n", count, seconds,

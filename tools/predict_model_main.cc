@@ -1,6 +1,7 @@
 // Trains a tiny sentiment model on a handful of made-up reviews and saves it with its text
 // preprocessing (as an IMDB experiment's --save does), for predict_test.sh:
-//   predict_model_main OUT.h5
+//   predict_model_main OUT.h5             one score per text
+//   predict_model_main OUT.h5 sequence    untrained, one score per step (predict refuses it)
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,8 +13,9 @@
 #include "layers/sequential.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: predict_model_main OUT.h5\n");
+  const bool sequence = argc == 3 && std::string(argv[2]) == "sequence";
+  if (argc != 2 && !sequence) {
+    std::fprintf(stderr, "usage: predict_model_main OUT.h5 [sequence]\n");
     return 2;
   }
   datasets::TextPreprocessing p;
@@ -40,6 +42,15 @@ int main(int argc, char** argv) {
   absl::StatusOr<layers::Array> x = datasets::PadSequences(sequences, p.maxlen);
   layers::Sequential model(5);
   model.Add(layers::Embedding(4 + p.words.size(), 8, p.maxlen));
+  if (sequence) {
+    model.Add(layers::LSTM(layers::LstmOptions(8).return_sequences(true)));
+    model.Add(layers::TimeDistributed(layers::Dense(1, "sigmoid")));
+    model.set_preprocessing(datasets::ToJson(p));
+    absl::Status status = model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>());
+    if (status.ok()) status = model.Save(argv[1]);
+    if (!status.ok()) std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+    return status.ok() ? 0 : 1;
+  }
   model.Add(layers::LSTM(8));
   model.Add(layers::Dense(1, "sigmoid"));
   autograd::AdamOptions adam;

@@ -46,4 +46,61 @@ set +e
 code=$?
 set -e
 [ "$code" -eq 2 ] && grep -qF "cannot open model file '$work/missing.h5': No such file or directory" "$work/error.txt"
+# Exit code and standard error of a run: run_predict NAME ARGS... (stdin and stdout as redirected
+# by the caller).
+expect_error() {  # code, message, file
+  [ "$1" -eq "$4" ] || { echo "expected exit $1, got $4"; cat "$3"; exit 1; }
+  [ "$(cat "$3")" = "$2" ] || { echo "expected: $2"; echo "got: $(cat "$3")"; exit 1; }
+}
+
+# A model whose output is a sequence (one score per step): refused, not scored from wrong rows.
+"$train" "$work/sequence.h5" sequence
+set +e
+"$predict" --model="$work/sequence.h5" "a good movie" "a bad movie" > "$work/out.tsv" 2> "$work/error.txt"
+code=$?
+set -e
+expect_error 2 "error: '$work/sequence.h5': the model's output (layer 'time_distributed') is (None, 6, 1), not one score or one distribution per text (None, classes): predict scores whole texts; use a model that ends in a Dense layer without return_sequences" "$work/error.txt" "$code"
+[ ! -s "$work/out.tsv" ] || { echo "scores were printed"; exit 1; }
+
+# Standard output on a full device (a private copy of /dev/full): exit 1 and one message, in
+# both modes.
+if mknod "$work/full" c 1 7 2>/dev/null; then
+  for mode in args stdin; do
+    set +e
+    if [ "$mode" = args ]; then
+      "$predict" --model="$work/tiny.h5" "a good movie" > "$work/full" 2> "$work/error.txt"
+    else
+      "$predict" --model="$work/tiny.h5" < "$work/input.txt" > "$work/full" 2> "$work/error.txt"
+    fi
+    code=$?
+    set -e
+    expect_error 1 "error: writing the predictions to standard output failed: No space left on device" "$work/error.txt" "$code"
+  done
+fi
+
+# A reader that stops early (| head -1): a quiet, successful end, not SIGPIPE (141).
+{ yes "a good movie" || true; } | head -n 200000 > "$work/many.txt"
+set +e
+"$predict" --model="$work/tiny.h5" < "$work/many.txt" 2> "$work/error.txt" | head -n 1 > "$work/first.tsv"
+code=${PIPESTATUS[0]}
+set -e
+expect_error 0 "" "$work/error.txt" "$code"
+[ "$(wc -l < "$work/first.tsv")" -eq 1 ] || { echo "expected one line through head"; exit 1; }
+
+# Standard input that is a directory, or closed: exit 2 naming it.
+set +e
+"$predict" --model="$work/tiny.h5" < "$work" > "$work/out.tsv" 2> "$work/error.txt"
+code=$?
+set -e
+expect_error 2 "error: standard input is a directory: give the texts as arguments, or one per line on standard input" "$work/error.txt" "$code"
+set +e
+"$predict" --model="$work/tiny.h5" <&- > "$work/out.tsv" 2> "$work/error.txt"
+code=$?
+set -e
+expect_error 2 "error: standard input is closed: give the texts as arguments, or one per line on standard input" "$work/error.txt" "$code"
+
+# A NUL byte inside a line is scored as a separator and echoed, as \0, with all that was scored.
+printf 'a good\0movie\n' | "$predict" --model="$work/tiny.h5" > "$work/nul.tsv" 2>/dev/null
+[ "$(cut -f 3 "$work/nul.tsv")" = 'a good\0movie' ] || { echo "NUL echo:"; cat -A "$work/nul.tsv"; exit 1; }
+
 echo "predict: arguments and stdin as expected"
