@@ -65,6 +65,18 @@ done
 [ -p "$out/fifo" ] && [ -d "$out/dir" ] || fail "a --save target was replaced"
 [ ! -e "$out/null" ] || [ -c "$out/null" ] || fail "the device node was replaced"
 
+# A save past the file-size limit (ulimit -f, 64 KB): exit 1 with one message, no temporary left,
+# no crash at exit (HDF5 never touches the failing file: it builds the file in memory).
+mkdir -p "$out/limited"
+set +e
+( ulimit -f 64; exec "$1" "${tiny[@]}" --epochs=1 --save="$out/limited/m.h5" ) >"$out/limited.log" 2>&1
+code=$?
+set -e
+[ "$code" -eq 1 ] || { cat "$out/limited.log"; fail "--save past ulimit -f: exit $code, expected 1"; }
+[ "$(tail -n 1 "$out/limited.log")" = "error: fit: after epoch 1: writing '$out/limited/m.h5' failed: File too large (the file-size limit of this process, ulimit -f, is reached); nothing was written under that name" ] ||
+  { cat "$out/limited.log"; fail "--save past ulimit -f: wrong message"; }
+[ -z "$(ls -A "$out/limited")" ] || fail "--save past ulimit -f left: $(ls -A "$out/limited")"
+
 # Missing data: one clear message naming the fetch command, non-zero exit.
 if "$1" --data_dir="$out/nowhere" >"$out/missing.log" 2>&1; then fail "expected a failure without data"; fi
 grep -q "bazel run //tools:fetch_data" "$out/missing.log" || { cat "$out/missing.log"; fail "no fetch hint"; }
