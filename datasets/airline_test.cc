@@ -77,30 +77,5 @@ TEST_F(TinyTweets, ErrorsNameTheFileLineAndColumn) {
   EXPECT_NE(absent.status().message().find("bazel run //tools:fetch_data"), std::string::npos);
 }
 
-// The real file, when it is there: the project's data/ (tools/fetch_data.sh) or ../shared/data.
-std::string FindRealTweets() {
-  std::error_code error;
-  // README.md in the runfiles is a link to the workspace's own file.
-  const fs::path workspace = fs::canonical("README.md", error).parent_path();
-  if (error) return "";
-  for (const fs::path& candidate : {workspace / "data" / "Tweets.csv",
-                                    workspace.parent_path() / "shared" / "data" / "Tweets.csv"}) {
-    if (fs::exists(candidate)) return candidate.string();
-  }
-  return "";
-}
-
-TEST(RealTweets, VocabularyAndLongestTweetMatchTheBook) {
-  const std::string path = FindRealTweets();
-  if (path.empty()) GTEST_SKIP() << "Tweets.csv not found: run tools/fetch_data.sh to check it";
-  absl::StatusOr<AirlineData> data = LoadAirlineTweets(path);
-  ASSERT_TRUE(data.ok()) << data.status();
-  EXPECT_EQ(data->labels.size(), 11541u);
-  EXPECT_EQ(std::count(data->labels.begin(), data->labels.end(), 0), 9178);
-  // The book's Embedding(input_dim=12533, ..., input_length=26).
-  EXPECT_EQ(data->words.size(), 12532u);
-  EXPECT_EQ(data->max_length, 26u);
-}
-
 }  // namespace
 }  // namespace datasets
