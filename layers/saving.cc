@@ -1,11 +1,18 @@
 #include "layers/saving.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <type_traits>
@@ -893,25 +900,71 @@ absl::Status Sequential::SaveWeights(const std::string& path) const {
   return SaveFile(path, [&](hid_t file) { return WriteWeights(file, *this); });
 }
 
-absl::Status Sequential::LoadWeights(const std::string& path) {
-  if (!built_) {
-    if (absl::Status status = Build(); !status.ok()) return status;
+namespace {
+
+// HDF5 1.10 is not hardened against hostile files: some damaged ones crash its parser (reads out
+// of bounds) or make it loop, instead of giving an error. So a file is read first in a forked
+// child, whose crash or hang cannot take this process down; only when the child finished, with
+// the file read or with one of our errors, does this process read it (and get the same result).
+// Costs a second read of the file (milliseconds for the experiments' models).
+constexpr int kReadOk = 0, kReadRefused = 3;
+constexpr double kChildSeconds = 120;
+
+absl::Status ReadInChildFirst(const std::string& path, const std::function<absl::Status()>& read) {
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t child = fork();
+  if (child < 0) return absl::OkStatus();  // no process to spare: read it here directly
+  if (child == 0) {
+    // The child's messages (and a sanitizer's report of HDF5's crash) would only confuse.
+    if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
+    _exit(read().ok() ? kReadOk : kReadRefused);
   }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  for (useconds_t pause = 100;; pause = std::min<useconds_t>(2 * pause, 20000)) {
+    const pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) return absl::OkStatus();
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+        kChildSeconds) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return absl::DataLossError(absl::StrFormat(
+          "'%s': the file is damaged: HDF5 did not finish reading it in %.0f s", path,
+          kChildSeconds));
+    }
+    usleep(pause);
+  }
+  if (WIFEXITED(status) &&
+      (WEXITSTATUS(status) == kReadOk || WEXITSTATUS(status) == kReadRefused)) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(absl::StrFormat(
+      "'%s': the file is damaged: HDF5 crashed reading it (%s); nothing was loaded", path,
+      WIFSIGNALED(status) ? absl::StrFormat("signal %d, %s", WTERMSIG(status),
+                                            strsignal(WTERMSIG(status)))
+                          : absl::StrFormat("exit code %d", WEXITSTATUS(status))));
+}
+
+absl::Status ReadWeightsFile(const std::string& path, Sequential& model) {
   Reader reader(path);
   if (absl::Status status = reader.Open(); !status.ok()) return status;
   // A weights file has layer_names at its root; a model file under model_weights.
   if (reader.HasAttribute(reader.file(), "layer_names")) {
-    return ReadWeights(reader, reader.file(), *this);
+    return ReadWeights(reader, reader.file(), model);
   }
   Hid group = reader.OpenGroup(reader.file(), "model_weights");
   if (!group.ok()) {
     return reader.Error(
         "expected (weights: layer_names at the root, or a group model_weights), got (neither)");
   }
-  return ReadWeights(reader, group.get(), *this);
+  return ReadWeights(reader, group.get(), model);
 }
 
-absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Sequential>> ReadModelFile(const std::string& path) {
   Reader reader(path);
   if (absl::Status status = reader.Open(); !status.ok()) return status;
   if (!reader.HasAttribute(reader.file(), "model_config")) {
@@ -959,6 +1012,27 @@ absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
     loaded.set_preprocessing(*text);
   }
   return model;
+}
+
+}  // namespace
+
+absl::Status Sequential::LoadWeights(const std::string& path) {
+  if (!built_) {
+    if (absl::Status status = Build(); !status.ok()) return status;
+  }
+  if (absl::Status status = ReadInChildFirst(path, [&] { return ReadWeightsFile(path, *this); });
+      !status.ok()) {
+    return status;
+  }
+  return ReadWeightsFile(path, *this);
+}
+
+absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
+  if (absl::Status status = ReadInChildFirst(path, [&] { return ReadModelFile(path).status(); });
+      !status.ok()) {
+    return status;
+  }
+  return ReadModelFile(path);
 }
 
 }  // namespace layers

@@ -12,13 +12,22 @@ seconds="${1:-20}"
 [[ "$seconds" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "fuzz: SECONDS must be an integer in [1, 999999], got '$seconds'" >&2; exit 2; }
 shift $(($# > 0 ? 1 : 0))
 
+# The model-file loader needs the library whole: autograd (oneDNN, OpenMP), layers, io, HDF5.
+AUTOGRAD="$(ls autograd/*.cc | grep -v _test.cc | tr '\n' ' ')"
+LAYERS="$(ls layers/*.cc | grep -v -e _test.cc -e _main.cc | tr '\n' ' ')"
+TEXT="datasets/preprocessing.cc datasets/airline.cc datasets/imdb.cc datasets/text.cc datasets/csv.cc datasets/files.cc"
 declare -A SOURCES=(
   [csv_fuzz]="datasets/csv.cc datasets/files.cc"
   [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
   [flags_fuzz]="experiments/command_line.cc"
+  [model_file_fuzz]="$LAYERS $AUTOGRAD $TEXT io/atomic_file.cc io/json_nesting.cc"
+  [predict_lines_fuzz]="tools/predict_lines.cc $TEXT autograd/random.cc autograd/tensor.cc io/json_nesting.cc"
+)
+declare -A LIBS=(
+  [model_file_fuzz]="-I/usr/include/hdf5/serial -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -ldnnl -fopenmp=libgomp"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv_fuzz imdb_text_fuzz flags_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(csv_fuzz imdb_text_fuzz flags_fuzz model_file_fuzz predict_lines_fuzz)
 for target in "${targets[@]}"; do
   [ -n "${SOURCES[$target]:-}" ] || { echo "fuzz: unknown target '$target' (known: ${!SOURCES[*]})" >&2; exit 2; }
 done
@@ -35,14 +44,24 @@ fi
 
 work="fuzz-work"
 mkdir -p "$work/bin"
+# OpenMP as oneDNN and the Bazel build use it: GNU's (libgomp), whose omp.h sits among g++'s own
+# headers; only that one is shown to clang.
+mkdir -p "$work/include"
+omp_header="$(g++ -print-file-name=include/omp.h)"
+[ -f "$omp_header" ] || { echo "fuzz: no omp.h from g++ ($omp_header)" >&2; exit 1; }
+ln -sf "$omp_header" "$work/include/omp.h"
+# datasets/stopwords.h is generated (a genrule): Bazel makes it, the compiler finds it in bazel-bin.
+./bazelw build //datasets:stopwords_header >/dev/null 2>&1 ||
+  { echo "fuzz: cannot generate datasets/stopwords.h (./bazelw build //datasets:stopwords_header)" >&2; exit 1; }
 absl_libs="$(pkg-config --libs absl_statusor absl_str_format absl_strings absl_flags absl_flags_parse absl_flags_reflection)"
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=all -I. -DXTENSOR_USE_XSIMD "-DXTENSOR_DEFAULT_ALLOCATOR(T)=std::allocator<T>")
+       -fno-sanitize-recover=all -I. -Ibazel-bin -I"$work/include"
+       "-DXTENSOR_DEFAULT_ALLOCATOR(T)=std::allocator<T>")
 crashed=0
 for target in "${targets[@]}"; do
   binary="$work/bin/$target"
   # shellcheck disable=SC2086
-  clang++ "${flags[@]}" -o "$binary" "fuzz/$target.cc" ${SOURCES[$target]} $absl_libs
+  clang++ "${flags[@]}" -o "$binary" "fuzz/$target.cc" ${SOURCES[$target]} $absl_libs ${LIBS[$target]:-}
   mkdir -p "$work/$target"
   log="$work/$target.log"
   set +e

@@ -22,6 +22,7 @@
 #include "datasets/preprocessing.h"
 #include "experiments/command_line.h"
 #include "layers/saving.h"
+#include "tools/predict_lines.h"
 
 using BatchSize = experiments::IntIn<1, 100000>;
 using LineBytes = experiments::IntIn<1, 1073741824>;
@@ -33,26 +34,10 @@ ABSL_FLAG(LineBytes, max_line_bytes, LineBytes{1 << 20},
 
 namespace {
 
-struct Text {
-  std::string text;
-  std::string error;  // why it cannot be scored, or ""
-};
+using tools::ReadLine;
+using tools::Shown;
+using tools::Text;
 
-// Tabs and line ends in a text would break the TSV: shown as spaces; a NUL byte (scored as a
-// separator) as \0, so the echo shows all that was scored; cut to 60 bytes.
-std::string Shown(const std::string& text) {
-  std::string out;
-  for (const char c : text.substr(0, 60)) {
-    if (c == '\t' || c == '\n' || c == '\r') {
-      out += ' ';
-    } else if (c == '\0') {
-      out += "\\0";
-    } else {
-      out += c;
-    }
-  }
-  return text.size() > 60 ? out + "..." : out;
-}
 
 // Standard output's health after a batch: OK; a closed pipe (`| head -1`), which ends the run
 // quietly and successfully, as grep and cut do; or an error (a full disk, /dev/full).
@@ -132,25 +117,6 @@ class Predictor {
   layers::Sequential& model_;
   datasets::TextEncoder encoder_;
 };
-
-// One line of stdin, at most `limit` bytes kept; false at the end of input.
-bool ReadLine(std::FILE* in, size_t limit, Text& line) {
-  line.text.clear();
-  line.error.clear();
-  size_t length = 0;
-  int c = 0;
-  while ((c = std::fgetc(in)) != EOF && c != '\n') {
-    if (++length <= limit) line.text += static_cast<char>(c);
-  }
-  if (c == EOF && length == 0) return false;
-  if (!line.text.empty() && line.text.back() == '\r') line.text.pop_back();
-  if (length > limit) {
-    line.error = absl::StrFormat("line of %d bytes, longer than --max_line_bytes=%d: not scored",
-                                 length, limit);
-    line.text.clear();
-  }
-  return true;
-}
 
 }  // namespace
 

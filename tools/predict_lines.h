@@ -1,0 +1,28 @@
+// predict's input lines and echoed texts, apart so that a fuzz target can reach them
+// (fuzz/predict_lines_fuzz.cc).
+#ifndef TOOLS_PREDICT_LINES_H_
+#define TOOLS_PREDICT_LINES_H_
+
+#include <cstdio>
+#include <string>
+
+namespace tools {
+
+// One input line to score.
+struct Text {
+  std::string text;
+  std::string error;  // why it cannot be scored, or ""
+};
+
+// One line of `in` (up to '\n', which is dropped, as is a '\r' before it). At most `limit` bytes
+// are kept: a longer line gets an error instead of its text. False at the end of input (or on a
+// read error: check ferror).
+bool ReadLine(std::FILE* in, size_t limit, Text& line);
+
+// The text as echoed in the TSV: tabs and line ends as spaces, NUL bytes (scored as separators)
+// as \0, cut to 60 bytes with "..." after.
+std::string Shown(const std::string& text);
+
+}  // namespace tools
+
+#endif  // TOOLS_PREDICT_LINES_H_
