@@ -109,6 +109,11 @@ const Json* ConfigReader::Find(const char* key) {
   return it == config_.end() ? nullptr : &*it;
 }
 
+bool ConfigReader::IsNull(const char* key) {
+  const Json* value = Find(key);
+  return value != nullptr && value->is_null();
+}
+
 size_t ConfigReader::Size(const char* key) {
   if (Find(key) == nullptr) {
     Fail(key, "missing (a positive integer is required)");
@@ -212,6 +217,7 @@ absl::Status ConfigReader::Finish() {
 
 Json InitializerConfig(const char* class_name) {
   Json config = Json::object();
+  if (std::string(class_name) == "Orthogonal") config["gain"] = 1.0;
   if (std::string(class_name) != "Zeros") config["seed"] = nullptr;
   return Json{{"class_name", class_name}, {"config", config}};
 }
@@ -295,7 +301,16 @@ absl::StatusOr<LayerFromFile> LayerFromConfig(const Json& entry, const std::stri
   reader.Only("trainable", true);
   reader.Only("dtype", "float32");
   reader.Ignore("batch_input_shape");
-  if (config.is_object() && config.contains("batch_input_shape")) {
+  // Keras writes [null, null] for an Embedding of any length (input_length=None): no shape.
+  const auto unknown_length = [](const Json& shape) {
+    if (!shape.is_array()) return false;
+    for (size_t i = 1; i < shape.size(); ++i) {
+      if (shape[i].is_null()) return true;
+    }
+    return false;
+  };
+  if (config.is_object() && config.contains("batch_input_shape") &&
+      !unknown_length(config["batch_input_shape"])) {
     absl::StatusOr<Shape> shape = BatchInputShape(config["batch_input_shape"]);
     if (shape.ok()) {
       result.input_shape = *shape;

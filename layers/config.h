@@ -49,6 +49,8 @@ class ConfigReader {
   // A key that does not change the loaded model: initializers only choose starting values, and
   // the file's weights replace them.
   void Ignore(const char* key);
+  // Whether `key` is there and null (Keras' None, e.g. Embedding's input_length of any length).
+  bool IsNull(const char* key);
   // Records an error (the first one wins).
   void Fail(const std::string& key, const std::string& problem);
   bool ok() const { return status_.ok(); }

@@ -45,11 +45,10 @@ void EmbeddingLayer::GetConfig(Json& config) const {
   config["embeddings_initializer"] = initializer;
   SetNull(config, {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
   config["mask_zero"] = mask_zero_;
-  if (input_length_ == 0) {
-    config["input_length"] = nullptr;
-  } else {
-    config["input_length"] = input_length_;
-  }
+  const Json length = input_length_ == 0 ? Json() : Json(input_length_);
+  config["input_length"] = length;
+  // Keras' Embedding always sets its input shape, wherever it sits in the model.
+  if (!config.contains("batch_input_shape")) config["batch_input_shape"] = Json::array({nullptr, length});
 }
 
 absl::StatusOr<LayerPtr> EmbeddingLayer::FromConfig(ConfigReader& config) {
@@ -59,7 +58,7 @@ absl::StatusOr<LayerPtr> EmbeddingLayer::FromConfig(ConfigReader& config) {
   config.OnlyNull({"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
   const bool mask_zero = config.Bool("mask_zero", false);
   size_t input_length = 0;  // null: any length
-  if (config.ok()) input_length = config.Size("input_length", 0);
+  if (config.ok() && !config.IsNull("input_length")) input_length = config.Size("input_length", 0);
   return Embedding(input_dim, output_dim, input_length, mask_zero);
 }
 

@@ -254,6 +254,15 @@ Json TrainingConfig(const Sequential& model) {
 
 Json ModelConfig(const Sequential& model) {
   Json layers = Json::array();
+  // tf.keras 2's Sequential lists the InputLayer it creates from the first layer's input shape.
+  Json batch_input_shape = Json::array({nullptr});
+  for (size_t extent : model.input_shape()) batch_input_shape.push_back(extent);
+  layers.push_back(Json{{"class_name", "InputLayer"},
+                        {"config", Json{{"batch_input_shape", batch_input_shape},
+                                        {"dtype", "float32"},
+                                        {"sparse", false},
+                                        {"ragged", false},
+                                        {"name", model.layers()[0]->name() + "_input"}}}});
   for (size_t i = 0; i < model.layers().size(); ++i) {
     layers.push_back(LayerToConfig(*model.layers()[i], i == 0 ? &model.input_shape() : nullptr));
   }
