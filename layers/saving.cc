@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "io/atomic_file.h"
+#include "io/isolated.h"
 #include "io/json_nesting.h"
 #include "layers/config.h"
 
@@ -913,49 +914,15 @@ namespace {
 
 // HDF5 1.10 is not hardened against hostile files: some damaged ones crash its parser (reads out
 // of bounds) or make it loop, instead of giving an error. So a file is read first in a forked
-// child, whose crash or hang cannot take this process down; only when the child finished, with
-// the file read or with one of our errors, does this process read it (and get the same result).
-// Costs a second read of the file (milliseconds for the experiments' models).
-constexpr int kReadOk = 0, kReadRefused = 3;
-constexpr double kChildSeconds = 120;
-
+// child (io::SurvivesInChild); only when the child finished, with the file read or with one of
+// our errors, does this process read it (and meet the same result). Costs a second read of the
+// file: milliseconds for the experiments' models.
 absl::Status ReadInChildFirst(const std::string& path, const std::function<absl::Status()>& read) {
-  std::fflush(nullptr);  // nothing buffered is written twice
-  const pid_t child = fork();
-  if (child < 0) return absl::OkStatus();  // no process to spare: read it here directly
-  if (child == 0) {
-    // The child's messages (and a sanitizer's report of HDF5's crash) would only confuse.
-    if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-    }
-    _exit(read().ok() ? kReadOk : kReadRefused);
-  }
-  const auto start = std::chrono::steady_clock::now();
-  int status = 0;
-  for (useconds_t pause = 100;; pause = std::min<useconds_t>(2 * pause, 20000)) {
-    const pid_t done = waitpid(child, &status, WNOHANG);
-    if (done == child) break;
-    if (done < 0 && errno != EINTR) return absl::OkStatus();
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
-        kChildSeconds) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
-      return absl::DataLossError(absl::StrFormat(
-          "'%s': the file is damaged: HDF5 did not finish reading it in %.0f s", path,
-          kChildSeconds));
-    }
-    usleep(pause);
-  }
-  if (WIFEXITED(status) &&
-      (WEXITSTATUS(status) == kReadOk || WEXITSTATUS(status) == kReadRefused)) {
-    return absl::OkStatus();
-  }
-  return absl::DataLossError(absl::StrFormat(
-      "'%s': the file is damaged: HDF5 crashed reading it (%s); nothing was loaded", path,
-      WIFSIGNALED(status) ? absl::StrFormat("signal %d, %s", WTERMSIG(status),
-                                            strsignal(WTERMSIG(status)))
-                          : absl::StrFormat("exit code %d", WEXITSTATUS(status))));
+  absl::Status status = io::SurvivesInChild([&] { return read().ok(); }, /*seconds=*/120,
+                                            absl::StrFormat("HDF5 reading '%s'", path));
+  if (status.ok()) return status;
+  return absl::DataLossError(absl::StrFormat("'%s': the file is damaged: %s; nothing was loaded",
+                                             path, status.message()));
 }
 
 absl::Status ReadWeightsFile(const std::string& path, Sequential& model) {
