@@ -80,6 +80,15 @@ expect 1 "error: $tmp/one/Tweets.csv has 1 usable tweet(s): the book's 70/30 spl
   "$airline" --epochs=1 --data_dir="$tmp/one" --out_dir="$out"
 expect_empty "$out"
 
+# Tweets of nothing but stop words and punctuation: said so where the data is prepared, not as a
+# model without an input shape.
+mkdir -p "$tmp/stop"
+printf 'airline_sentiment,text\nnegative,"I was, and you are!"\npositive,@ the ...\nnegative,so very\n' \
+  >"$tmp/stop/Tweets.csv"
+expect 1 "error: $tmp/stop/Tweets.csv: after cleaning (punctuation and NLTK's English stop words removed, as in the book) every one of its 3 negative and positive tweets is empty: there are no words left to train on; check that this is the Kaggle file" \
+  "$airline" --epochs=1 --data_dir="$tmp/stop" --out_dir="$out"
+expect_empty "$out"
+
 ## 4. Not a regular file where Tweets.csv belongs: an error, no hang on a FIFO.
 mkdir -p "$tmp/fifo" "$tmp/dir/Tweets.csv"
 mkfifo "$tmp/fifo/Tweets.csv"
