@@ -15,7 +15,7 @@ shift $(($# > 0 ? 1 : 0))
 declare -A SOURCES=(
   [csv_fuzz]="datasets/csv.cc datasets/files.cc"
   [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
-  [flags_fuzz]="experiments/command_line.cc"
+  [flags_fuzz]="experiments/command_line.cc experiments/flagfiles.cc"
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(csv_fuzz imdb_text_fuzz flags_fuzz)

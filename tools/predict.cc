@@ -127,7 +127,7 @@ bool ReadLine(std::FILE* in, size_t limit, Text& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> texts = experiments::ParseCommandLine(
+  const std::vector<std::string> texts = experiments::ParseCommandLineWithArguments(
       argc, argv,
       "Sentiment of raw text with a saved model: predict --model=FILE [TEXT ...] (no text: one "
       "per line from standard input).");
