@@ -92,6 +92,14 @@ absl::StatusOr<AirlineData> LoadAirlineTweets(const std::string& path) {
     data.max_length = std::max(data.max_length, sequence.size());
     data.sequences.push_back(std::move(sequence));
   }
+  // Padding to length 0 would leave the model nothing to read (and a shapeless input).
+  if (data.max_length == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: after cleaning (punctuation and NLTK's English stop words removed, as in the book) "
+        "every one of its %d negative and positive tweets is empty: there are no words left to "
+        "train on; check that this is the Kaggle file",
+        path, data.labels.size()));
+  }
   data.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return data;
 }

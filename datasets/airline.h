@@ -34,7 +34,7 @@ struct AirlineData {
 
 // Reads `path` (columns airline_sentiment and text). Errors name the file and the line or the
 // missing column; a sentiment other than negative, neutral or positive is an error too, and so is
-// a file without a negative or positive tweet.
+// a file without a negative or positive tweet, or one whose tweets all clean to no words.
 absl::StatusOr<AirlineData> LoadAirlineTweets(const std::string& path);
 
 }  // namespace datasets

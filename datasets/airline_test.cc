@@ -65,6 +65,15 @@ TEST_F(TinyTweets, ErrorsNameTheFileLineAndColumn) {
             neutral +
                 " holds no negative or positive tweet (2 records, 2 neutral, dropped as in the "
                 "book): there is nothing to train on; check that this is the Kaggle file");
+  // Tweets of nothing but stop words and punctuation: no word survives the cleaning.
+  const std::string stop_words =
+      Write("airline_sentiment,text\nnegative,\"I was, and you are!\"\npositive,@ the ...\n"
+            "neutral,gate\n");
+  EXPECT_EQ(LoadAirlineTweets(stop_words).status().message(),
+            stop_words +
+                ": after cleaning (punctuation and NLTK's English stop words removed, as in the "
+                "book) every one of its 2 negative and positive tweets is empty: there are no "
+                "words left to train on; check that this is the Kaggle file");
   EXPECT_NE(LoadAirlineTweets(Write("airline_sentiment,text\n")).status().message().find(
                 "no negative or positive tweet (0 records"),
             std::string::npos);

@@ -80,6 +80,15 @@ expect 1 "error: $tmp/one/Tweets.csv has 1 usable tweet(s): the book's 70/30 spl
   "$airline" --epochs=1 --data_dir="$tmp/one" --out_dir="$out"
 expect_empty "$out"
 
+# Tweets of nothing but stop words and punctuation: said so where the data is prepared, not as a
+# model without an input shape.
+mkdir -p "$tmp/stop"
+printf 'airline_sentiment,text\nnegative,"I was, and you are!"\npositive,@ the ...\nnegative,so very\n' \
+  >"$tmp/stop/Tweets.csv"
+expect 1 "error: $tmp/stop/Tweets.csv: after cleaning (punctuation and NLTK's English stop words removed, as in the book) every one of its 3 negative and positive tweets is empty: there are no words left to train on; check that this is the Kaggle file" \
+  "$airline" --epochs=1 --data_dir="$tmp/stop" --out_dir="$out"
+expect_empty "$out"
+
 ## 4. Not a regular file where Tweets.csv belongs: an error, no hang on a FIFO.
 mkdir -p "$tmp/fifo" "$tmp/dir/Tweets.csv"
 mkfifo "$tmp/fifo/Tweets.csv"
@@ -131,6 +140,58 @@ echo precious >"$tmp/victim"
 for pid in $(seq $$ $(($$ + 50))); do ln -sf "$tmp/victim" "$out/merge_modes.csv.tmp$pid"; done
 "$merge" --epochs=2 --out_dir="$out" >/dev/null 2>&1 || fail "planted symlinks failed the run"
 [ "$(cat "$tmp/victim")" = precious ] || fail "the planted symlink redirected the write"
+
+## 8. Flagfiles: small regular files, nested at most 8 deep, no loop; checked before Abseil reads
+## them (it would read /dev/zero forever, block on a FIFO, recurse without end, skip a directory).
+## And a stray argument is an error in a program that takes flags only. Exit 2, nothing written.
+ff="$tmp/ff"; mkdir -p "$ff"; out="$tmp/ff_out"; mkdir -p "$out"
+regular="a flagfile must be a regular file of flags, one --name=value per line"
+if mknod "$ff/zero" c 1 5 2>/dev/null; then  # a private /dev/zero
+  expect 2 "error: --flagfile=$ff/zero: this is a character device: $regular" \
+    "$merge" --flagfile="$ff/zero" --out_dir="$out"
+else
+  echo "note: no private /dev/zero (mknod needs root); that case did not run"
+fi
+mkfifo "$ff/fifo"  # no writer: a blocking open would hang (expect's timeout ends it as a failure)
+start=$SECONDS
+expect 2 "error: --flagfile=$ff/fifo: this is a FIFO: $regular" "$merge" --flagfile="$ff/fifo" --out_dir="$out"
+[ $((SECONDS - start)) -le 5 ] || fail "the FIFO flagfile took $((SECONDS - start)) s"
+mkdir -p "$ff/dir"
+expect 2 "error: --flagfile=$ff/dir: this is a directory: $regular" "$merge" --flagfile "$ff/dir" --out_dir="$out"
+echo "--flagfile=$ff/self" >"$ff/self"
+expect 2 "error: --flagfile=$ff/self (line 1 of $ff/self): includes itself: $ff/self -> $ff/self: remove the --flagfile line that closes the loop" \
+  "$merge" --flagfile="$ff/self" --out_dir="$out"
+printf -- '--epochs=2\n--flagfile=%s\n' "$ff/b" >"$ff/a"; printf -- '--flagfile=%s\n' "$ff/a" >"$ff/b"
+expect 2 "error: --flagfile=$ff/a (line 1 of $ff/b): includes itself: $ff/a -> $ff/b -> $ff/a: remove the --flagfile line that closes the loop" \
+  "$merge" --flagfile="$ff/a" --out_dir="$out"
+head -c 1048577 /dev/zero | tr '\0' '#' >"$ff/big"
+expect 2 "error: --flagfile=$ff/big: holds 1048577 bytes, more than the 1048576 (1 MiB) a flagfile may hold: $regular; is this the right file?" \
+  "$merge" --flagfile="$ff/big" --out_dir="$out"
+echo "--epochs=2" >"$ff/level9"; chain="$ff/level9"
+for level in 8 7 6 5 4 3 2 1; do
+  echo "--flagfile=$ff/level$((level + 1))" >"$ff/level$level"; chain="$ff/level$level -> $chain"
+done
+expect 2 "error: --flagfile=$ff/level9 (line 1 of $ff/level8): flagfiles nest more than 8 deep: $chain: include fewer levels of flagfiles" \
+  "$merge" --flagfile="$ff/level1" --out_dir="$out"
+expect 2 "error: --flagfile=$ff/dir: this is a directory: $regular" \
+  "$merge" --flagfile="$ff/level9,$ff/dir" --out_dir="$out"
+expect 2 "error: unexpected argument 'stray': this program takes flags only (--name=value); see --help" \
+  "$merge" --epochs=2 stray --out_dir="$out"
+expect 2 "error: unexpected argument '--epochs=2': this program takes flags only (--name=value); see --help" \
+  "$merge" --out_dir="$out" -- --epochs=2
+for program in "$airline" "$imdb" "$scratch" "$bench"; do
+  expect 2 "error: unexpected argument 'stray': this program takes flags only (--name=value); see --help" \
+    "$program" stray
+done
+expect_empty "$out"
+# A good flagfile still works, nested too: its flags are read (a bad value in it is reported) and
+# used (two epochs in the CSV).
+echo "--epochs=0" >"$ff/zero_epochs"
+expect 2 "ERROR: Illegal value '0' specified for flag 'epochs'; expected an integer in [1, 1000000]" \
+  "$scratch" --flagfile="$ff/zero_epochs"
+printf -- '# two epochs\n  --flagfile=%s\n--out_dir=%s\n' "$ff/level8" "$out" >"$ff/good"
+"$merge" --flagfile="$ff/good" >"$tmp/stdout" 2>"$tmp/stderr" || fail "a good flagfile: $(tail -n 2 "$tmp/stderr")"
+[ "$(wc -l <"$out/merge_modes.csv" 2>/dev/null)" = 3 ] || fail "a good flagfile: expected 2 epochs in $out/merge_modes.csv"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "bad input: every case gave its message and exit code"

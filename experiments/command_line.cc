@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "experiments/flagfiles.h"
 
 namespace experiments {
 namespace {
@@ -56,9 +57,13 @@ bool InMpiJob() {
 
 }  // namespace
 
-std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage) {
+std::vector<std::string> ParseCommandLineWithArguments(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (absl::Status status = CheckFlagfiles(std::vector<std::string>(argv + 1, argv + argc));
+      !status.ok()) {
+    std::exit(ExitWithUsageError(status));
+  }
   parsing = !AsksForHelp(argc, argv);
   std::atexit(UsageErrorExitCode);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
@@ -70,6 +75,15 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usa
         "bazel-bin/experiments/imdb_lstm)")));
   }
   return std::vector<std::string>(arguments.begin() + 1, arguments.end());
+}
+
+void ParseCommandLine(int argc, char** argv, const char* usage) {
+  const std::vector<std::string> arguments = ParseCommandLineWithArguments(argc, argv, usage);
+  if (!arguments.empty()) {
+    std::exit(ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "unexpected argument '%s': this program takes flags only (--name=value); see --help",
+        arguments[0]))));
+  }
 }
 
 namespace {

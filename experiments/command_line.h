@@ -22,9 +22,18 @@ inline constexpr int kUsageErrorExitCode = 2;
 
 // absl::ParseCommandLine with `usage` for --help, except that a command line Abseil rejects (an
 // unknown flag, a value it cannot parse or that is out of range) exits with code 2 instead of 1.
-// Also makes stdout line-buffered, so that progress shows up in logs as it happens. Returns the
-// arguments that are not flags (without the program's name).
-std::vector<std::string> ParseCommandLine(int argc, char** argv, const char* usage);
+// Flagfiles are checked before Abseil reads any (CheckFlagfiles in flagfiles.h: regular files of
+// at most 1 MiB, nested at most 8 deep, no cycle); a bad one exits with code 2 naming it:
+//   error: --flagfile=/dev/zero: this is a character device: a flagfile must be a regular file of
+//   flags, one --name=value per line
+// For programs that take flags only: an argument that is not a flag exits with code 2:
+//   error: unexpected argument 'foo': this program takes flags only (--name=value); see --help
+// Also makes stdout line-buffered, so that progress shows up in logs as it happens.
+void ParseCommandLine(int argc, char** argv, const char* usage);
+
+// ParseCommandLine for programs that also take arguments that are not flags (tools/predict's
+// texts): returns them (without the program's name), in order, including any after "--".
+std::vector<std::string> ParseCommandLineWithArguments(int argc, char** argv, const char* usage);
 
 // Programs that can be one rank of an MPI job call it before ParseCommandLine (linking
 // //experiments:parallel does it); any other started by mpirun as one of several processes exits

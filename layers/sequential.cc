@@ -153,8 +153,18 @@ absl::Status Sequential::Build() {
   }
   if (input_shape_.empty()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "model '%s': the first layer '%s' needs an input shape (Add(layer, {time, features}))",
-        name_, layers_[0]->name()));
+        "model '%s': the first layer '%s' needs an input shape (Add(layer, {time, features}))%s",
+        name_, layers_[0]->name(),
+        layers_[0]->type() == "Embedding"
+            ? "; an Embedding's input_length of 0 means any length and implies no shape"
+            : ""));
+  }
+  if (std::find(input_shape_.begin(), input_shape_.end(), 0) != input_shape_.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "model '%s': the input shape %s has an axis of length 0: the first layer '%s' needs at "
+        "least one step and one feature (did the data come out empty, every sequence of length "
+        "0?)",
+        name_, KerasShapeString(input_shape_), layers_[0]->name()));
   }
   Shape shape = input_shape_;
   const Layer* mask_maker = nullptr;  // the layer whose mask reaches the current one

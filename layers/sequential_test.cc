@@ -131,6 +131,28 @@ TEST(Sequential, ClearErrors) {
                 .find("needs an input shape"),
             std::string::npos);
 
+  // A zero-length axis is named as such, not as a missing shape or a later layer's complaint.
+  Sequential zero_steps;
+  zero_steps.Add(Embedding(10, 4, 0), {0});
+  zero_steps.Add(LSTM(3));
+  EXPECT_EQ(zero_steps.Compile("mse", std::make_unique<autograd::Adam>()).message(),
+            "model 'sequential': the input shape (None, 0) has an axis of length 0: the first "
+            "layer 'embedding' needs at least one step and one feature (did the data come out "
+            "empty, every sequence of length 0?)");
+  Sequential zero_features;
+  zero_features.Add(LSTM(3), {5, 0});
+  EXPECT_NE(zero_features.Compile("mse", std::make_unique<autograd::Adam>())
+                .message()
+                .find("the input shape (None, 5, 0) has an axis of length 0"),
+            std::string::npos);
+  Sequential any_length;  // input_length 0: any length, so no shape
+  any_length.Add(Embedding(10, 4, 0));
+  any_length.Add(LSTM(3));
+  EXPECT_EQ(any_length.Compile("mse", std::make_unique<autograd::Adam>()).message(),
+            "model 'sequential': the first layer 'embedding' needs an input shape (Add(layer, "
+            "{time, features})); an Embedding's input_length of 0 means any length and implies "
+            "no shape");
+
   Sequential bad_loss;
   bad_loss.Add(Dense(1), {3});
   EXPECT_NE(bad_loss.Compile("hinge", std::make_unique<autograd::Adam>())

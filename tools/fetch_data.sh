@@ -27,21 +27,38 @@ TWEETS_SHA256="ea94b23f41892b290dec3330bb8cf9cb6b8bc669eaae5f3a84c40f7b0de8f15e"
 [ -n "${BUILD_WORKING_DIRECTORY:-}" ] && cd "$BUILD_WORKING_DIRECTORY"
 root="${BUILD_WORKSPACE_DIRECTORY:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 from="${SEQLEARN_DATA_FROM:-}"
+from_name='$SEQLEARN_DATA_FROM'  # how the user named $from, for messages
 data_dir="$root/data"
 what="all"
 force=0
+usage_error() { echo "fetch_data: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --from) from="$2"; shift 2 ;;
-    --from=*) from="${1#*=}"; shift ;;
+    --from|--data_dir) [ $# -ge 2 ] || usage_error "$1 needs a value (see --help)" ;;&
+    --from) from="$2"; from_name="--from"; shift 2 ;;
+    --from=*) from="${1#*=}"; from_name="--from"; shift ;;
     --data_dir) data_dir="$2"; shift 2 ;;
     --data_dir=*) data_dir="${1#*=}"; shift ;;
     --force) force=1; shift ;;
     imdb|tweets|all) what="$1"; shift ;;
     -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "fetch_data: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *) usage_error "unknown argument '$1' (see --help)" ;;
   esac
 done
+# A local copy that is not there is the user's mistake to hear about, before anything is written
+# (not a hint about a Kaggle login or a download).
+if [ -n "$from" ]; then
+  copy_hint="give the folder holding Tweets.csv and the IMDB archive (../shared/data on offline machines), or one such file"
+  if [ ! -e "$from" ]; then
+    usage_error "$from_name '$from' does not exist: $copy_hint"
+  elif [ -d "$from" ]; then
+    [ -r "$from" ] && [ -x "$from" ] || usage_error "$from_name '$from': this folder cannot be read (permission denied): $copy_hint"
+  elif [ -f "$from" ]; then
+    [ -r "$from" ] || usage_error "$from_name '$from': this file cannot be read (permission denied): $copy_hint"
+  else
+    usage_error "$from_name '$from' is not a folder or a regular file (a FIFO or device is no copy of the data): $copy_hint"
+  fi
+fi
 mkdir -p "$data_dir"
 data_dir="$(cd "$data_dir" && pwd)"
 
@@ -160,6 +177,9 @@ fetch_tweets() {
   if [ -n "$from" ]; then
     if [ -f "$from" ] && [ "$(basename "$from")" = "Tweets.csv" ]; then source="$from";
     elif [ -f "$from/Tweets.csv" ]; then source="$from/Tweets.csv"; fi
+  fi
+  if [ -z "$source" ] && [ -n "$from" ]; then
+    die "no Tweets.csv in $from_name '$from' (expected $from/Tweets.csv, or the path of a file named Tweets.csv)"
   fi
   if [ -z "$source" ]; then
     die "Tweets.csv cannot be downloaded without a Kaggle login: download it from

@@ -40,6 +40,35 @@ grep -q "has the wrong sha256" "$tmp/log" || fail "damaged archive: $(cat "$tmp/
 no_temporaries "$data" "damaged archive"
 [ ! -e "$data/aclImdb" ] || fail "damaged archive: aclImdb appeared"
 
+# A local copy that is not there: one line naming it (not a Kaggle login or a download), exit 2,
+# nothing written, not even the data folder. The same through $SEQLEARN_DATA_FROM, and for a FIFO.
+hint="give the folder holding Tweets.csv and the IMDB archive (../shared/data on offline machines), or one such file"
+# expect_usage_error MESSAGE args...: exit 2, MESSAGE as all of stderr, no data folder.
+expect_usage_error() {
+  local message="$1"; shift
+  rm -rf "$tmp/fresh"
+  timeout 10 "$fetch" --data_dir "$tmp/fresh" "$@" 2>"$tmp/log"
+  local code=$?
+  [ "$code" -eq 2 ] || fail "$*: exit $code, expected 2: $(cat "$tmp/log")"
+  [ "$(cat "$tmp/log")" = "$message" ] || fail "$*: said '$(cat "$tmp/log")', expected '$message'"
+  [ ! -e "$tmp/fresh" ] || fail "$*: created the data folder"
+}
+for what in tweets imdb all; do
+  expect_usage_error "fetch_data: --from '$tmp/missing' does not exist: $hint" --from "$tmp/missing" "$what"
+done
+expect_usage_error "fetch_data: --from '$tmp/missing' does not exist: $hint" --from="$tmp/missing" tweets
+SEQLEARN_DATA_FROM="$tmp/missing" expect_usage_error \
+  "fetch_data: \$SEQLEARN_DATA_FROM '$tmp/missing' does not exist: $hint" tweets
+mkfifo "$tmp/fifo"
+expect_usage_error "fetch_data: --from '$tmp/fifo' is not a folder or a regular file (a FIFO or device is no copy of the data): $hint" \
+  --from "$tmp/fifo" tweets
+expect_usage_error "fetch_data: --from needs a value (see --help)" tweets --from
+# A folder without Tweets.csv says so.
+mkdir -p "$tmp/empty"
+if "$fetch" --from "$tmp/empty" --data_dir "$tmp/fresh" tweets 2>"$tmp/log"; then fail "an empty --from passed"; fi
+[ "$(cat "$tmp/log")" = "fetch_data: no Tweets.csv in --from '$tmp/empty' (expected $tmp/empty/Tweets.csv, or the path of a file named Tweets.csv)" ] ||
+  fail "empty --from folder: $(cat "$tmp/log")"
+
 # The real archive, when this machine has it: unpack, verify, detect damage, repair.
 real="$(cd "$(dirname "$(readlink -f README.md)")/.." 2>/dev/null && pwd)/shared/data"
 if [ -f "$real/aclImdb_train_test.tar.gz" ]; then

@@ -19,7 +19,7 @@ TEXT="datasets/preprocessing.cc datasets/airline.cc datasets/imdb.cc datasets/te
 declare -A SOURCES=(
   [csv_fuzz]="datasets/csv.cc datasets/files.cc"
   [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
-  [flags_fuzz]="experiments/command_line.cc"
+  [flags_fuzz]="experiments/command_line.cc experiments/flagfiles.cc"
   [model_file_fuzz]="$LAYERS $AUTOGRAD $TEXT io/atomic_file.cc io/isolated.cc io/json_nesting.cc"
   [predict_lines_fuzz]="tools/predict_lines.cc $TEXT autograd/random.cc autograd/tensor.cc io/json_nesting.cc"
 )

@@ -123,7 +123,7 @@ class Predictor {
 // Exit codes: 0 done (or standard output closed by its reader), 1 standard output failed, 2 a
 // bad command line, model file or standard input.
 int main(int argc, char** argv) {
-  const std::vector<std::string> texts = experiments::ParseCommandLine(
+  const std::vector<std::string> texts = experiments::ParseCommandLineWithArguments(
       argc, argv,
       "Sentiment of raw text with a saved model: predict --model=FILE [TEXT ...] (no text: one "
       "per line from standard input).");

@@ -103,4 +103,16 @@ expect_error 2 "error: standard input is closed: give the texts as arguments, or
 printf 'a good\0movie\n' | "$predict" --model="$work/tiny.h5" > "$work/nul.tsv" 2>/dev/null
 [ "$(cut -f 3 "$work/nul.tsv")" = 'a good\0movie' ] || { echo "NUL echo:"; cat -A "$work/nul.tsv"; exit 1; }
 
+# Texts as arguments still work with the flags in a flagfile; a bad flagfile is one line, exit 2.
+echo "--model=$work/tiny.h5" > "$work/flags"
+"$predict" --flagfile="$work/flags" "what a wonderful movie" -- "--not a flag" > "$work/flagfile.tsv"
+[ "$(cut -f 3 "$work/flagfile.tsv")" = $'what a wonderful movie\n--not a flag' ] ||
+  { echo "texts with a flagfile: $(cat "$work/flagfile.tsv")"; exit 1; }
+mkfifo "$work/fifo"
+set +e
+timeout 10 "$predict" --flagfile="$work/fifo" "text" 2> "$work/error.txt"
+code=$?
+set -e
+[ "$code" -eq 2 ] && [ "$(cat "$work/error.txt")" = "error: --flagfile=$work/fifo: this is a FIFO: a flagfile must be a regular file of flags, one --name=value per line" ] ||
+  { echo "FIFO flagfile: exit $code: $(cat "$work/error.txt")"; exit 1; }
 echo "predict: arguments and stdin as expected"
