@@ -544,12 +544,12 @@ class Reader {
     return value;
   }
 
-  // The dataset `path` under `group`, of numbers shaped `expected` (empty `expected`: scalar),
-  // read as `memory_type` into `data` (sized by the caller).
-  absl::Status Dataset(hid_t group, const std::string& where, const std::string& path,
-                       const Shape& expected, H5T_class_t kind, hid_t memory_type,
-                       void* data) const {
-    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
+  struct OpenDataset {
+    Hid dataset, type, space;
+  };
+  // The dataset `path` under `group`, with its type and extent; errors name `what`.
+  absl::StatusOr<OpenDataset> Open(hid_t group, const std::string& path,
+                                   const std::string& what) const {
     Hid dataset(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
     if (!dataset.ok()) {
       H5Eclear2(H5E_DEFAULT);
@@ -557,8 +557,23 @@ class Reader {
     }
     Hid type(H5Dget_type(dataset.get()), H5Tclose);
     Hid space(H5Dget_space(dataset.get()), H5Sclose);
+    if (!type.ok() || !space.ok()) {
+      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
+    }
+    return OpenDataset{std::move(dataset), std::move(type), std::move(space)};
+  }
+
+  // The dataset `path` under `group`, of numbers shaped `expected` (empty `expected`: scalar),
+  // read as `memory_type` into `data` (sized by the caller).
+  absl::Status Dataset(hid_t group, const std::string& where, const std::string& path,
+                       const Shape& expected, H5T_class_t kind, hid_t memory_type,
+                       void* data) const {
+    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
+    absl::StatusOr<OpenDataset> opened = Open(group, path, what);
+    if (!opened.ok()) return opened.status();
+    const Hid &dataset = opened->dataset, &type = opened->type, &space = opened->space;
     const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (!type.ok() || !space.ok() || rank < 0 || rank > 8) {
+    if (rank < 0 || rank > 8) {
       return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
     }
     std::vector<hsize_t> dims(rank);
@@ -589,8 +604,7 @@ class Reader {
     const size_t element = H5Tget_size(type);
     const hsize_t stored = H5Dget_storage_size(dataset);
     H5Eclear2(H5E_DEFAULT);
-    if (count < 0 || element == 0 ||
-        static_cast<hsize_t>(count) > stored / element) {
+    if (count < 0 || element == 0 || static_cast<hsize_t>(count) > stored / element) {
       return Error(absl::StrFormat(
           "%s: expected (the %d values it declares), got (%d bytes stored): the file is damaged",
           what, static_cast<int64_t>(count), static_cast<uint64_t>(stored)));
@@ -602,21 +616,14 @@ class Reader {
   absl::StatusOr<size_t> StoredValues(hid_t group, const std::string& where,
                                       const std::string& path) const {
     const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
-    Hid dataset(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!dataset.ok()) {
-      H5Eclear2(H5E_DEFAULT);
-      return Error(what + ": expected (a dataset), got (nothing under that name)");
-    }
-    Hid type(H5Dget_type(dataset.get()), H5Tclose);
-    Hid space(H5Dget_space(dataset.get()), H5Sclose);
-    if (!type.ok() || !space.ok()) {
-      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
-    }
-    if (absl::Status status = CheckStored(dataset.get(), type.get(), space.get(), what);
+    absl::StatusOr<OpenDataset> opened = Open(group, path, what);
+    if (!opened.ok()) return opened.status();
+    if (absl::Status status =
+            CheckStored(opened->dataset.get(), opened->type.get(), opened->space.get(), what);
         !status.ok()) {
       return status;
     }
-    return static_cast<size_t>(H5Sget_simple_extent_npoints(space.get()));
+    return static_cast<size_t>(H5Sget_simple_extent_npoints(opened->space.get()));
   }
 
   // Weights and optimizer state: floating-point and finite (a NaN loaded is a NaN predicted).
