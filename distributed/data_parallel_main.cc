@@ -143,7 +143,9 @@ double Relative(double a, double b) { return std::abs(a - b) / std::max(1.0, std
 
 int main() {
   absl::StatusOr<std::unique_ptr<distributed::Communicator>> joined =
-      distributed::Communicator::FromEnvironment();
+      distributed::Communicator::FromEnvironment(
+          // Every check takes well under a second: a broken one ends the job instead of hanging.
+          {/*collective_timeout=*/absl::Seconds(30)});
   if (!joined.ok()) {
     std::fprintf(stderr, "%s\n", std::string(joined.status().message()).c_str());
     return 1;
