@@ -27,7 +27,10 @@ absl::Status MpiError(const open_mpi::Library& mpi, const char* call, int code) 
 
 // The one tag of the messages that name a rank that does not reach a collective, all of three
 // int64s {sender, collective, where}: a question "have you reached collective #k?" is
-// {asker, k, -1}, its answer {answerer, k, the collective the answerer is waiting in}.
+// {asker, k, -1}, its answer {answerer, k, the collective the answerer is waiting in}. A rank
+// answers only while it waits in a collective, so one that does not answer is stopped, hung, or
+// busy far from any collective; one that answers from an earlier collective is alive and waits
+// there for some other rank (the one that does not answer), and is not named.
 constexpr int kReachedTag = 18014;
 // A rank waiting longer than this in one collective polls every millisecond instead of spinning.
 constexpr std::chrono::seconds kSpin(1);
@@ -139,7 +142,7 @@ absl::Status Communicator::Post(int destination, int tag, int64_t a, int64_t b) 
                              mpi_.comm_world, &sent.request));
 }
 
-absl::Status Communicator::Service(int64_t asked, std::vector<bool>* reached) {
+absl::Status Communicator::Service(int64_t asked, std::vector<bool>* answered) {
   for (;;) {
     int waiting = 0;
     if (absl::Status status =
@@ -165,8 +168,9 @@ absl::Status Communicator::Service(int64_t asked, std::vector<bool>* reached) {
           !status.ok()) {
         return status;
       }
-    } else if (reached != nullptr && collective == asked && where >= asked) {
-      (*reached)[static_cast<size_t>(from)] = true;
+    } else if (answered != nullptr && collective == asked) {
+      // Waiting in this collective, or in an earlier one that waits for another rank: alive.
+      (*answered)[static_cast<size_t>(from)] = true;
     }
   }
   // Forget the messages that have gone.
@@ -189,8 +193,8 @@ absl::Status Communicator::Service(int64_t asked, std::vector<bool>* reached) {
 
 absl::StatusOr<std::vector<int>> Communicator::AskWhoReached(open_mpi::Request& request,
                                                              int64_t collective, int& done) {
-  std::vector<bool> reached(static_cast<size_t>(size_), false);
-  reached[static_cast<size_t>(rank_)] = true;
+  std::vector<bool> answered(static_cast<size_t>(size_), false);
+  answered[static_cast<size_t>(rank_)] = true;
   for (int other = 0; other < size_; ++other) {
     if (other == rank_) continue;
     if (absl::Status status = Post(other, kReachedTag, collective, -1); !status.ok()) {
@@ -200,8 +204,8 @@ absl::StatusOr<std::vector<int>> Communicator::AskWhoReached(open_mpi::Request& 
   const auto until =
       Clock::now() + std::min<Clock::duration>(kAnswerWait, absl::ToChronoNanoseconds(timeout_));
   while (!done && Clock::now() < until &&
-         std::find(reached.begin(), reached.end(), false) != reached.end()) {
-    if (absl::Status status = Service(collective, &reached); !status.ok()) return status;
+         std::find(answered.begin(), answered.end(), false) != answered.end()) {
+    if (absl::Status status = Service(collective, &answered); !status.ok()) return status;
     if (absl::Status status =
             MpiError(mpi_, "MPI_Test", mpi_.Test(&request, &done, open_mpi::kStatusIgnore));
         !status.ok()) {
@@ -210,7 +214,7 @@ absl::StatusOr<std::vector<int>> Communicator::AskWhoReached(open_mpi::Request& 
   }
   std::vector<int> missing;
   for (int other = 0; other < size_; ++other) {
-    if (!reached[static_cast<size_t>(other)]) missing.push_back(other);
+    if (!answered[static_cast<size_t>(other)]) missing.push_back(other);
   }
   return missing;
 }
@@ -220,7 +224,7 @@ absl::Status Communicator::Await(open_mpi::Request& request, int64_t collective,
   const auto begin = Clock::now();
   auto deadline = begin + absl::ToChronoNanoseconds(timeout_);
   auto next_service = begin;
-  bool everyone_here = false;  // every rank answered that it has reached this collective
+  bool everyone_here = false;  // every rank answered from a collective
   const std::string limit = absl::StrFormat("%g s", absl::ToDoubleSeconds(timeout_));
   for (int done = 0;;) {
     if (absl::Status status =
@@ -236,14 +240,15 @@ absl::Status Communicator::Await(open_mpi::Request& request, int64_t collective,
     }
     if (now >= deadline) {
       if (everyone_here) {
-        // Every rank is in its collective #k, yet they do not pair up: not the same collective.
+        // Every rank waits in a collective, yet this one does not complete: they do not pair up.
         Abort(absl::DeadlineExceededError(absl::StrFormat(
-            "collective #%d (%s) did not complete within %s of every rank reaching it: the ranks "
-            "must call the same collectives in the same order; ending the job",
+            "collective #%d (%s) did not complete within %s after every rank answered from a "
+            "collective: the ranks must call the same collectives in the same order; ending the "
+            "job",
             collective, what, limit)));
       }
       // Ask every other rank whether it has reached this collective: those that do not answer
-      // within a second are stopped, hung, or busy far from here.
+      // within a second are stopped, hung, or busy far from any collective.
       absl::StatusOr<std::vector<int>> missing = AskWhoReached(request, collective, done);
       if (!missing.ok()) return missing.status();
       if (done) break;  // it completed meanwhile: carry on
@@ -254,7 +259,8 @@ absl::Status Communicator::Await(open_mpi::Request& request, int64_t collective,
             RankList(*missing), collective, what, limit,
             missing->size() == 1 ? "it is" : "they are")));
       }
-      // The last arrived while it was asked: give the collective another timeout to complete.
+      // Every rank waits in a collective (the last may have just arrived): give this one another
+      // timeout to complete.
       everyone_here = true;
       deadline = Clock::now() + absl::ToChronoNanoseconds(timeout_);
     }

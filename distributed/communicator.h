@@ -84,18 +84,19 @@ class Communicator final : public layers::DataParallel {
   absl::Status Sum(T* values, size_t count, open_mpi::Datatype type);
   // Polls `request`, collective number `collective` (`what`: "allreduce"), until it completes,
   // answering the other ranks' questions meanwhile. Past the timeout, asks every other rank
-  // whether it has reached the collective and ends the job naming those that do not answer; if
-  // all have, waits one timeout more, then ends the job (their collectives must differ).
+  // whether it has reached the collective and ends the job naming those that do not answer (a
+  // rank answers while it waits in any collective); if all answer, waits one timeout more, then
+  // ends the job (their collectives must differ).
   absl::Status Await(open_mpi::Request& request, int64_t collective, const char* what);
   // Asks every other rank whether it has reached collective `collective` and waits up to a
   // second for the answers, polling `request` (`done` set if it completes meanwhile). Returns the
-  // ranks that did not answer that they have.
+  // ranks that did not answer.
   absl::StatusOr<std::vector<int>> AskWhoReached(open_mpi::Request& request, int64_t collective,
                                                  int& done);
   // Answers every question waiting for this rank (with the collective it is in) and takes every
-  // answer to its own questions: one about `asked` marks `reached[rank]` when that rank has
-  // reached it (earlier ones, from a collective that completed meanwhile, are dropped).
-  absl::Status Service(int64_t asked, std::vector<bool>* reached);
+  // answer to its own questions: one about `asked` marks `answered[rank]` (answers about earlier
+  // collectives, which completed meanwhile, are dropped).
+  absl::Status Service(int64_t asked, std::vector<bool>* answered);
   // Sends {this rank, a, b} to `destination` without waiting (the buffer lives until sent).
   absl::Status Post(int destination, int tag, int64_t a, int64_t b);
 

@@ -514,7 +514,7 @@ std::vector<Agreed> Sequential::ModelAgreement(const std::string& method) const 
                      {static_cast<double>(known), static_cast<double>(seed >> 32),
                       static_cast<double>(seed & 0xffffffffu), Hash52(state.str())},
                      [](const double* numbers) -> std::string {
-                       if (numbers[0] == 0) return "a resumed model's";
+                       if (numbers[0] == 0) return "a restored state";
                        return absl::StrCat((static_cast<uint64_t>(numbers[1]) << 32) |
                                            static_cast<uint64_t>(numbers[2]));
                      },
