@@ -1,5 +1,12 @@
 // What communicator_test.sh runs under mpirun: broadcast and allreduce checked against values
 // every rank can compute, then, with --fail_rank=R, rank R fails on purpose and the job must end.
+// With --timeout_s=T every collective times out after T seconds; --stop_rank=R then makes rank R
+// write its process id to --pid_file and stop itself (SIGSTOP: alive, so MPI never notices)
+// before the first collective, and --late_rank=R makes rank R arrive --late_s seconds late.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,13 +20,26 @@ using distributed::Communicator;
 using distributed::Real;
 
 int main(int argc, char** argv) {
-  int fail_rank = -1;
+  int fail_rank = -1, stop_rank = -1, late_rank = -1;
+  double timeout_s = 0, late_s = 0;
+  std::string pid_file;
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--fail_rank=", 12) == 0) {
-      if (!absl::SimpleAtoi(argv[i] + 12, &fail_rank)) return 2;
-    }
+    const auto value = [&](const char* name) -> const char* {
+      const size_t length = std::strlen(name);
+      return std::strncmp(argv[i], name, length) == 0 ? argv[i] + length : nullptr;
+    };
+    bool ok = true;
+    if (const char* v = value("--fail_rank=")) ok = absl::SimpleAtoi(v, &fail_rank);
+    if (const char* v = value("--stop_rank=")) ok = absl::SimpleAtoi(v, &stop_rank);
+    if (const char* v = value("--late_rank=")) ok = absl::SimpleAtoi(v, &late_rank);
+    if (const char* v = value("--timeout_s=")) ok = absl::SimpleAtod(v, &timeout_s);
+    if (const char* v = value("--late_s=")) ok = absl::SimpleAtod(v, &late_s);
+    if (const char* v = value("--pid_file=")) pid_file = v;
+    if (!ok) return 2;
   }
-  absl::StatusOr<std::unique_ptr<Communicator>> made = Communicator::FromEnvironment();
+  distributed::CommunicatorOptions options;
+  if (timeout_s > 0) options.collective_timeout = absl::Seconds(timeout_s);
+  absl::StatusOr<std::unique_ptr<Communicator>> made = Communicator::FromEnvironment(options);
   if (!made.ok()) {
     std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
     return 1;
@@ -33,6 +53,16 @@ int main(int argc, char** argv) {
   if (rank == fail_rank) {
     world.Abort(
         absl::NotFoundError("cannot read data/aclImdb/train: no such directory (on purpose)"));
+  }
+  if (rank == stop_rank) {
+    if (FILE* file = std::fopen(pid_file.c_str(), "w")) {
+      std::fprintf(file, "%d\n", static_cast<int>(getpid()));
+      std::fclose(file);
+    }
+    raise(SIGSTOP);
+  }
+  if (rank == late_rank) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(late_s));
   }
   // Rank r holds r + k at k: after broadcast everyone holds rank 0's (k); the allreduce of r + k is
   // size * k + size * (size - 1) / 2.

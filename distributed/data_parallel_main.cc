@@ -7,7 +7,10 @@
 //  - TrainOnBatch with unequal shares (3 and 5 rows of 8) and Evaluate on unequal shards (10 and
 //    22 of 32) give the whole batch's and the whole set's results.
 //  - Errors every rank must agree on come back on every rank (no hang): a batch the ranks
-//    cannot share equally, shards of different sizes, a NaN in one rank's shard.
+//    cannot share equally, shards of different sizes, a NaN in one rank's shard; and, with the
+//    exact message, ranks whose models differ in input shape, in a weight's shape, in the number
+//    of weights or in the seed (Fit and TrainOnBatch), whose batch sizes differ, or whose
+//    TrainOnBatch gets a NaN on one rank.
 // Prints "rank R of N: <check>: ok" per check; exits 1 after any failure.
 #include <cmath>
 #include <cstdio>
@@ -140,7 +143,9 @@ double Relative(double a, double b) { return std::abs(a - b) / std::max(1.0, std
 
 int main() {
   absl::StatusOr<std::unique_ptr<distributed::Communicator>> joined =
-      distributed::Communicator::FromEnvironment();
+      distributed::Communicator::FromEnvironment(
+          // Every check takes well under a second: a broken one ends the job instead of hanging.
+          {/*collective_timeout=*/absl::Seconds(30)});
   if (!joined.ok()) {
     std::fprintf(stderr, "%s\n", std::string(joined.status().message()).c_str());
     return 1;
@@ -253,6 +258,80 @@ int main() {
     report("a NaN in rank 1's shard stops both ranks",
            !bad.ok() && bad.status().message().find(expected) != std::string::npos,
            bad.ok() ? "accepted" : std::string(bad.status().message()));
+
+    // Replicas that differ: the same error on every rank, naming what differs, instead of a hang,
+    // MPI_ERR_TRUNCATE or replicas that silently train apart.
+    const auto make = [&](size_t units, size_t time, uint64_t seed, bool extra_dense) {
+      auto model = std::make_unique<Sequential>(seed);
+      model->Add(layers::LSTM(RecurrentOptions(units)), {time, kFeatures});
+      if (extra_dense) model->Add(layers::Dense(3));
+      model->Add(layers::Dense(1, "sigmoid"));
+      absl::Status status =
+          model->Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"});
+      if (!status.ok()) std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+      model->set_data_parallel(world);
+      return model;
+    };
+    const auto refused = [&](const std::string& check, const absl::Status& status,
+                             const std::string& expected) {
+      report(check, !status.ok() && status.message() == expected,
+             status.ok() ? "accepted" : std::string(status.message()));
+    };
+    const layers::FitOptions quiet = layers::FitOptions().batch_size(8).verbose(0);
+    const bool one = rank == 1;
+    Array longer_x = Array::from_shape({shard_x.shape()[0], kTime + 1, kFeatures});
+    longer_x.fill(0);
+    refused("an input shape of (6, 3) on rank 1 is refused",
+            make(4, one ? kTime + 1 : kTime, 11, false)
+                ->Fit(one ? longer_x : shard_x, shard_y, quiet)
+                .status(),
+            "fit: the 2 processes of the job must agree on the input shape, but have (5, 3), "
+            "(6, 3) (rank 0, 1, ...): build the same model, for inputs of the same shape, on "
+            "every rank");
+    refused("LSTM(5) on rank 1 is refused",
+            make(one ? 5 : 4, kTime, 11, false)->Fit(shard_x, shard_y, quiet).status(),
+            "fit: the 2 processes of the job must agree on the shape of weight "
+            "'lstm/lstm_cell/kernel:0' (1 of 5), but have (3, 16), (3, 20) (rank 0, 1, ...): "
+            "build the same model on every rank");
+    refused("one more Dense on rank 1 is refused",
+            make(4, kTime, 11, one)->Fit(shard_x, shard_y, quiet).status(),
+            "fit: the 2 processes of the job must agree on the weights, but have 5 arrays of 133 "
+            "values, 7 arrays of 147 values (rank 0, 1, ...): build the same model on every rank");
+    refused("seed 12 on rank 1 is refused",
+            make(4, kTime, one ? 12 : 11, false)->Fit(shard_x, shard_y, quiet).status(),
+            "fit: the 2 processes of the job must agree on the seed (the random generator's "
+            "state), but have 11, 12 (rank 0, 1, ...): make every rank's model with the same "
+            "seed");
+    std::unique_ptr<Sequential> drawn = make(4, kTime, 11, false);
+    if (one) drawn->rng().Uniform();  // the same seed, but one draw more
+    absl::Status drew = drawn->Fit(shard_x, shard_y, quiet).status();
+    const std::string prefix =
+        "fit: the 2 processes of the job must agree on the seed (the random generator's state), "
+        "but have 11 #";
+    report("one more draw from rank 1's generator is refused",
+           !drew.ok() && drew.message().substr(0, prefix.size()) == prefix,
+           drew.ok() ? "accepted" : std::string(drew.message()));
+    refused("batch_size 5 on rank 1 and 8 on rank 0 are refused",
+            make(4, kTime, 11, false)
+                ->Fit(shard_x, shard_y, layers::FitOptions().batch_size(one ? 5 : 8).verbose(0))
+                .status(),
+            "fit: the 2 processes of the job must agree on the batch_size, but have 8, 5 "
+            "(rank 0, 1, ...): give every rank an equal shard and the same options");
+    refused("TrainOnBatch: seed 12 on rank 1 is refused",
+            make(4, kTime, one ? 12 : 11, false)
+                ->TrainOnBatch(Rows(data.x, Range(0, 4)), Rows(data.y, Range(0, 4)))
+                .status(),
+            "train_on_batch: the 2 processes of the job must agree on the seed (the random "
+            "generator's state), but have 11, 12 (rank 0, 1, ...): make every rank's model with "
+            "the same seed");
+    Array bad_batch = Rows(data.x, Range(0, 4));
+    if (one) bad_batch(1, 2, 0) = INFINITY;
+    refused("TrainOnBatch: an infinity in rank 1's batch stops both ranks",
+            make(4, kTime, 11, false)->TrainOnBatch(bad_batch, Rows(data.y, Range(0, 4))).status(),
+            one ? "train_on_batch: x holds inf at [1, 2, 0] (the first index is the sample): "
+                  "remove or repair that sample"
+                : "train_on_batch: rank 1 of the job cannot train on its batch (its own error "
+                  "says why), so no rank does");
   }
   return failed ? 1 : 0;
 }

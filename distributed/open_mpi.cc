@@ -37,11 +37,19 @@ absl::StatusOr<Library> LoadOnce() {
   find(library.Comm_set_errhandler, "MPI_Comm_set_errhandler");
   find(library.Bcast, "MPI_Bcast");
   find(library.Allreduce, "MPI_Allreduce");
+  find(library.Ibcast, "MPI_Ibcast");
+  find(library.Iallreduce, "MPI_Iallreduce");
+  find(library.Test, "MPI_Test");
+  find(library.Isend, "MPI_Isend");
+  find(library.Recv, "MPI_Recv");
+  find(library.Iprobe, "MPI_Iprobe");
+  find(library.Request_free, "MPI_Request_free");
   find(library.Abort, "MPI_Abort");
   find(library.Error_string, "MPI_Error_string");
   find(library.comm_world, "ompi_mpi_comm_world");
   find(library.float_type, "ompi_mpi_float");
   find(library.double_type, "ompi_mpi_double");
+  find(library.int64_type, "ompi_mpi_int64_t");
   find(library.sum, "ompi_mpi_op_sum");
   find(library.errors_return, "ompi_mpi_errors_return");
   if (!missing.empty()) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The IMDB experiments under mpirun -np 2 (as root too: Open MPI's documented --allow-run-as-root)
 # on a tiny data set: one model trained by both ranks, reported and saved once by rank 0; a
-# batch the ranks cannot share and a rank that cannot load its data end the whole job, quickly,
-# naming the rank and the cause.
+# batch the ranks cannot share, a rank that cannot load its data, a rank started with other flags
+# and a rank stopped during training end the whole job, quickly, naming the rank and the cause.
 set -euo pipefail
 # Containers often forbid the cross-process memory copies Open MPI's shared-memory transport
 # would use for large messages; these tests send small ones, so none is lost by turning it off.
@@ -54,6 +54,62 @@ fi
 grep -q "^rank 1 of 2: IMDB data in '$out/missing/aclImdb': missing folder" "$log" ||
   { cat "$log"; fail "no message naming rank 1 and the missing data"; }
 [ $((SECONDS - start)) -lt 60 ] || fail "the failing jobs took $((SECONDS - start)) s to stop"
+
+# Ranks started with other flags: the job ends before any work, naming the flag and both values
+# (a longer review trained silently, a larger vocabulary ended in MPI_ERR_TRUNCATE).
+for flag in --max_review_length=10 --seed=8 --top_words=30; do
+  name="${flag%%=*}"
+  log="$out/flags${name}.log"
+  status=0
+  timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$binary" "${tiny[@]}" : \
+    -np 1 "$binary" "${tiny[@]}" "$flag" >"$log" 2>&1 || status=$?
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$log"; fail "$flag on rank 1 only: exit $status"; }
+  case "$name" in
+    --max_review_length) expected="--max_review_length is 10 here but 12 on rank 0" ;;
+    --seed) expected="--seed is 8 here but 7 on rank 0" ;;
+    --top_words) expected="--top_words is 30 here but 20 on rank 0" ;;
+  esac
+  grep -q "^rank 1 of 2: $expected: start every rank with the same flags$" "$log" ||
+    { cat "$log"; fail "$flag on rank 1 only: no message naming the flag and both values"; }
+  ! grep -q "^Loaded" "$log" || { cat "$log"; fail "$flag on rank 1 only: rank 0 loaded the data"; }
+done
+
+# A rank stopped during training (SIGSTOP: alive, so MPI never notices) ends the job after
+# --collective_timeout_s, named by rank 0. Rank 1 is found by a mark in its environment.
+log="$out/stopped.log"
+mark="data_parallel_smoke_test-$$-$RANDOM"
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 -x SEQLEARN_TEST_MARK="$mark" \
+  "$binary" "${tiny[@]}" --epochs=100000 --collective_timeout_s=2 >"$log" 2>&1 &
+job=$!
+rank_1_pid() {
+  local environ
+  for environ in /proc/[0-9]*/environ; do
+    if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "SEQLEARN_TEST_MARK=$mark" &&
+        { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
+      basename "$(dirname "$environ")"
+    fi
+  done
+}
+stopped=""
+for _ in $(seq 600); do
+  if grep -q "Epoch 2/100000" "$log"; then stopped="$(rank_1_pid)"; break; fi
+  sleep 0.1
+done
+[ -n "$stopped" ] && kill -STOP "$stopped"
+start=$SECONDS
+status=0
+wait "$job" || status=$?
+elapsed=$((SECONDS - start))
+if [ -n "$stopped" ] && [ "$(rank_1_pid)" = "$stopped" ]; then
+  kill -CONT "$stopped" 2>/dev/null || true
+  kill -KILL "$stopped" 2>/dev/null || true
+fi
+tr '\r' '\n' <"$log" | sed 's/\x1b\[K//g' >"$log.lines" && mv "$log.lines" "$log"
+[ -n "$stopped" ] || { cat "$log"; fail "no rank 1 found training"; }
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$log"; fail "a stopped rank: exit $status"; }
+grep -q "rank 0 of 2: rank 1 did not reach collective #[0-9]* (allreduce) within 2 s: it is stopped, hung or far slower; ending the job$" "$log" ||
+  { cat "$log"; fail "no message naming the stopped rank 1"; }
+[ "$elapsed" -lt 15 ] || fail "the job took $elapsed s to end after a timeout of 2 s"
 
 log="$out/one.log"
 timeout 120 mpirun --allow-run-as-root -np 1 "$binary" "${tiny[@]}" >"$log" 2>&1 || { cat "$log"; fail "mpirun -np 1 exited non-zero"; }

@@ -17,6 +17,7 @@ using Epochs = experiments::IntIn<1, 100000>;
 using BatchSize = experiments::IntIn<1, 1000000>;
 using TopWords = experiments::IntIn<4, 1000000>;
 using ReviewLength = experiments::IntIn<1, 20000>;
+using TimeoutSeconds = experiments::IntIn<1, 1000000>;
 
 ABSL_FLAG(Epochs, epochs, Epochs{3}, "training epochs, 1 to 100000");
 ABSL_FLAG(BatchSize, batch_size, BatchSize{64}, "samples per gradient step, 1 to 1000000");
@@ -30,6 +31,10 @@ ABSL_FLAG(TopWords, top_words, TopWords{5000},
 ABSL_FLAG(ReviewLength, max_review_length, ReviewLength{500},
           "reviews are cut or padded to this many words, 1 to 20000");
 ABSL_FLAG(bool, validate, false, "evaluate on the test reviews after every epoch");
+ABSL_FLAG(TimeoutSeconds, collective_timeout_s, TimeoutSeconds{300},
+          "under mpirun: how long a rank waits for the others in one collective (1 to 1000000 "
+          "seconds); past it the job ends, naming the ranks that did not reach it (stopped, hung "
+          "or far slower)");
 ABSL_FLAG(bool, compare_unmasked, false,
           "masked experiments only: then train the same model without masking or bucketing and "
           "print both runs' accuracy and seconds per epoch");
@@ -42,9 +47,17 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
         "--compare_unmasked is for the masked experiments (imdb_lstm_masked, imdb_bilstm_masked)"));
   }
   // Under mpirun with several processes: one model trained on all of them.
-  absl::StatusOr<std::shared_ptr<distributed::Communicator>> job = JoinJob();
+  distributed::CommunicatorOptions job_options;
+  job_options.collective_timeout = absl::Seconds(absl::GetFlag(FLAGS_collective_timeout_s).value);
+  absl::StatusOr<std::shared_ptr<distributed::Communicator>> job = JoinJob(job_options);
   if (!job.ok()) return ExitWithError(job.status());
   const std::shared_ptr<distributed::Communicator>& world = *job;
+  // Every rank must run the same experiment: the flags that shape the data, the model and the
+  // training (not the paths: each machine may keep its files elsewhere).
+  if (world) {
+    RequireSameFlags(*world, {"epochs", "batch_size", "seed", "top_words", "max_review_length",
+                              "validate", "compare_unmasked", "collective_timeout_s"});
+  }
   const size_t rank = world ? static_cast<size_t>(world->rank()) : 0;
   const size_t ranks = world ? static_cast<size_t>(world->size()) : 1;
   ImdbSizes sizes;

@@ -113,7 +113,8 @@ constexpr const char* kAccuracyNames[] = {"acc", "accuracy"};
 
 }  // namespace
 
-Sequential::Sequential(uint64_t seed, std::string name) : name_(std::move(name)), rng_(seed) {}
+Sequential::Sequential(uint64_t seed, std::string name)
+    : name_(std::move(name)), seed_(seed), rng_(seed) {}
 
 void Sequential::Add(LayerPtr layer, Shape input_shape) {
   if (layers_.empty()) {
@@ -231,6 +232,7 @@ absl::Status Sequential::SetTrainingState(const TrainingState& state) {
         absl::StrFormat("training state: expected (epochs >= 0), got (%d)", state.epochs));
   }
   rng_.engine() = engine;
+  seed_.reset();  // the state no longer follows from it
   order_.assign(state.order.begin(), state.order.end());
   epochs_trained_ = state.epochs;
   return absl::OkStatus();
@@ -476,14 +478,91 @@ void Sequential::set_data_parallel(std::shared_ptr<DataParallel> group) {
   weights_shared_ = false;
 }
 
-absl::StatusOr<std::vector<double>> Sequential::GatherFromRanks(const std::vector<double>& values) {
-  const size_t n = values.size(), rank = static_cast<size_t>(data_parallel_->rank());
-  std::vector<double> all(n * static_cast<size_t>(data_parallel_->size()), 0.0);
-  std::copy(values.begin(), values.end(), all.begin() + static_cast<std::ptrdiff_t>(rank * n));
-  if (absl::Status status = data_parallel_->AllreduceSum(all.data(), all.size()); !status.ok()) {
-    return status;
+std::vector<Agreed> Sequential::ModelAgreement(const std::string& method) const {
+  std::vector<Agreed> entries;
+  entries.push_back({"input shape", ShapeNumbers(input_shape_), ShowShape,
+                     "build the same model, for inputs of the same shape, on every rank"});
+  // The weights: how many, how many values, and a hash of every shape; a difference in shapes
+  // alone is then told weight by weight (one more collective, on the error's path only).
+  std::vector<Shape> shapes;
+  std::vector<std::string> names;
+  size_t values = 0;
+  for (const Tensor& parameter : parameters_) {
+    shapes.push_back(parameter.shape());
+    values += parameter.numel();
   }
-  return all;
+  for (const LayerPtr& layer : layers_) {
+    if (!layer->built()) continue;
+    for (std::string& name : layer->KerasWeightNames()) names.push_back(std::move(name));
+  }
+  std::string all_shapes;
+  for (const Shape& shape : shapes) absl::StrAppend(&all_shapes, absl::StrJoin(shape, ","), ";");
+  const std::string advice = "build the same model on every rank";
+  Agreed weights{
+      "weights",
+      {static_cast<double>(shapes.size()), static_cast<double>(values), Hash52(all_shapes)},
+      [](const double* numbers) {
+        return absl::StrFormat("%.0f arrays of %.0f values", numbers[0], numbers[1]);
+      },
+      advice};
+  weights.explain = [group = data_parallel_, method, shapes, names, advice, show = weights.show](
+                        const std::vector<const double*>& numbers) -> absl::Status {
+    const size_t ranks = numbers.size();
+    const auto differ = [&](const char* what, const std::vector<std::string>& shown) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the %d processes of the job must agree on the %s, but have %s (rank 0, 1, ...): "
+          "%s",
+          method, ranks, what, absl::StrJoin(shown, ", "), advice));
+    };
+    std::vector<std::string> shown;
+    for (const double* values : numbers) shown.push_back(show(values));
+    for (size_t r = 1; r < ranks; ++r) {
+      if (numbers[r][0] != numbers[0][0]) return differ("weights", shown);
+    }
+    // As many weights everywhere: every rank's shape of each, to name the first that differs.
+    std::vector<double> all(ranks * shapes.size() * kShapeNumbers, 0.0);
+    double* mine = all.data() + static_cast<size_t>(group->rank()) * shapes.size() * kShapeNumbers;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      const std::vector<double> shape = ShapeNumbers(shapes[k]);
+      std::copy(shape.begin(), shape.end(), mine + k * kShapeNumbers);
+    }
+    if (absl::Status status = group->AllreduceSum(all.data(), all.size()); !status.ok()) {
+      return status;
+    }
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      std::vector<std::string> shapes_shown;
+      bool same = true;
+      for (size_t r = 0; r < ranks; ++r) {
+        const double* shape = all.data() + (r * shapes.size() + k) * kShapeNumbers;
+        same &= std::equal(shape, shape + kShapeNumbers, all.data() + k * kShapeNumbers);
+        shapes_shown.push_back(ShowShape(shape));
+      }
+      if (!same) {
+        return differ(absl::StrFormat("shape of weight '%s' (%d of %d)",
+                                      k < names.size() ? names[k] : "?", k + 1, shapes.size())
+                          .c_str(),
+                      shapes_shown);
+      }
+    }
+    return differ("weights", shown);
+  };
+  entries.push_back(std::move(weights));
+  // The generator: its whole state (the seed, then every draw so far, or a resumed model's saved
+  // state), shown by the seed when known.
+  std::ostringstream state;
+  state << rng_.engine();
+  const bool known = seed_.has_value();
+  const uint64_t seed = seed_.value_or(0);
+  entries.push_back({"seed (the random generator's state)",
+                     {static_cast<double>(known), static_cast<double>(seed >> 32),
+                      static_cast<double>(seed & 0xffffffffu), Hash52(state.str())},
+                     [](const double* numbers) -> std::string {
+                       if (numbers[0] == 0) return "a restored state";
+                       return absl::StrCat((static_cast<uint64_t>(numbers[1]) << 32) |
+                                           static_cast<uint64_t>(numbers[2]));
+                     },
+                     "make every rank's model with the same seed"});
+  return entries;
 }
 
 absl::Status Sequential::BroadcastWeights() {
@@ -551,20 +630,33 @@ absl::Status Sequential::AverageGradients(size_t rows, size_t global_rows, Score
 }
 
 absl::StatusOr<Scores> Sequential::TrainOnBatch(const Array& x, const Array& y) {
-  if (absl::Status status = CheckData(x, &y, "train_on_batch", /*finite=*/true); !status.ok()) {
-    return status;
+  const absl::Status usable = CheckData(x, &y, "train_on_batch", /*finite=*/true);
+  if (data_parallel_ == nullptr) {
+    if (!usable.ok()) return usable;
+    return TrainStep(x, y, /*terminate_on_nan=*/true);
   }
-  if (data_parallel_ == nullptr) return TrainStep(x, y, /*terminate_on_nan=*/true);
-  if (!weights_shared_) {
+  // One collective: whether every rank can train, each rank's rows (its share of the global
+  // batch comes after those of the ranks before it) and, on the first call, the model.
+  const bool first = !weights_shared_;
+  std::vector<Agreed> entries = {{"rows",
+                                  {usable.ok() ? static_cast<double>(x.shape()[0]) : 0.0},
+                                  nullptr,
+                                  "",
+                                  /*must_agree=*/false}};
+  if (first) {
+    for (Agreed& entry : ModelAgreement("train_on_batch")) entries.push_back(std::move(entry));
+  }
+  absl::StatusOr<std::vector<double>> all =
+      Agree(*data_parallel_, "train_on_batch", "batch", usable, entries);
+  if (!all.ok()) return all.status();
+  if (first) {
     if (absl::Status status = BroadcastWeights(); !status.ok()) return status;
   }
-  // Where this rank's rows sit in the global batch: after those of the ranks before it.
-  absl::StatusOr<std::vector<double>> rows = GatherFromRanks({static_cast<double>(x.shape()[0])});
-  if (!rows.ok()) return rows.status();
+  const size_t ranks = static_cast<size_t>(data_parallel_->size()), width = all->size() / ranks;
   size_t global_rows = 0, first_row = 0;
-  for (size_t r = 0; r < rows->size(); ++r) {
+  for (size_t r = 0; r < ranks; ++r) {
     if (r == static_cast<size_t>(data_parallel_->rank())) first_row = global_rows;
-    global_rows += static_cast<size_t>((*rows)[r]);
+    global_rows += static_cast<size_t>((*all)[r * width + 1]);
   }
   return TrainStep(x, y, /*terminate_on_nan=*/true, global_rows, first_row);
 }
@@ -614,26 +706,36 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
     usable = CheckData(options.validation_x(), &options.validation_y(), "fit (validation_data)",
                        /*finite=*/true);
   }
-  if (data_parallel_) {
-    // One rank's bad shard stops every rank (no rank left waiting in a collective).
-    absl::StatusOr<std::vector<double>> all = GatherFromRanks({usable.ok() ? 0.0 : 1.0});
-    if (!all.ok()) return all.status();
-    for (size_t r = 0; r < all->size() && usable.ok(); ++r) {
-      if ((*all)[r] != 0) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "fit: rank %d of the job cannot train on its shard (its own error says why), so no "
-            "rank does",
-            r));
-      }
-    }
-  }
-  if (!usable.ok()) return usable;
-  const size_t samples = x.shape()[0];
+  const size_t samples = usable.ok() ? x.shape()[0] : 0;
   // Data-parallel: each step takes batch_size / ranks rows of every rank's shard.
   const size_t ranks = data_parallel_ ? static_cast<size_t>(data_parallel_->size()) : 1;
   const size_t rank = data_parallel_ ? static_cast<size_t>(data_parallel_->rank()) : 0;
   const size_t batch_size = options.batch_size() / ranks;
   if (data_parallel_) {
+    // Every rank must take the same number of steps with the same options and the same model, or
+    // the collectives would pair up wrongly (a hang, MPI_ERR_TRUNCATE) or the replicas train
+    // apart: compare them all in one collective, with whether every rank's shard is usable (one
+    // rank's bad shard stops every rank), so that every rank returns the same error.
+    const std::string advice = "give every rank an equal shard and the same options";
+    const auto number = [](const double* value) { return absl::StrFormat("%g", *value); };
+    std::vector<Agreed> entries;
+    for (const auto& [what, value] : std::vector<std::pair<const char*, double>>{
+             {"samples in the shard", static_cast<double>(samples)},
+             {"batch_size", static_cast<double>(options.batch_size())},
+             {"epochs", static_cast<double>(options.epochs())},
+             {"initial_epoch", static_cast<double>(options.initial_epoch())},
+             {"validation data", static_cast<double>(validate)},
+             {"bucket_by_length", static_cast<double>(options.bucket_by_length())},
+             {"shuffle", static_cast<double>(options.shuffle())},
+         }) {
+      entries.push_back({what, {value}, number, advice});
+    }
+    for (Agreed& entry : ModelAgreement("fit")) entries.push_back(std::move(entry));
+    if (absl::StatusOr<std::vector<double>> all =
+            Agree(*data_parallel_, "fit", "shard", usable, entries);
+        !all.ok()) {
+      return all.status();
+    }
     if (options.batch_size() % ranks != 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "fit: batch_size %d is not a multiple of the %d processes of the job, which take equal "
@@ -641,38 +743,9 @@ absl::StatusOr<History> Sequential::Fit(const Array& x, const Array& y, const Fi
           options.batch_size(), ranks, std::max(ranks, options.batch_size() / ranks * ranks),
           (options.batch_size() / ranks + 1) * ranks));
     }
-    // Every rank must take the same number of steps with the same options, or the collectives
-    // would pair up wrongly: compare them all, so that every rank returns the same error.
-    const std::vector<std::pair<const char*, double>> settings = {
-        {"samples in the shard", static_cast<double>(samples)},
-        {"batch_size", static_cast<double>(options.batch_size())},
-        {"epochs", static_cast<double>(options.epochs())},
-        {"initial_epoch", static_cast<double>(options.initial_epoch())},
-        {"validation data", static_cast<double>(validate)},
-        {"bucket_by_length", static_cast<double>(options.bucket_by_length())},
-        {"shuffle", static_cast<double>(options.shuffle())},
-    };
-    std::vector<double> mine;
-    for (const auto& setting : settings) mine.push_back(setting.second);
-    absl::StatusOr<std::vector<double>> all = GatherFromRanks(mine);
-    if (!all.ok()) return all.status();
-    for (size_t k = 0; k < settings.size(); ++k) {
-      std::vector<std::string> values;
-      bool differ = false;
-      for (size_t r = 0; r < ranks; ++r) {
-        const double value = (*all)[r * settings.size() + k];
-        differ |= value != (*all)[k];
-        values.push_back(absl::StrFormat("%g", value));
-      }
-      if (differ) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "fit: the %d processes of the job must agree on the %s, but have %s (rank 0, 1, ...): "
-            "give every rank an equal shard and the same options",
-            ranks, settings[k].first, absl::StrJoin(values, ", ")));
-      }
-    }
     if (absl::Status status = BroadcastWeights(); !status.ok()) return status;
   }
+  if (!usable.ok()) return usable;
   const int verbose = is_chief() ? options.verbose() : 0;
   std::vector<size_t> lengths;
   if (options.bucket_by_length()) {

@@ -4,6 +4,7 @@
 #define LAYERS_SEQUENTIAL_H_
 
 #include <cassert>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,13 +91,17 @@ class Sequential {
   // batch sizes must be positive.
   //
   // Data-parallel (set_data_parallel): x and y are this rank's shard. Fit needs shards of equal
-  // size and the same options on every rank (checked; every rank gets the same error), and a
-  // batch_size that the number of ranks divides: each step takes batch_size / ranks rows of every
-  // shard. Scores and History are the whole job's. TrainOnBatch takes this rank's share of one
-  // global batch (any sizes; the rows are ordered by rank). Fit checks every rank's shard first
-  // (a NaN in one stops every rank, with its error there and "rank R ... cannot train" elsewhere);
-  // other errors that only one rank meets (in TrainOnBatch, Evaluate, a layer) leave the others
-  // waiting in the next collective: end the job then (distributed::Communicator::Abort).
+  // size, the same options and the same model on every rank: input shape, every weight's shape
+  // and the random generator (the seed; a resumed model's saved state). All are checked in one
+  // collective, and a difference is the same error on every rank, naming it ("the 2 processes of
+  // the job must agree on the input shape, but have (500), (300) (rank 0, 1, ...)"). The
+  // batch_size must be a multiple of the number of ranks: each step takes batch_size / ranks rows
+  // of every shard. Scores and History are the whole job's. TrainOnBatch takes this rank's share
+  // of one global batch (any sizes; the rows are ordered by rank) and checks the model on its
+  // first call. Fit and TrainOnBatch check every rank's data first (a NaN in one stops every
+  // rank, with its error there and "rank R ... cannot train" elsewhere); other errors that only
+  // one rank meets (in Evaluate, a layer) leave the others waiting in the next collective: end
+  // the job then (distributed::Communicator::Abort; its collectives also time out).
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
@@ -159,6 +164,9 @@ class Sequential {
   absl::StatusOr<Layer*> GetLayer(size_t index) const;
   absl::StatusOr<Layer*> GetLayer(const std::string& name) const;
   Rng& rng() { return rng_; }
+  // The seed the model was made with; unknown (nullopt) once SetTrainingState replaced the
+  // generator's state.
+  std::optional<uint64_t> seed() const { return seed_; }
   const std::string& name() const { return name_; }
   // The input shape without the batch axis.
   const Shape& input_shape() const { return input_shape_; }
@@ -184,8 +192,10 @@ class Sequential {
   absl::Status AverageGradients(size_t rows, size_t global_rows, Scores& scores);
   // Data-parallel: rank 0's weights to every rank, in one Broadcast.
   absl::Status BroadcastWeights();
-  // Data-parallel: every rank's `values`, rank after rank, on every rank (one AllreduceSum).
-  absl::StatusOr<std::vector<double>> GatherFromRanks(const std::vector<double>& values);
+  // Data-parallel: what every replica must share for Agree (layers/data_parallel.h): the input
+  // shape, every weight's shape and the random generator's state (shown by the seed); `method`
+  // ("fit") begins the errors.
+  std::vector<Agreed> ModelAgreement(const std::string& method) const;
   // The model's output for x, and the mask that reaches it (if any).
   struct Output {
     Tensor value;
@@ -210,6 +220,7 @@ class Sequential {
                       size_t end);
 
   std::string name_;
+  std::optional<uint64_t> seed_;
   Rng rng_;
   std::vector<LayerPtr> layers_;
   std::map<std::string, int> names_used_;

@@ -2,7 +2,8 @@
 //  1. the bytes of its one allreduce per step (every gradient, a flag per weight, the loss and
 //     accuracy sums), from the model itself;
 //  2. under mpirun, the median time of that allreduce on this job's ranks (on one machine:
-//     shared memory);
+//     shared memory), both as the Communicator runs it (MPI_Iallreduce polled with MPI_Test under
+//     the collective timeout) and as a blocking MPI_Allreduce (no timeout), in alternating rounds;
 //  3. a ring allreduce's time for N machines on a network of --gbits Gb/s with --latency_us per
 //     message: 2 (N - 1) / N x bytes / bandwidth + 2 (N - 1) x latency.
 //   mpirun --allow-run-as-root -np 2 bazel-bin/tools/bench_allreduce
@@ -22,7 +23,8 @@
 #include "layers/sequential.h"
 
 using Repeats = experiments::IntIn<1, 100000>;
-ABSL_FLAG(Repeats, repeats, Repeats{200}, "timed allreduces, 1 to 100000 (the median is printed)");
+ABSL_FLAG(Repeats, repeats, Repeats{20},
+          "timed rounds of 10 allreduces each way, 1 to 100000 (the medians are printed)");
 ABSL_FLAG(double, gbits, 10, "network bandwidth of the model, in Gb/s");
 ABSL_FLAG(double, latency_us, 50, "latency of one message of the model, in microseconds");
 
@@ -58,24 +60,39 @@ int main(int argc, char** argv) {
   }
   if (world != nullptr) {
     std::vector<float> buffer(values, 1.0f);
-    std::vector<double> times;
+    // Rounds of 10 allreduces each way, alternating, so that both see the same machine load.
+    const absl::Duration timeout = world->collective_timeout();
+    std::vector<double> times[2];  // [0]: with the timeout, [1]: blocking
     for (int r = 0; r <= absl::GetFlag(FLAGS_repeats).value; ++r) {
-      const auto start = std::chrono::steady_clock::now();
-      if (absl::Status status = world->AllreduceSum(buffer.data(), values); !status.ok()) {
-        world->Abort(status);
+      for (int blocking = 0; blocking < 2; ++blocking) {
+        world->set_collective_timeout(blocking ? absl::InfiniteDuration() : timeout);
+        for (int k = 0; k < 10; ++k) {
+          const auto start = std::chrono::steady_clock::now();
+          if (absl::Status status = world->AllreduceSum(buffer.data(), values); !status.ok()) {
+            world->Abort(status);
+          }
+          if (r > 0) {  // the first round is warm-up
+            times[blocking].push_back(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          }
+          std::fill(buffer.begin(), buffer.end(), 1.0f);
+        }
       }
-      if (r > 0) {  // the first is warm-up
-        times.push_back(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      }
-      std::fill(buffer.begin(), buffer.end(), 1.0f);
     }
-    std::sort(times.begin(), times.end());
-    if (chief) {
-      std::printf(
-          "measured on %d ranks of this machine: median %.3f ms per allreduce "
-          "(%.2f GB/s of buffer per second)\n",
-          world->size(), 1e3 * times[times.size() / 2], bytes / times[times.size() / 2] / 1e9);
+    world->set_collective_timeout(timeout);
+    for (int blocking = 0; blocking < 2; ++blocking) {
+      std::vector<double>& t = times[blocking];
+      std::sort(t.begin(), t.end());
+      if (chief) {
+        std::printf(
+            "measured on %d ranks of this machine, %s: median %.3f ms per allreduce "
+            "(%.2f GB/s of buffer per second; 10%% %.3f ms, 90%% %.3f ms)\n",
+            world->size(),
+            blocking ? "blocking MPI_Allreduce (no timeout)"
+                     : "MPI_Iallreduce + MPI_Test (collective timeout)",
+            1e3 * t[t.size() / 2], bytes / t[t.size() / 2] / 1e9, 1e3 * t[t.size() / 10],
+            1e3 * t[t.size() * 9 / 10]);
+      }
     }
   }
   if (chief) {
