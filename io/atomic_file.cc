@@ -66,6 +66,16 @@ bool OlderThanThisProcess(const struct stat& info) {
           info.st_mtim.tv_nsec < kProcessStart.tv_nsec);
 }
 
+// A write lock on the whole file, held by its open file description (Linux's OFD locks: not
+// released when some other descriptor of the file closes, and independent of the flock() that
+// HDF5 takes when it opens the file).
+bool LockWhole(int fd, bool wait) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lock) == 0;
+}
+
 // mkstemp's names for `name`: ".<name>." and six letters or digits.
 bool IsTemporaryOf(const std::string& entry, const std::string& name) {
   const std::string prefix = absl::StrCat(".", name, ".");
@@ -91,12 +101,17 @@ void RemoveStaleTemporaries(const std::string& directory, const std::string& nam
         !OlderThanThisProcess(info)) {
       continue;
     }
-    if (unlink(path.c_str()) == 0) {
+    // A living writer holds a lock on its temporary until it is renamed or removed.
+    const int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    const bool abandoned = LockWhole(fd, /*wait=*/false);
+    if (abandoned && unlink(path.c_str()) == 0) {
       std::fprintf(stderr,
                    "note: removed '%s', a temporary left by an earlier save of '%s' that did not "
                    "finish (the process was killed)\n",
                    path.c_str(), name.c_str());
     }
+    close(fd);
   }
   closedir(dir);
 }
@@ -144,11 +159,15 @@ absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string
   const mode_t umask_bits = umask(0);
   umask(umask_bits);
   fchmod(fd, 0666 & ~umask_bits);
-  return std::unique_ptr<AtomicFile>(new AtomicFile(path, std::move(temporary), fd));
+  // Held until the temporary is renamed or removed: another process's clean-up of stale
+  // temporaries leaves a locked one alone, however old its last write.
+  const int lock = open(temporary.c_str(), O_RDWR | O_CLOEXEC);
+  if (lock >= 0) LockWhole(lock, /*wait=*/true);
+  return std::unique_ptr<AtomicFile>(new AtomicFile(path, std::move(temporary), fd, lock));
 }
 
-AtomicFile::AtomicFile(std::string path, std::string temporary, int fd)
-    : path_(std::move(path)), temporary_(std::move(temporary)), fd_(fd) {
+AtomicFile::AtomicFile(std::string path, std::string temporary, int fd, int lock)
+    : path_(std::move(path)), temporary_(std::move(temporary)), fd_(fd), lock_(lock) {
   slot_ = Register(temporary_.c_str());
 }
 
@@ -158,6 +177,8 @@ void AtomicFile::Discard() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   if (!temporary_.empty()) unlink(temporary_.c_str());
+  if (lock_ >= 0) close(lock_);
+  lock_ = -1;
   if (slot_ >= 0) temporaries[slot_].store(nullptr);
   slot_ = -1;
   temporary_.clear();
@@ -211,6 +232,8 @@ absl::Status AtomicFile::Commit(
   if (slot_ >= 0) temporaries[slot_].store(nullptr);
   slot_ = -1;
   temporary_.clear();
+  if (lock_ >= 0) close(lock_);
+  lock_ = -1;
   // The rename itself reaches the disk only with its directory.
   const size_t slash = path_.rfind('/');
   const std::string directory = slash == std::string::npos ? "."

@@ -21,8 +21,8 @@ class AtomicFile {
   // planted file or symlink cannot redirect the write), permissions as a new file of this user's.
   // Refuses a `path` that exists and is not a regular file (CheckReplaceable). Removes the
   // temporaries of `path` that an earlier process left when it was killed while writing (files
-  // of that naming pattern, owned by this user, last written before this process started), and
-  // says so on stderr. Writing past the file-size limit (`ulimit -f`) is an error, not SIGXFSZ.
+  // of that naming pattern, owned by this user, last written before this process started and
+  // not locked: a living writer holds a lock on its temporary), and says so on stderr. Writing past the file-size limit (`ulimit -f`) is an error, not SIGXFSZ.
   static absl::StatusOr<std::unique_ptr<AtomicFile>> Create(const std::string& path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -39,12 +39,13 @@ class AtomicFile {
   absl::Status Commit(const std::function<absl::Status(const std::string& temporary)>& check = {});
 
  private:
-  AtomicFile(std::string path, std::string temporary, int fd);
+  AtomicFile(std::string path, std::string temporary, int fd, int lock);
   void Discard();
 
   std::string path_;
   std::string temporary_;
   int fd_;
+  int lock_;  // a second descriptor holding a write lock while the temporary exists
   int slot_;  // in the table of temporaries the signal handler removes
 };
 

@@ -274,9 +274,18 @@ TEST(AtomicFile, StaleTemporariesOfAKilledSaveAreRemoved) {
   plant(".other.h5.Ab3dE9", 3600);  // another file's: kept
   plant(".m.h5.toolong7", 3600);   // not our pattern: kept
   plant("m.h5.Ab3dE9", 3600);      // not hidden: kept
+  plant(".m.h5.L0cked", 3600);     // old, but its writer lives and holds the lock: kept
+  const int held = open((dir + "/.m.h5.L0cked").c_str(), O_RDWR);
+  ASSERT_GE(held, 0);
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(held, F_OFD_SETLK, &lock), 0);
   ASSERT_TRUE(WriteFileAtomically(dir + "/m.h5", "new").ok());
   EXPECT_EQ(Entries(dir), (std::set<std::string>{"m.h5", ".m.h5.Qr7tY1", ".other.h5.Ab3dE9",
-                                                 ".m.h5.toolong7", "m.h5.Ab3dE9"}));
+                                                 ".m.h5.toolong7", "m.h5.Ab3dE9",
+                                                 ".m.h5.L0cked"}));
+  close(held);
 }
 
 }  // namespace

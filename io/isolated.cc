@@ -14,6 +14,22 @@
 #include "absl/strings/str_format.h"
 
 namespace io {
+namespace {
+
+// Whether AddressSanitizer is compiled in (gcc defines the macro, clang answers __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+}  // namespace
 
 absl::Status SurvivesInChild(const std::function<bool()>& work, double seconds,
                              const std::string& what) {
@@ -26,7 +42,7 @@ absl::Status SurvivesInChild(const std::function<bool()>& work, double seconds,
   if (child == 0) {
     if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
       dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
+      if (!kSanitized) dup2(null, STDERR_FILENO);
     }
     _exit(work() ? kReturnedTrue : kReturnedFalse);
   }

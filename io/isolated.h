@@ -10,7 +10,8 @@
 
 namespace io {
 
-// Runs `work` in a forked child (its stdout and stderr discarded) and waits at most `seconds`.
+// Runs `work` in a forked child (its stdout discarded, its stderr too except in sanitizer builds,
+// where a report from the child must reach the test log) and waits at most `seconds`.
 // OK when the child returned from `work`, whatever it returned (the caller then does the work
 // itself and meets the same outcome, now known to be safe); DataLossError when the child died
 // by a signal or exited otherwise ("crashed (signal 11, Segmentation fault)"), or was still

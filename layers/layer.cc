@@ -85,7 +85,9 @@ Tensor Layer::AddWeight(std::string name, const Shape& shape,
   Array initial_value;
   if (WeightsFromFile* file = WeightsFromFile::Current(); file != nullptr) {
     size_t values = 1;
-    for (size_t size : shape) values = size == 0 || values <= SIZE_MAX / size ? values * size : 0;
+    for (size_t size : shape) {
+      values = size == 0 ? 0 : values <= SIZE_MAX / size ? values * size : SIZE_MAX;
+    }
     if (!file->Take(values)) {
       throw NotInTheFile(absl::StrFormat(
           "its weight '%s' of shape %s would hold more values than all the weights stored in the "

@@ -497,13 +497,6 @@ class Reader {
         return Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (%d)", what,
                                      kMaxModelFileString, width));
       }
-      // What the file declares must be there before anything that size is allocated.
-      if (H5Aget_storage_size(attribute.get()) < width * static_cast<size_t>(count)) {
-        H5Eclear2(H5E_DEFAULT);
-        return Error(absl::StrFormat(
-            "%s: expected (the %d bytes it declares), got (%d stored): the file is damaged", what,
-            width * static_cast<size_t>(count), H5Aget_storage_size(attribute.get())));
-      }
       // Read as stored (null-padded or null-terminated), then cut at the first NUL.
       std::string buffer(width * count, '\0');
       if (H5Aread(attribute.get(), type.get(), buffer.data()) < 0) {
@@ -599,7 +592,23 @@ class Reader {
 
   // A dataset's declared values must all be stored: a few bytes of file cannot make us allocate
   // gigabytes, and what is not stored would read as made-up fill values.
+  // Only the layouts Keras and this library write, contiguous or compact, stored in this file:
+  // a chunk index or an external file list (data in another file, /dev/zero or a FIFO) declares
+  // sizes the file does not hold.
   absl::Status CheckStored(hid_t dataset, hid_t type, hid_t space, const std::string& what) const {
+    Hid creation(H5Dget_create_plist(dataset), H5Pclose);
+    const H5D_layout_t layout = creation.ok() ? H5Pget_layout(creation.get()) : H5D_LAYOUT_ERROR;
+    const int external = creation.ok() ? H5Pget_external_count(creation.get()) : -1;
+    H5Eclear2(H5E_DEFAULT);
+    if ((layout != H5D_CONTIGUOUS && layout != H5D_COMPACT) || external != 0) {
+      return Error(absl::StrFormat(
+          "%s: expected (a contiguous dataset stored in the file, as Keras writes), got (%s)",
+          what,
+          external > 0                ? "one whose data lies in other files"
+          : layout == H5D_CHUNKED     ? "a chunked one"
+          : layout == H5D_VIRTUAL     ? "a virtual one"
+                                      : "an unreadable layout"));
+    }
     const hssize_t count = H5Sget_simple_extent_npoints(space);
     const size_t element = H5Tget_size(type);
     const hsize_t stored = H5Dget_storage_size(dataset);
@@ -806,6 +815,10 @@ absl::Status ReadTrainingState(const Reader& reader, Sequential& model) {
   state.epochs = *epochs;
   absl::StatusOr<size_t> count = reader.StoredValues(group.get(), "training_state", "order");
   if (!count.ok()) return count.status();
+  if (*count > reader.file_bytes() / sizeof(uint64_t)) {
+    return reader.Error("training_state, weight 'order': expected (at most one index per 8 bytes "
+                        "of the file), got (more): the file is damaged");
+  }
   state.order.resize(*count);
   if (absl::Status status =
           reader.Dataset(group.get(), "training_state", "order", {*count},
@@ -925,6 +938,11 @@ namespace {
 // our errors, does this process read it (and meet the same result). Costs a second read of the
 // file: milliseconds for the experiments' models.
 absl::Status ReadInChildFirst(const std::string& path, const std::function<absl::Status()>& read) {
+  // One of several processes of an Open MPI job: its transports may forbid fork() (memory
+  // registered for RDMA is missing in a child), so the file is read directly.
+  if (const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE"); ranks != nullptr && std::atoi(ranks) > 1) {
+    return absl::OkStatus();
+  }
   absl::Status status = io::SurvivesInChild([&] { return read().ok(); }, /*seconds=*/120,
                                             absl::StrFormat("HDF5 reading '%s'", path));
   if (status.ok()) return status;

@@ -526,17 +526,18 @@ void SetStringAttribute(const std::string& path, const char* object_path, const 
 // false, one that declares them and stores nothing).
 void ReplaceDataset(const std::string& path, const std::string& dataset_path,
                     const std::vector<hsize_t>& dims, const std::vector<float>& values,
-                    hid_t type = H5T_IEEE_F32LE) {
+                    hid_t type = H5T_IEEE_F32LE, bool chunked = false) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
   if (H5Lexists(file, dataset_path.c_str(), H5P_DEFAULT) > 0) {
     H5Ldelete(file, dataset_path.c_str(), H5P_DEFAULT);
   }
   const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  // Chunked: a declared size with no chunk written stores nothing, as in a hostile file.
+  // Unwritten, contiguous (allocated late) or chunked, a dataset stores nothing of what it
+  // declares, as in a hostile file.
   const hid_t creation = H5Pcreate(H5P_DATASET_CREATE);
   std::vector<hsize_t> chunk(dims.size(), 1);
-  H5Pset_chunk(creation, static_cast<int>(chunk.size()), chunk.data());
+  if (chunked) H5Pset_chunk(creation, static_cast<int>(chunk.size()), chunk.data());
   const hid_t dataset =
       H5Dcreate2(file, dataset_path.c_str(), type, space, H5P_DEFAULT, creation, H5P_DEFAULT);
   H5Pclose(creation);
@@ -576,9 +577,18 @@ TEST(HostileFiles, DeclaredSizesAreCheckedAgainstTheStoredData) {
   const std::string path = TempPath("declared.h5");
   // training_state/order declaring 2^32 values and storing none (was: std::bad_alloc).
   ASSERT_TRUE(model->Save(path).ok());
-  ReplaceDataset(path, "/training_state/order", {hsize_t{1} << 32}, {}, H5T_STD_U64LE);
+  // Chunked (a chunk index declares what it likes), as Keras never writes: refused.
+  ReplaceDataset(path, "/training_state/order", {hsize_t{1} << 32}, {}, H5T_STD_U64LE,
+                 /*chunked=*/true);
   EXPECT_EQ(LoadError(path),
-            absl::StrFormat("'%s': training_state, weight 'order': expected (the 4294967296 "
+            absl::StrFormat("'%s': training_state, weight 'order': expected (a contiguous dataset "
+                            "stored in the file, as Keras writes), got (a chunked one)",
+                            path));
+  // Contiguous, declaring 2^26 indices (512 MB) and storing none.
+  ASSERT_TRUE(model->Save(path).ok());
+  ReplaceDataset(path, "/training_state/order", {hsize_t{1} << 26}, {}, H5T_STD_U64LE);
+  EXPECT_EQ(LoadError(path),
+            absl::StrFormat("'%s': training_state, weight 'order': expected (the 67108864 "
                             "values it declares), got (0 bytes stored): the file is damaged",
                             path));
   // A weight declaring more values than it stores.
@@ -588,6 +598,30 @@ TEST(HostileFiles, DeclaredSizesAreCheckedAgainstTheStoredData) {
             absl::StrFormat("'%s': layer 'lstm', weight 'lstm/lstm_cell/bias:0': expected (the "
                             "1073741824 values it declares), got (0 bytes stored): the file is "
                             "damaged",
+                            path));
+  // Data in another file (an external file list: here /dev/zero, never opened by the test):
+  // refused before anything is read.
+  ASSERT_TRUE(model->Save(path).ok());
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    H5Ldelete(file, "/training_state/order", H5P_DEFAULT);
+    const hsize_t dims[1] = {hsize_t{1} << 28};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t creation = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(creation, "/dev/zero", 0, dims[0] * 8), 0);
+    const hid_t dataset = H5Dcreate2(file, "/training_state/order", H5T_STD_U64LE, space,
+                                     H5P_DEFAULT, creation, H5P_DEFAULT);
+    ASSERT_GE(dataset, 0);
+    H5Dclose(dataset);
+    H5Pclose(creation);
+    H5Sclose(space);
+    ASSERT_GE(H5Fclose(file), 0);
+  }
+  EXPECT_EQ(LoadError(path),
+            absl::StrFormat("'%s': training_state, weight 'order': expected (a contiguous dataset "
+                            "stored in the file, as Keras writes), got (one whose data lies in "
+                            "other files)",
                             path));
 }
 

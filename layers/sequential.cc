@@ -1,6 +1,8 @@
 #include "layers/sequential.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -127,6 +129,17 @@ void Sequential::Add(LayerPtr layer, Shape input_shape) {
   built_ = compiled_ = false;
 }
 
+Layer& Sequential::layer(size_t index) {
+  if (index >= layers_.size()) {
+    std::fprintf(stderr,
+                 "Sequential::layer(%zu): model '%s' has %zu layers; call GetLayer(index) for an "
+                 "error instead\n",
+                 index, name_.c_str(), layers_.size());
+    std::abort();
+  }
+  return *layers_[index];
+}
+
 absl::StatusOr<Layer*> Sequential::GetLayer(size_t index) const {
   if (index >= layers_.size()) {
     return absl::OutOfRangeError(absl::StrFormat(
@@ -251,15 +264,16 @@ absl::Status Sequential::Compile(const std::string& loss,
     return absl::InvalidArgumentError(
         absl::StrFormat("unknown loss '%s' (expected %s)", loss, absl::StrJoin(known, ", ")));
   }
-  accuracy_ = false;
+  bool accuracy = false;
+  std::string accuracy_name;
   for (const std::string& metric : metrics) {
     if (std::find(std::begin(kAccuracyNames), std::end(kAccuracyNames), metric) ==
         std::end(kAccuracyNames)) {
       return absl::InvalidArgumentError(absl::StrFormat("unknown metric '%s' (expected %s)", metric,
                                                         absl::StrJoin(kAccuracyNames, ", ")));
     }
-    accuracy_ = true;
-    accuracy_name_ = metric;
+    accuracy = true;
+    accuracy_name = metric;
   }
   if (optimizer == nullptr) return absl::InvalidArgumentError("compile needs an optimizer");
   if (absl::Status status = Build(); !status.ok()) return status;
@@ -272,6 +286,9 @@ absl::Status Sequential::Compile(const std::string& loss,
         "unit, or a Dense(classes, \"softmax\") output with one-hot targets",
         loss, last.name(), last.type(), KerasShapeString(last.output_shape())));
   }
+  // Nothing changes until every check has passed: a failed Compile leaves the model as it was.
+  accuracy_ = accuracy;
+  if (accuracy) accuracy_name_ = accuracy_name;
   loss_ = loss;
   loss_fn_ = entry->loss;
   categorical_accuracy_ = entry->accuracy == AccuracyKind::kCategorical;

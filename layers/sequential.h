@@ -3,7 +3,6 @@
 #ifndef LAYERS_SEQUENTIAL_H_
 #define LAYERS_SEQUENTIAL_H_
 
-#include <cassert>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -154,11 +153,9 @@ class Sequential {
   // Keras' model.get_weights(): every layer's arrays, in order.
   std::vector<Array> GetWeights() const;
   const std::vector<LayerPtr>& layers() const { return layers_; }
-  // Precondition: index < layers().size() (asserted in debug builds). GetLayer checks instead.
-  Layer& layer(size_t index) {
-    assert(index < layers_.size());
-    return *layers_[index];
-  }
+  // Precondition: index < layers().size(), checked in every build: a violation prints the
+  // index and the layer count and aborts. GetLayer returns an error instead.
+  Layer& layer(size_t index);
   // Keras' get_layer(index=...) / get_layer(name=...): an error naming the model and what it
   // has when there is no such layer.
   absl::StatusOr<Layer*> GetLayer(size_t index) const;
