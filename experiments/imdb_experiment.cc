@@ -149,6 +149,22 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   }
   fit.bucket_by_length(masked);
   const size_t batch_size = fit.batch_size();
+  if (world) {
+    // Every rank must take the same branch below (train, or only evaluate): copies of a resumed
+    // file on different machines could differ in the epochs they hold. All equal exactly when
+    // ranks x (sum of squares) = (sum)^2.
+    const double trained = static_cast<double>(model.GetTrainingState().epochs);
+    double sums[2] = {trained, trained * trained};
+    if (absl::Status status = world->AllreduceSum(sums, 2); !status.ok()) {
+      return ExitWithError(status);
+    }
+    if (sums[1] * static_cast<double>(ranks) != sums[0] * sums[0]) {
+      return ExitWithError(absl::InvalidArgumentError(absl::StrFormat(
+          "--resume: this rank's model has had %.0f epoch(s), and the ranks' models do not all "
+          "have as many: resume every rank from the same file",
+          trained)));
+    }
+  }
   if (NothingLeftToTrain(model, fit.epochs())) {
     absl::StatusOr<layers::Scores> scores =
         model.Evaluate(*x_test, y_test, batch_size, fit.bucket_by_length());

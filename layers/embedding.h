@@ -20,6 +20,8 @@ class EmbeddingLayer : public Layer {
         output_dim_(output_dim),
         input_length_(input_length),
         mask_zero_(mask_zero) {}
+  // Rows of the table: word indices 0 to input_dim - 1.
+  size_t input_dim() const { return input_dim_; }
   Tensor Call(const Tensor& x, bool training) override;
   bool OutputMasked(bool /*input_masked*/) const override { return mask_zero_; }
   std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "datasets/preprocessing.h"
 #include "experiments/command_line.h"
+#include "layers/embedding.h"
 #include "layers/saving.h"
 #include "tools/predict_lines.h"
 
@@ -165,6 +167,33 @@ int main(int argc, char** argv) {
     return experiments::ExitWithUsageError(
         absl::Status(preprocessing.status().code(),
                      absl::StrFormat("'%s': %s", path, preprocessing.status().message())));
+  }
+  // The preprocessing must make inputs this model takes: its length, and word indices its
+  // Embedding has rows for. Checked here, not at the first batch that breaks it.
+  const layers::Shape& input = (*model)->input_shape();
+  if (input.size() != 1 || input[0] != preprocessing->maxlen) {
+    return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "'%s': the text preprocessing pads to %d words, but the model takes inputs %s: the file "
+        "is inconsistent; save it again with an experiment's --save",
+        path, preprocessing->maxlen, layers::KerasShapeString(input))));
+  }
+  size_t largest_index = static_cast<size_t>(
+      std::max({preprocessing->start_char, preprocessing->oov_char, 0}));
+  if (!preprocessing->words.empty()) {
+    size_t last_word = static_cast<size_t>(preprocessing->first_index) +
+                       preprocessing->words.size() - 1;
+    // Words ranked at num_words or beyond become oov_char (or are dropped).
+    if (preprocessing->num_words > 0) last_word = std::min(last_word, preprocessing->num_words - 1);
+    largest_index = std::max(largest_index, last_word);
+  }
+  if (const auto* embedding =
+          dynamic_cast<const layers::EmbeddingLayer*>((*model)->layers().front().get());
+      embedding != nullptr && largest_index >= embedding->input_dim()) {
+    return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "'%s': the text preprocessing makes word indices up to %d, but layer '%s' (Embedding) "
+        "has rows for 0 to %d: the file is inconsistent; save it again with an experiment's "
+        "--save",
+        path, largest_index, embedding->name(), embedding->input_dim() - 1)));
   }
   Predictor predictor(**model, *preprocessing);
   std::string output_error;

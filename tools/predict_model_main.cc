@@ -1,7 +1,10 @@
 // Trains a tiny sentiment model on a handful of made-up reviews and saves it with its text
 // preprocessing (as an IMDB experiment's --save does), for predict_test.sh:
 //   predict_model_main OUT.h5             one score per text
-//   predict_model_main OUT.h5 sequence    untrained, one score per step (predict refuses it)
+//   predict_model_main OUT.h5 KIND        untrained files predict refuses: KIND is sequence (one
+//                                         score per step), other_length (the preprocessing pads
+//                                         to another length), small_embedding (indices past the
+//                                         Embedding's rows)
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,9 +16,11 @@
 #include "layers/sequential.h"
 
 int main(int argc, char** argv) {
-  const bool sequence = argc == 3 && std::string(argv[2]) == "sequence";
-  if (argc != 2 && !sequence) {
-    std::fprintf(stderr, "usage: predict_model_main OUT.h5 [sequence]\n");
+  const std::string kind = argc == 3 ? argv[2] : "";
+  if (argc < 2 || argc > 3 ||
+      (argc == 3 && kind != "sequence" && kind != "other_length" && kind != "small_embedding")) {
+    std::fprintf(stderr,
+                 "usage: predict_model_main OUT.h5 [sequence | other_length | small_embedding]\n");
     return 2;
   }
   datasets::TextPreprocessing p;
@@ -41,16 +46,26 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<layers::Array> x = datasets::PadSequences(sequences, p.maxlen);
   layers::Sequential model(5);
-  model.Add(layers::Embedding(4 + p.words.size(), 8, p.maxlen));
-  if (sequence) {
-    model.Add(layers::LSTM(layers::LstmOptions(8).return_sequences(true)));
-    model.Add(layers::TimeDistributed(layers::Dense(1, "sigmoid")));
-    model.set_preprocessing(datasets::ToJson(p));
+  if (!kind.empty()) {
+    // Untrained files that predict must refuse: a sequence output, a preprocessing that pads to
+    // another length than the model takes, word indices past the Embedding's rows.
+    model.Add(layers::Embedding(kind == "small_embedding" ? 9 : 4 + p.words.size(), 8, p.maxlen));
+    if (kind == "sequence") {
+      model.Add(layers::LSTM(layers::LstmOptions(8).return_sequences(true)));
+      model.Add(layers::TimeDistributed(layers::Dense(1, "sigmoid")));
+    } else {
+      model.Add(layers::LSTM(8));
+      model.Add(layers::Dense(1, "sigmoid"));
+    }
+    datasets::TextPreprocessing saved = p;
+    if (kind == "other_length") saved.maxlen = p.maxlen + 1;
+    model.set_preprocessing(datasets::ToJson(saved));
     absl::Status status = model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>());
     if (status.ok()) status = model.Save(argv[1]);
     if (!status.ok()) std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
     return status.ok() ? 0 : 1;
   }
+  model.Add(layers::Embedding(4 + p.words.size(), 8, p.maxlen));
   model.Add(layers::LSTM(8));
   model.Add(layers::Dense(1, "sigmoid"));
   autograd::AdamOptions adam;

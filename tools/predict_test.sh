@@ -62,6 +62,21 @@ set -e
 expect_error 2 "error: '$work/sequence.h5': the model's output (layer 'time_distributed') is (None, 6, 1), not one score or one distribution per text (None, classes): predict scores whole texts; use a model that ends in a Dense layer without return_sequences" "$work/error.txt" "$code"
 [ ! -s "$work/out.tsv" ] || { echo "scores were printed"; exit 1; }
 
+# A preprocessing that does not fit the model (another length, indices past the Embedding's
+# rows): refused at load, before any batch.
+"$train" "$work/other_length.h5" other_length
+set +e
+"$predict" --model="$work/other_length.h5" "a good movie" > "$work/out.tsv" 2> "$work/error.txt"
+code=$?
+set -e
+expect_error 2 "error: '$work/other_length.h5': the text preprocessing pads to 7 words, but the model takes inputs (None, 6): the file is inconsistent; save it again with an experiment's --save" "$work/error.txt" "$code"
+"$train" "$work/small_embedding.h5" small_embedding
+set +e
+"$predict" --model="$work/small_embedding.h5" < /dev/null > "$work/out.tsv" 2> "$work/error.txt"
+code=$?
+set -e
+expect_error 2 "error: '$work/small_embedding.h5': the text preprocessing makes word indices up to 12, but layer 'embedding' (Embedding) has rows for 0 to 8: the file is inconsistent; save it again with an experiment's --save" "$work/error.txt" "$code"
+
 # Standard output on a full device (a private copy of /dev/full): exit 1 and one message, in
 # both modes.
 if mknod "$work/full" c 1 7 2>/dev/null; then
