@@ -120,8 +120,8 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
   }
   std::printf("Train %zu tweets, test %zu tweets\n", split.train.size(), split.test.size());
 
-  absl::StatusOr<std::unique_ptr<layers::Sequential>> made = NewOrResumedModel(
-      [&]() -> absl::StatusOr<std::unique_ptr<layers::Sequential>> {
+  absl::StatusOr<std::unique_ptr<layers::Model>> made = NewOrResumedModel(
+      [&]() -> absl::StatusOr<std::unique_ptr<layers::Model>> {
         auto model = std::make_unique<layers::Sequential>(absl::GetFlag(FLAGS_seed));
         build(*model, data->words.size() + 1, length);
         if (absl::Status status = model->Compile("categorical_crossentropy",
@@ -133,7 +133,7 @@ int RunAirline(const std::string& name, int default_epochs, const AirlineModelBu
       },
       {length});
   if (!made.ok()) return ExitWithError(made.status());
-  layers::Sequential& model = **made;
+  layers::Model& model = **made;
   std::fputs(model.Summary().c_str(), stdout);
   layers::FitOptions fit =
       layers::FitOptions()

@@ -112,8 +112,8 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
   const autograd::Array y_train = labels(data->train.labels), y_test = labels(data->test.labels);
 
   // create the model
-  absl::StatusOr<std::unique_ptr<layers::Sequential>> made = NewOrResumedModel(
-      [&]() -> absl::StatusOr<std::unique_ptr<layers::Sequential>> {
+  absl::StatusOr<std::unique_ptr<layers::Model>> made = NewOrResumedModel(
+      [&]() -> absl::StatusOr<std::unique_ptr<layers::Model>> {
         auto model = std::make_unique<layers::Sequential>(absl::GetFlag(FLAGS_seed));
         build(*model, sizes);
         if (absl::Status status = model->Compile("binary_crossentropy",
@@ -125,7 +125,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
       },
       {sizes.max_review_length});
   if (!made.ok()) return ExitWithError(made.status());
-  layers::Sequential& model = **made;
+  layers::Model& model = **made;
   model.set_data_parallel(world);  // a resumed model too
   std::fputs(model.Summary().c_str(), stdout);
   layers::FitOptions fit =
@@ -173,7 +173,7 @@ int RunImdb(const ImdbModelBuilder& build, int argc, char** argv, bool masked) {
     return 0;
   }
   // Trains `model` with `options`, prints the seconds per epoch and returns the test scores.
-  const auto train = [&](layers::Sequential& model, const layers::FitOptions& options,
+  const auto train = [&](layers::Model& model, const layers::FitOptions& options,
                          double& seconds_per_epoch) -> absl::StatusOr<layers::Scores> {
     const distributed::Communicator::Traffic traffic_before =
         world ? world->traffic() : distributed::Communicator::Traffic();

@@ -18,12 +18,12 @@ ABSL_FLAG(std::string, resume, "",
 
 namespace experiments {
 
-absl::StatusOr<std::unique_ptr<layers::Sequential>> NewOrResumedModel(
-    const std::function<absl::StatusOr<std::unique_ptr<layers::Sequential>>()>& make,
+absl::StatusOr<std::unique_ptr<layers::Model>> NewOrResumedModel(
+    const std::function<absl::StatusOr<std::unique_ptr<layers::Model>>()>& make,
     const layers::Shape& input_shape) {
   const std::string resume = absl::GetFlag(FLAGS_resume);
   if (resume.empty()) return make();
-  absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(resume);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(resume);
   if (!model.ok()) return model.status();
   if (!(*model)->compiled()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<layers::Sequential>> NewOrResumedModel(
   return model;
 }
 
-absl::Status AddModelFiles(layers::Sequential& model,
+absl::Status AddModelFiles(layers::Model& model,
                            const datasets::TextPreprocessing& preprocessing,
                            layers::FitOptions& options) {
   options.initial_epoch(static_cast<size_t>(model.GetTrainingState().epochs));
@@ -69,7 +69,7 @@ absl::Status AddModelFiles(layers::Sequential& model,
   return absl::OkStatus();
 }
 
-bool NothingLeftToTrain(const layers::Sequential& model, size_t epochs) {
+bool NothingLeftToTrain(const layers::Model& model, size_t epochs) {
   const int64_t trained = model.GetTrainingState().epochs;
   if (trained < static_cast<int64_t>(epochs)) return false;
   std::printf(

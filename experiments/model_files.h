@@ -16,21 +16,21 @@ namespace experiments {
 
 // The model to train: the one saved at --resume (its architecture must take `input_shape`), or
 // a new one from `make` (which builds and compiles it). Prints how training resumes.
-absl::StatusOr<std::unique_ptr<layers::Sequential>> NewOrResumedModel(
-    const std::function<absl::StatusOr<std::unique_ptr<layers::Sequential>>()>& make,
+absl::StatusOr<std::unique_ptr<layers::Model>> NewOrResumedModel(
+    const std::function<absl::StatusOr<std::unique_ptr<layers::Model>>()>& make,
     const layers::Shape& input_shape);
 
 // Adds to `options`: initial_epoch from the model's training state, and with --save the
 // checkpoint after every epoch (preprocessing saved in the file). --save is checked first: its
 // directory must exist and be writable, so that a long run does not fail at its first save.
-absl::Status AddModelFiles(layers::Sequential& model,
+absl::Status AddModelFiles(layers::Model& model,
                            const datasets::TextPreprocessing& preprocessing,
                            layers::FitOptions& options);
 
 // True, after printing why, when the model (resumed with --resume) has already had `epochs`
 // epochs or more: there is nothing to train, and the experiment scores the model as loaded and
 // exits 0.
-bool NothingLeftToTrain(const layers::Sequential& model, size_t epochs);
+bool NothingLeftToTrain(const layers::Model& model, size_t epochs);
 
 }  // namespace experiments
 

@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < texts.size() && i < 3; ++i) SetAttribute(file, names[i], texts[i]);
     H5Fclose(file);
   }
-  absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(path);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(path);
   if (!model.ok()) {
     if (model.status().message().find(path) == absl::string_view::npos) std::abort();
     // With a valid HDF5 file (mode 1) HDF5 does not crash: a crash in the child-first read is

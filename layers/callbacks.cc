@@ -75,7 +75,7 @@ ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool sav
   best_ = MonitorIncreases(monitor_) ? -INFINITY : INFINITY;
 }
 
-absl::Status ModelCheckpoint::OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+absl::Status ModelCheckpoint::OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                                          bool& /*stop*/) {
   if (save_best_only_) {
     absl::StatusOr<double> current = Monitored("ModelCheckpoint", monitor_, logs);
@@ -93,14 +93,14 @@ EarlyStopping::EarlyStopping(std::string monitor, size_t patience, bool restore_
       restore_best_weights_(restore_best_weights),
       min_delta_(std::fabs(min_delta)) {}
 
-absl::Status EarlyStopping::OnTrainBegin(Sequential& /*model*/) {
+absl::Status EarlyStopping::OnTrainBegin(Model& /*model*/) {
   wait_ = stopped_epoch_ = best_epoch_ = 0;
   best_ = MonitorIncreases(monitor_) ? -INFINITY : INFINITY;
   best_weights_.clear();
   return absl::OkStatus();
 }
 
-absl::Status EarlyStopping::OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+absl::Status EarlyStopping::OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                                        bool& stop) {
   absl::StatusOr<double> current = Monitored("EarlyStopping", monitor_, logs);
   if (!current.ok()) return current.status();
@@ -132,7 +132,7 @@ absl::Status EarlyStopping::OnEpochEnd(Sequential& model, size_t epoch, const Ep
 CSVLogger::CSVLogger(std::string path, char separator, bool append)
     : path_(std::move(path)), separator_(separator), append_(append) {}
 
-absl::Status CSVLogger::OnTrainBegin(Sequential& /*model*/) {
+absl::Status CSVLogger::OnTrainBegin(Model& /*model*/) {
   contents_.clear();
   keys_.clear();
   if (!append_) return absl::OkStatus();
@@ -145,7 +145,7 @@ absl::Status CSVLogger::OnTrainBegin(Sequential& /*model*/) {
   return absl::OkStatus();
 }
 
-absl::Status CSVLogger::OnEpochEnd(Sequential& /*model*/, size_t epoch, const EpochLogs& logs,
+absl::Status CSVLogger::OnEpochEnd(Model& /*model*/, size_t epoch, const EpochLogs& logs,
                                    bool& /*stop*/) {
   if (keys_.empty()) {
     for (const auto& [key, value] : logs) keys_.push_back(key);  // std::map: sorted

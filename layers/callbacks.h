@@ -1,4 +1,4 @@
-// Keras' callbacks: hooks that Sequential::Fit calls around training, given in
+// Keras' callbacks: hooks that Model::Fit calls around training, given in
 // FitOptions().callbacks({...}). Each follows Keras 2's semantics, stated on the class.
 #ifndef LAYERS_CALLBACKS_H_
 #define LAYERS_CALLBACKS_H_
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "layers/sequential.h"
+#include "layers/model.h"
 
 namespace layers {
 
@@ -20,12 +20,12 @@ using EpochLogs = std::map<std::string, double>;
 class Callback {
  public:
   virtual ~Callback() = default;
-  virtual absl::Status OnTrainBegin(Sequential& /*model*/) { return absl::OkStatus(); }
+  virtual absl::Status OnTrainBegin(Model& /*model*/) { return absl::OkStatus(); }
   // `epoch` counts from 0. Setting `stop` ends training after this epoch (Keras'
   // model.stop_training). An error ends Fit with it.
-  virtual absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+  virtual absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                                   bool& stop) = 0;
-  virtual absl::Status OnTrainEnd(Sequential& /*model*/) { return absl::OkStatus(); }
+  virtual absl::Status OnTrainEnd(Model& /*model*/) { return absl::OkStatus(); }
   // Whether it writes files: data-parallel, such callbacks run on rank 0 only.
   virtual bool writes_files() const { return false; }
 };
@@ -33,14 +33,14 @@ class Callback {
 // Whether `monitor` improves upward: Keras' mode "auto" is "max" for names containing "acc".
 bool MonitorIncreases(const std::string& monitor);
 
-// Keras' ModelCheckpoint(filepath, monitor, save_best_only): saves the model (Sequential::Save)
+// Keras' ModelCheckpoint(filepath, monitor, save_best_only): saves the model (Model::Save)
 // after every epoch, or with save_best_only only when `monitor` beat its best so far. `{epoch}`
 // or `{epoch:02d}` in the path become the epoch's number from 1. A monitor missing from the logs
 // is an error (Keras warns and skips: a checkpoint that never saves is worth knowing about).
 class ModelCheckpoint : public Callback {
  public:
   ModelCheckpoint(std::string path, std::string monitor = "val_loss", bool save_best_only = false);
-  absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                           bool& stop) override;
   bool writes_files() const override { return true; }
 
@@ -59,8 +59,8 @@ class EarlyStopping : public Callback {
  public:
   EarlyStopping(std::string monitor = "val_loss", size_t patience = 0,
                 bool restore_best_weights = false, double min_delta = 0);
-  absl::Status OnTrainBegin(Sequential& model) override;
-  absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+  absl::Status OnTrainBegin(Model& model) override;
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                           bool& stop) override;
   size_t stopped_epoch() const { return stopped_epoch_; }
   size_t best_epoch() const { return best_epoch_; }
@@ -82,8 +82,8 @@ class EarlyStopping : public Callback {
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string path, char separator = ',', bool append = false);
-  absl::Status OnTrainBegin(Sequential& model) override;
-  absl::Status OnEpochEnd(Sequential& model, size_t epoch, const EpochLogs& logs,
+  absl::Status OnTrainBegin(Model& model) override;
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
                           bool& stop) override;
   bool writes_files() const override { return true; }
 

@@ -21,7 +21,7 @@ std::string TempPath(const std::string& name) {
   return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
 }
 
-std::unique_ptr<Sequential> Model() {
+std::unique_ptr<Sequential> SmallModel() {
   auto model = std::make_unique<Sequential>(3);
   model->Add(Dense(2, "tanh"), {3});
   model->Add(Dense(1, "sigmoid"));
@@ -40,7 +40,7 @@ void Fill(Sequential& model, Real value) {
 }
 
 TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBestEpoch) {
-  auto model = Model();
+  auto model = SmallModel();
   EarlyStopping stopping("val_loss", /*patience=*/2, /*restore_best_weights=*/true);
   ASSERT_TRUE(stopping.OnTrainBegin(*model).ok());
   // val_loss by epoch: best at epoch 1 (0.5); epochs 2 and 3 do not improve: stop after 3.
@@ -58,7 +58,7 @@ TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBestEpoch) {
 }
 
 TEST(EarlyStopping, AccuracyIsMaximizedAndMinDeltaCounts) {
-  auto model = Model();
+  auto model = SmallModel();
   EarlyStopping stopping("val_acc", /*patience=*/1, /*restore_best_weights=*/false, 0.01);
   ASSERT_TRUE(stopping.OnTrainBegin(*model).ok());
   bool stop = false;
@@ -71,7 +71,7 @@ TEST(EarlyStopping, AccuracyIsMaximizedAndMinDeltaCounts) {
 }
 
 TEST(EarlyStopping, MissingMonitorIsAnError) {
-  auto model = Model();
+  auto model = SmallModel();
   EarlyStopping stopping("val_loss");
   bool stop = false;
   absl::Status status = stopping.OnEpochEnd(*model, 0, {{"loss", 1.0}}, stop);
@@ -81,7 +81,7 @@ TEST(EarlyStopping, MissingMonitorIsAnError) {
 }
 
 TEST(ModelCheckpoint, SavesOnlyImprovementsUnderTheEpochsName) {
-  auto model = Model();
+  auto model = SmallModel();
   const std::string pattern = TempPath("checkpoint-{epoch:02d}.h5");
   ModelCheckpoint checkpoint(pattern, "val_loss", /*save_best_only=*/true);
   bool stop = false;
@@ -96,7 +96,7 @@ TEST(ModelCheckpoint, SavesOnlyImprovementsUnderTheEpochsName) {
 }
 
 TEST(CSVLogger, OneRowPerEpochWithTheHistorysValues) {
-  auto model = Model();
+  auto model = SmallModel();
   const Array x = Array(xt::xtensor<Real, 2>{{0, 1, 2}, {1, 0, 0}, {2, 2, 1}, {0, 0, 1}});
   const Array y = Array(xt::xtensor<Real, 2>{{1}, {0}, {1}, {0}});
   const std::string path = TempPath("log.csv");
@@ -125,7 +125,7 @@ TEST(CSVLogger, OneRowPerEpochWithTheHistorysValues) {
 }
 
 TEST(Fit, InitialEpochSkipsTheEpochsDone) {
-  auto model = Model();
+  auto model = SmallModel();
   const Array x = Array(xt::xtensor<Real, 2>{{0, 1, 2}, {1, 0, 0}});
   const Array y = Array(xt::xtensor<Real, 2>{{1}, {0}});
   absl::StatusOr<History> history =

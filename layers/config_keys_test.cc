@@ -319,7 +319,7 @@ void ExpectKerasLayer(const Json& entry, const Shape* batch_input_shape, bool in
 }
 
 // Every layer of `model`, as the writer writes it into model_config.
-void ExpectKerasModel(const Sequential& model, std::set<std::string>* seen) {
+void ExpectKerasModel(const Model& model, std::set<std::string>* seen) {
   for (size_t i = 0; i < model.layers().size(); ++i) {
     SCOPED_TRACE("model layer " + std::to_string(i));
     const bool first = i == 0;
@@ -620,7 +620,7 @@ TEST(ConfigKeys, SavedAndLoadedModelsKeepTfKeras211Keys) {
     }
 
     // What the loaded model writes again.
-    absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
     if (!loaded.ok()) {
       ADD_FAILURE() << "the saved model does not load: " << loaded.status();
       continue;

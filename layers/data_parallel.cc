@@ -86,3 +86,152 @@ std::string ShowShape(const double* numbers) {
 }
 
 }  // namespace layers
+
+namespace layers {
+
+using autograd::Real;
+using autograd::Shape;
+using autograd::Tensor;
+
+absl::Status BroadcastParameters(DataParallel& group, const std::vector<Tensor>& parameters) {
+  size_t total = 0;
+  for (const Tensor& parameter : parameters) total += parameter.numel();
+  std::vector<Real> buffer(total);
+  Real* at = buffer.data();
+  for (const Tensor& parameter : parameters) {
+    at = std::copy(parameter.value().begin(), parameter.value().end(), at);
+  }
+  if (absl::Status status = group.Broadcast(buffer.data(), total); !status.ok()) return status;
+  at = buffer.data();
+  for (Tensor parameter : parameters) {
+    std::copy(at, at + parameter.numel(), parameter.mutable_value().begin());
+    at += parameter.numel();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AllreduceGradients(DataParallel& group, const std::vector<Tensor>& parameters,
+                                size_t rows, size_t global_rows, std::vector<double>& sums) {
+  // The buffer: every gradient, one "has a gradient" count per parameter, then the sums.
+  size_t total = parameters.size() + sums.size();
+  for (const Tensor& parameter : parameters) total += parameter.numel();
+  std::vector<Real> buffer(total, Real(0));
+  const Real weight = static_cast<Real>(rows);
+  Real* at = buffer.data();
+  for (const Tensor& parameter : parameters) {
+    if (parameter.has_grad()) {
+      const autograd::Array& grad = parameter.node()->grad;
+      for (size_t k = 0; k < grad.size(); ++k) at[k] = grad.data()[k] * weight;
+    }
+    at += parameter.numel();
+  }
+  Real* has_grad = at;
+  for (size_t p = 0; p < parameters.size(); ++p) has_grad[p] = parameters[p].has_grad();
+  Real* summed = has_grad + parameters.size();
+  for (size_t k = 0; k < sums.size(); ++k) summed[k] = static_cast<Real>(sums[k]);
+  if (absl::Status status = group.AllreduceSum(buffer.data(), total); !status.ok()) return status;
+  const Real divisor = static_cast<Real>(global_rows);
+  at = buffer.data();
+  for (size_t p = 0; p < parameters.size(); ++p) {
+    autograd::Node& node = *parameters[p].node();
+    if (has_grad[p] > 0) {
+      node.grad = autograd::Array::from_shape(node.value.shape());
+      for (size_t k = 0; k < node.grad.size(); ++k) node.grad.data()[k] = at[k] / divisor;
+      node.has_grad = true;
+    }
+    at += node.value.size();
+  }
+  for (size_t k = 0; k < sums.size(); ++k) sums[k] = summed[k];
+  return absl::OkStatus();
+}
+
+std::vector<Agreed> ModelAgreement(DataParallel& group, const std::string& method,
+                                   const std::vector<Shape>& input_shapes,
+                                   const std::vector<Tensor>& parameters,
+                                   const std::vector<std::string>& weight_names,
+                                   const std::string& generator_state,
+                                   std::optional<uint64_t> seed_) {
+  std::vector<Agreed> entries;
+  for (size_t i = 0; i < input_shapes.size(); ++i) {
+    entries.push_back({i == 0 ? "input shape" : absl::StrFormat("shape of input %d", i),
+                       ShapeNumbers(input_shapes[i]), ShowShape,
+                       "build the same model, for inputs of the same shape, on every rank"});
+  }
+  // The weights: how many, how many values, and a hash of every shape; a difference in shapes
+  // alone is then told weight by weight (one more collective, on the error's path only).
+  std::vector<Shape> shapes;
+  const std::vector<std::string>& names = weight_names;
+  size_t values = 0;
+  for (const Tensor& parameter : parameters) {
+    shapes.push_back(parameter.shape());
+    values += parameter.numel();
+  }
+  std::string all_shapes;
+  for (const Shape& shape : shapes) absl::StrAppend(&all_shapes, absl::StrJoin(shape, ","), ";");
+  const std::string advice = "build the same model on every rank";
+  Agreed weights{
+      "weights",
+      {static_cast<double>(shapes.size()), static_cast<double>(values), Hash52(all_shapes)},
+      [](const double* numbers) {
+        return absl::StrFormat("%.0f arrays of %.0f values", numbers[0], numbers[1]);
+      },
+      advice};
+  weights.explain = [group = &group, method, shapes, names, advice, show = weights.show](
+                        const std::vector<const double*>& numbers) -> absl::Status {
+    const size_t ranks = numbers.size();
+    const auto differ = [&](const char* what, const std::vector<std::string>& shown) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the %d processes of the job must agree on the %s, but have %s (rank 0, 1, ...): "
+          "%s",
+          method, ranks, what, absl::StrJoin(shown, ", "), advice));
+    };
+    std::vector<std::string> shown;
+    for (const double* values : numbers) shown.push_back(show(values));
+    for (size_t r = 1; r < ranks; ++r) {
+      if (numbers[r][0] != numbers[0][0]) return differ("weights", shown);
+    }
+    // As many weights everywhere: every rank's shape of each, to name the first that differs.
+    std::vector<double> all(ranks * shapes.size() * kShapeNumbers, 0.0);
+    double* mine = all.data() + static_cast<size_t>(group->rank()) * shapes.size() * kShapeNumbers;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      const std::vector<double> shape = ShapeNumbers(shapes[k]);
+      std::copy(shape.begin(), shape.end(), mine + k * kShapeNumbers);
+    }
+    if (absl::Status status = group->AllreduceSum(all.data(), all.size()); !status.ok()) {
+      return status;
+    }
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      std::vector<std::string> shapes_shown;
+      bool same = true;
+      for (size_t r = 0; r < ranks; ++r) {
+        const double* shape = all.data() + (r * shapes.size() + k) * kShapeNumbers;
+        same &= std::equal(shape, shape + kShapeNumbers, all.data() + k * kShapeNumbers);
+        shapes_shown.push_back(ShowShape(shape));
+      }
+      if (!same) {
+        return differ(absl::StrFormat("shape of weight '%s' (%d of %d)",
+                                      k < names.size() ? names[k] : "?", k + 1, shapes.size())
+                          .c_str(),
+                      shapes_shown);
+      }
+    }
+    return differ("weights", shown);
+  };
+  entries.push_back(std::move(weights));
+  // The generator: its whole state (the seed, then every draw so far, or a resumed model's saved
+  // state), shown by the seed when known.
+  const std::string& state = generator_state;
+  const bool known = seed_.has_value();
+  const uint64_t seed = seed_.value_or(0);
+  entries.push_back({"seed (the random generator's state)",
+                     {static_cast<double>(known), static_cast<double>(seed >> 32),
+                      static_cast<double>(seed & 0xffffffffu), Hash52(state)},
+                     [](const double* numbers) -> std::string {
+                       if (numbers[0] == 0) return "a restored state";
+                       return absl::StrCat((static_cast<uint64_t>(numbers[1]) << 32) |
+                                           static_cast<uint64_t>(numbers[2]));
+                     },
+                     "make every rank's model with the same seed"});
+  return entries;
+}
+}  // namespace layers

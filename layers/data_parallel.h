@@ -22,7 +22,9 @@
 #define LAYERS_DATA_PARALLEL_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,28 @@ double Hash52(absl::string_view bytes);
 inline constexpr size_t kShapeNumbers = 6;
 std::vector<double> ShapeNumbers(const autograd::Shape& shape);
 std::string ShowShape(const double* numbers);
+
+// Data-parallel work over a model's parameters (flashlight's allReduceParameters /
+// allReduceGradients): the model knows nothing of it; the trainer calls these.
+//
+// Rank 0's parameter values to every rank, in one Broadcast.
+absl::Status BroadcastParameters(DataParallel& group, const std::vector<autograd::Tensor>& parameters);
+// Replaces every gradient by the global batch's mean, in one AllreduceSum of one buffer: every
+// gradient times this rank's `rows`, one "has a gradient" count per parameter, then `sums`
+// (values the caller wants summed over ranks alongside, e.g. the loss times the rows), which come
+// back summed. Divided by `global_rows`, the sums of the gradients are the global batch's mean
+// whatever the ranks' shares.
+absl::Status AllreduceGradients(DataParallel& group, const std::vector<autograd::Tensor>& parameters,
+                                size_t rows, size_t global_rows, std::vector<double>& sums);
+// What every replica must share for Agree: the input shapes, every weight's shape (named by
+// `weight_names` in an error) and the random generator's state (shown by `seed` when known);
+// `method` ("fit") begins the errors.
+std::vector<Agreed> ModelAgreement(DataParallel& group, const std::string& method,
+                                   const std::vector<autograd::Shape>& input_shapes,
+                                   const std::vector<autograd::Tensor>& parameters,
+                                   const std::vector<std::string>& weight_names,
+                                   const std::string& generator_state,
+                                   std::optional<uint64_t> seed);
 
 // While one lives on a thread, a batch of n rows there is rows [first_row, first_row + n) of a
 // global batch of `global_rows`: DropoutMask draws the global batch's mask and keeps those rows,

@@ -37,7 +37,9 @@ absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rn
   if (input_shape.size() < 2) {
     return absl::InvalidArgumentError("TimeDistributed needs inputs of at least [time, features]");
   }
-  layer_->set_name(name() + "/" + (layer_->name().empty() ? layer_->type() : layer_->name()));
+  // Once: a rebuild (a model initialising the weights) keeps the same name.
+  if (inner_name_.empty()) inner_name_ = layer_->name().empty() ? layer_->type() : layer_->name();
+  layer_->set_name(name() + "/" + inner_name_);
   const Shape step_shape(input_shape.begin() + 1, input_shape.end());
   if (absl::Status status = layer_->Build(step_shape, rng); !status.ok()) return status;
   Shape output = {input_shape[0]};

@@ -49,6 +49,7 @@ class TimeDistributedLayer : public Layer {
   // Applies `call` (the inner layer's Call) at every step.
   Tensor EveryStep(const Tensor& x, const std::function<Tensor(const Tensor&)>& call) const;
   LayerPtr layer_;
+  std::string inner_name_;  // the wrapped layer's own name
 };
 
 // Keras-style constructors: model.Add(Dense(1, "sigmoid")).

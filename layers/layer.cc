@@ -44,18 +44,46 @@ bool WeightsFromFile::Take(size_t values) {
   return true;
 }
 
+namespace {
+thread_local bool placeholder_weights = false;
+
+std::string InputsString(const std::vector<Shape>& shapes) {
+  if (shapes.size() == 1) return "input " + KerasShapeString(shapes[0]);
+  std::vector<std::string> parts;
+  for (const Shape& shape : shapes) parts.push_back(KerasShapeString(shape));
+  return absl::StrCat("inputs [", absl::StrJoin(parts, ", "), "]");
+}
+}  // namespace
+
+PlaceholderWeights::PlaceholderWeights() : outer_(placeholder_weights) {
+  placeholder_weights = true;
+}
+PlaceholderWeights::~PlaceholderWeights() { placeholder_weights = outer_; }
+bool PlaceholderWeights::Active() { return placeholder_weights; }
+
 absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
-  if (built_) {
-    if (input_shape == input_shape_) return absl::OkStatus();
+  return BuildCall({input_shape}, rng).status();
+}
+
+absl::StatusOr<std::vector<Shape>> Layer::BuildCall(const std::vector<Shape>& input_shapes,
+                                                    Rng& rng) {
+  // A layer holding placeholder weights is built again outside a PlaceholderWeights guard: a
+  // model initialising it (wrapped layers too, built by their wrapper's build).
+  const bool rebuild = built_ && !initialized_ && !PlaceholderWeights::Active();
+  if (built_ && !rebuild) {
+    if (input_shapes == call_input_shapes_) return output_shapes_;
     return absl::FailedPreconditionError(
-        absl::StrFormat("layer '%s' (%s) was built for input %s and cannot take %s", name_, type_,
-                        KerasShapeString(input_shape_), KerasShapeString(input_shape)));
+        absl::StrFormat("layer '%s' (%s) was built for %s and cannot take %s", name_, type_,
+                        InputsString(call_input_shapes_), InputsString(input_shapes)));
+  }
+  if (WeightsFromFile* file = WeightsFromFile::Current(); rebuild && file != nullptr) {
+    for (const Weight& weight : weights_) file->Refund(weight.tensor.numel());
   }
   weights_.clear();
   rng_ = &rng;
-  absl::StatusOr<Shape> output;
+  absl::StatusOr<std::vector<Shape>> output;
   try {
-    output = DoBuild(input_shape, rng);
+    output = DoBuildCall(input_shapes, rng);
   } catch (const NotInTheFile& error) {
     output = absl::InvalidArgumentError(error.what());
   } catch (const std::bad_alloc&) {
@@ -66,13 +94,50 @@ absl::Status Layer::Build(const Shape& input_shape, Rng& rng) {
   if (!output.ok()) {
     weights_.clear();
     return absl::Status(output.status().code(),
-                        absl::StrFormat("layer '%s' (%s) on input %s: %s", name_, type_,
-                                        KerasShapeString(input_shape), output.status().message()));
+                        absl::StrFormat("layer '%s' (%s) on %s: %s", name_, type_,
+                                        InputsString(input_shapes), output.status().message()));
   }
-  input_shape_ = input_shape;
-  output_shape_ = *std::move(output);
+  call_input_shapes_ = input_shapes;
+  input_shape_ = input_shapes.empty() ? Shape{} : input_shapes[0];
+  output_shapes_ = *std::move(output);
+  output_shape_ = output_shapes_.empty() ? Shape{} : output_shapes_[0];
   built_ = true;
-  return absl::OkStatus();
+  initialized_ = !PlaceholderWeights::Active();
+  return output_shapes_;
+}
+
+absl::StatusOr<std::vector<Shape>> Layer::DoBuildCall(const std::vector<Shape>& input_shapes,
+                                                      Rng& rng) {
+  if (input_shapes.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("it takes one input tensor, got %d", input_shapes.size()));
+  }
+  absl::StatusOr<Shape> output = DoBuild(input_shapes[0], rng);
+  if (!output.ok()) return output.status();
+  return std::vector<Shape>{*std::move(output)};
+}
+
+absl::Status Layer::Initialize(std::shared_ptr<Rng> owner) {
+  if (initialized_) return absl::OkStatus();
+  rng_owner_ = owner;
+  if (!built_) return absl::OkStatus();  // built (and so initialised) when first called
+  return BuildCall(call_input_shapes_, *owner).status();
+}
+
+absl::StatusOr<std::vector<bool>> Layer::OutputsMasked(const std::vector<bool>& masked) const {
+  if (masked.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("it takes one input tensor, got %d", masked.size()));
+  }
+  return std::vector<bool>{OutputMasked(masked[0])};
+}
+
+std::vector<Tensor> Layer::CallNode(const std::vector<Tensor>& inputs,
+                                    const std::vector<const Array*>& masks, bool training,
+                                    std::vector<std::optional<Array>>& output_masks) {
+  // The mask first, as Sequential always did (a layer may read its input's values for it).
+  output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
+  return {CallMasked(inputs[0], masks[0], training)};
 }
 
 std::optional<Array> Layer::ComputeMask(const Array& /*x*/, const Array* mask) const {
@@ -94,6 +159,8 @@ Tensor Layer::AddWeight(std::string name, const Shape& shape,
           "file (%d): the file's model_config does not match its weights",
           name, autograd::ShapeString(shape), file->stored_values()));
     }
+    initial_value = xt::zeros<Real>(shape);
+  } else if (PlaceholderWeights::Active()) {
     initial_value = xt::zeros<Real>(shape);
   } else {
     initial_value = initialize();
@@ -196,7 +263,9 @@ std::string KerasBaseName(const std::string& type) {
 
 std::string KerasShapeString(const Shape& shape) {
   if (shape.empty()) return "(None,)";
-  return absl::StrCat("(None, ", absl::StrJoin(shape, ", "), ")");
+  std::vector<std::string> axes = {"None"};
+  for (size_t extent : shape) axes.push_back(extent == kVaries ? "None" : std::to_string(extent));
+  return absl::StrCat("(", absl::StrJoin(axes, ", "), ")");
 }
 
 absl::Status CheckSize(const char* what, size_t value) {

@@ -4,6 +4,7 @@
 #ifndef LAYERS_LAYER_H_
 #define LAYERS_LAYER_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct Weight {
 };
 
 class ConfigReader;  // layers/config.h
+class KerasTensor;   // layers/functional.h: a symbolic tensor of the Functional API
+class KerasTensors;  // the outputs of one layer call
+struct InitialState;
 
 class Layer {
  public:
@@ -65,10 +69,38 @@ class Layer {
     return Call(x, training);
   }
 
+  // The Functional API: the layer called on several tensors (Keras' call(inputs, mask=...)).
+  // Shapes leave out the batch axis and hold 0 for an axis whose length varies (Keras' None).
+  // The defaults take one input and give one output, through Build, OutputMasked, ComputeMask
+  // and CallMasked; layers of several inputs (merges, a recurrent layer's initial state) or
+  // outputs (return_state) override all three.
+  // Builds as Build does (once: a later call must bring the same shapes) and returns the output
+  // shapes; errors name the layer and the shapes.
+  absl::StatusOr<std::vector<Shape>> BuildCall(const std::vector<Shape>& input_shapes, Rng& rng);
+  // Whether each output carries a mask, given which inputs do; an error names what cannot take
+  // a mask (by default: a mask reaching a layer without supports_masking()).
+  virtual absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const;
+  // inputs[i] with masks[i] (null: none) -> the outputs; `output_masks` gets one entry per output.
+  virtual std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
+                                       const std::vector<const Array*>& masks, bool training,
+                                       std::vector<std::optional<Array>>& output_masks);
+  // The input shapes of the layer's first call (Build's), which a re-initialisation repeats.
+  const std::vector<Shape>& call_input_shapes() const { return call_input_shapes_; }
+  // Whether the weights hold their initial values from a model's generator (or a file's), not
+  // the placeholders a symbolic call creates before any model owns the layer.
+  bool initialized() const { return initialized_; }
+  // Builds the layer again for its first call's shapes with `rng`, replacing placeholder
+  // weights with initial values drawn from it (a Functional model does this, in graph order,
+  // so that a seed gives the weights Sequential gives). `owner` keeps the generator alive for
+  // layers that draw when called (dropout), also in sub-models that outlive the model.
+  absl::Status Initialize(std::shared_ptr<Rng> owner);
+
   // The input shape a first layer implies without being told (Embedding's input_length), or {}.
   virtual Shape implied_input_shape() const { return {}; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
+  // Every output's shape (several with return_state).
+  const std::vector<Shape>& output_shapes() const { return output_shapes_; }
   // Every trainable weight, in Keras order (a wrapper lists its inner layers' weights).
   virtual std::vector<Weight> weights() const { return weights_; }
   size_t CountParams() const;
@@ -86,6 +118,10 @@ class Layer {
   absl::Status SetWeights(const std::vector<Array>& values);
 
   const std::string& type() const { return type_; }
+  // How many symbolic calls made nodes of this layer (Keras' inbound nodes): a shared layer has
+  // one per call.
+  size_t call_count() const { return call_count_; }
+  void count_call() { ++call_count_; }
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
 
@@ -93,6 +129,9 @@ class Layer {
   // Validates arguments and input shape, creates weights with AddWeight, returns the output
   // shape. Errors need not name the layer: Build prefixes it.
   virtual absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) = 0;
+  // BuildCall's work for several inputs; by default exactly one, given to DoBuild.
+  virtual absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
+                                                         Rng& rng);
   // Creates the weight `name` of `shape` with the value `initialize()` returns (called only when
   // needed: not while a WeightsFromFile guard is alive, whose file provides the values).
   Tensor AddWeight(std::string name, const Shape& shape,
@@ -106,8 +145,27 @@ class Layer {
   std::string name_;
   bool built_ = false;
   Shape input_shape_, output_shape_;
+  std::vector<Shape> output_shapes_;
   std::vector<Weight> weights_;
   Rng* rng_ = nullptr;
+  std::shared_ptr<Rng> rng_owner_;
+  std::vector<Shape> call_input_shapes_;
+  bool initialized_ = false;
+  size_t call_count_ = 0;
+};
+
+// While alive on this thread, layers built here get zeros as placeholder weights (a symbolic
+// call before a model owns the layer; Layer::Initialize replaces them).
+class PlaceholderWeights {
+ public:
+  PlaceholderWeights();
+  ~PlaceholderWeights();
+  PlaceholderWeights(const PlaceholderWeights&) = delete;
+  PlaceholderWeights& operator=(const PlaceholderWeights&) = delete;
+  static bool Active();
+
+ private:
+  bool outer_;
 };
 
 // While alive on this thread, the layers built here get their weights from a file (LoadModel):
@@ -126,6 +184,8 @@ class WeightsFromFile {
   static WeightsFromFile* Current();
   // Takes `values` from what is left; false (nothing taken) when fewer are left.
   bool Take(size_t values);
+  // Gives back what placeholder weights took, when a layer is built again for good.
+  void Refund(size_t values) { left_ += values; }
   size_t stored_values() const { return stored_values_; }
 
  private:
@@ -139,13 +199,33 @@ class WeightsFromFile {
 // (layers/data_parallel.h) the rows are those of the global batch's mask.
 Array DropoutMask(const Shape& shape, double rate, Rng& rng);
 
-using LayerPtr = std::unique_ptr<Layer>;
+// A layer, shared by the models and the graph nodes that use it; calling it on symbolic tensors
+// records a node of the Functional API (layers/functional.h): `Dense(1)(x)`,
+// `LSTM(RecurrentOptions(8).return_state(true))(x)[1]`, `lstm(x, InitialState{h, c})`.
+class LayerPtr : public std::shared_ptr<Layer> {
+ public:
+  LayerPtr() = default;
+  LayerPtr(std::nullptr_t) {}  // NOLINT: as shared_ptr
+  template <typename T>
+  LayerPtr(std::unique_ptr<T> layer) : std::shared_ptr<Layer>(std::move(layer)) {}  // NOLINT
+  template <typename T>
+  LayerPtr(std::shared_ptr<T> layer) : std::shared_ptr<Layer>(std::move(layer)) {}  // NOLINT
+
+  KerasTensors operator()(const KerasTensor& input) const;
+  KerasTensors operator()(const std::vector<KerasTensor>& inputs) const;
+  // A recurrent layer (or Bidirectional) started from the given state (Keras' initial_state).
+  KerasTensors operator()(const KerasTensor& input, const InitialState& initial_state) const;
+};
 
 // Keras' default name for a layer type: "TimeDistributed" -> "time_distributed", "LSTM" -> "lstm",
 // "SimpleRNN" -> "simple_rnn", "Conv1D" -> "conv1d".
 std::string KerasBaseName(const std::string& type);
 
-// "(None, 10, 1)": a shape as Keras prints it, with the batch axis.
+// An axis whose length varies from batch to batch (Keras' None): the time axis of Input({kVaries,
+// 8}), or of an Embedding without input_length.
+inline constexpr size_t kVaries = 0;
+
+// "(None, 10, 1)": a shape as Keras prints it, with the batch axis (and None where it varies).
 std::string KerasShapeString(const Shape& shape);
 
 // Layer sizes (units, filters, dimensions) must lie in [1, kMaxLayerSize], and no weight may hold

@@ -40,7 +40,7 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Train(layers::Sequential& model, size_t epochs, const std::string& out) {
+int Train(layers::Model& model, size_t epochs, const std::string& out) {
   Array x = Array::from_shape({12, 6}), y = Array::from_shape({12, 1});
   layers::Rng data(4);
   for (Real& value : x) value = static_cast<Real>(data.Below(30));
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     return Train(*NewModel(), epochs, argv[3]);
   }
   if ((mode == "resume" || mode == "print") && argc >= 3) {
-    absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(argv[2]);
+    absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(argv[2]);
     if (!model.ok()) return Fail(model.status());
     if (mode == "resume" && argc == 5 && absl::SimpleAtoi(argv[3], &epochs)) {
       return Train(**model, epochs, argv[4]);

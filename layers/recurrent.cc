@@ -14,11 +14,29 @@
 namespace layers {
 namespace {
 
+// The time axis may vary (kVaries: Keras' None); the features must be known.
 absl::Status CheckSequenceInput(const Shape& input_shape) {
-  if (input_shape.size() != 2 || input_shape[0] == 0 || input_shape[1] == 0) {
+  if (input_shape.size() != 2 || input_shape[1] == 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("expected input of shape [time, features] with both positive, got %s",
                         KerasShapeString(input_shape)));
+  }
+  return absl::OkStatus();
+}
+
+// The state inputs of a call (initial_state): each [units].
+absl::Status CheckStateInputs(const std::vector<Shape>& states, size_t expected, size_t units) {
+  if (states.empty()) return absl::OkStatus();
+  if (states.size() != expected) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "initial_state: expected %d tensors, got %d", expected, states.size()));
+  }
+  for (const Shape& state : states) {
+    if (state != Shape{units}) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("initial_state: expected tensors of shape (None, %d), got %s", units,
+                          KerasShapeString(state)));
+    }
   }
   return absl::OkStatus();
 }
@@ -68,6 +86,41 @@ absl::StatusOr<Shape> RecurrentLayer::DoBuild(const Shape& input_shape, Rng& rng
   CreateWeights(input_shape[1], rng);
   if (options_.return_sequences()) return Shape{input_shape[0], units};
   return Shape{units};
+}
+
+absl::StatusOr<std::vector<Shape>> RecurrentLayer::DoBuildCall(
+    const std::vector<Shape>& input_shapes, Rng& rng) {
+  if (input_shapes.empty()) return absl::InvalidArgumentError("it needs an input");
+  absl::StatusOr<Shape> output = DoBuild(input_shapes[0], rng);
+  if (!output.ok()) return output.status();
+  if (absl::Status status =
+          CheckStateInputs({input_shapes.begin() + 1, input_shapes.end()}, state_size(),
+                           options_.units());
+      !status.ok()) {
+    return status;
+  }
+  std::vector<Shape> outputs = {*std::move(output)};
+  if (options_.return_state()) outputs.resize(1 + state_size(), Shape{options_.units()});
+  return outputs;
+}
+
+absl::StatusOr<std::vector<bool>> RecurrentLayer::OutputsMasked(
+    const std::vector<bool>& masked) const {
+  // Only the sequence's mask counts (Keras ignores masks on the initial state).
+  std::vector<bool> out = {OutputMasked(!masked.empty() && masked[0])};
+  if (options_.return_state()) out.resize(1 + state_size(), false);
+  return out;
+}
+
+std::vector<Tensor> RecurrentLayer::CallNode(const std::vector<Tensor>& inputs,
+                                             const std::vector<const Array*>& masks,
+                                             bool training,
+                                             std::vector<std::optional<Array>>& output_masks) {
+  output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
+  const std::vector<Tensor> state(inputs.begin() + 1, inputs.end());
+  std::vector<Tensor> outputs = Run(inputs[0], masks[0], state, training, options_.return_state());
+  output_masks.resize(outputs.size());
+  return outputs;
 }
 
 Array RecurrentLayer::RecurrentInitial(size_t columns, Rng& rng) const {
@@ -309,7 +362,8 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
       return absl::InvalidArgumentError(absl::StrFormat(
           "Bidirectional wraps a recurrent layer (LSTM, GRU, SimpleRNN), got %s", layer_->type()));
     }
-    forward_.reset(static_cast<RecurrentLayer*>(layer_.release()));
+    forward_ = std::dynamic_pointer_cast<RecurrentLayer>(layer_);
+    layer_.reset();
     backward_ = forward_->MakeReversedCopy();
   }
   const std::string inner = KerasBaseName(forward_->type());
@@ -327,8 +381,52 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
 }
 
 bool BidirectionalLayer::OutputMasked(bool input_masked) const {
-  const auto* inner = dynamic_cast<const RecurrentLayer*>(forward_ ? forward_.get() : layer_.get());
-  return input_masked && inner != nullptr && inner->return_sequences();
+  return input_masked && inner() != nullptr && inner()->return_sequences();
+}
+
+const RecurrentLayer* BidirectionalLayer::inner() const {
+  if (forward_ != nullptr) return forward_.get();
+  return dynamic_cast<const RecurrentLayer*>(layer_.get());
+}
+
+absl::StatusOr<std::vector<Shape>> BidirectionalLayer::DoBuildCall(
+    const std::vector<Shape>& input_shapes, Rng& rng) {
+  if (input_shapes.empty()) return absl::InvalidArgumentError("it needs an input");
+  absl::StatusOr<Shape> output = DoBuild(input_shapes[0], rng);
+  if (!output.ok()) return output.status();
+  const size_t states = forward_->state_size(), units = forward_->options().units();
+  if (absl::Status status = CheckStateInputs({input_shapes.begin() + 1, input_shapes.end()},
+                                             2 * states, units);
+      !status.ok()) {
+    return status;
+  }
+  std::vector<Shape> outputs = {*std::move(output)};
+  if (forward_->options().return_state()) outputs.resize(1 + 2 * states, Shape{units});
+  return outputs;
+}
+
+absl::StatusOr<std::vector<bool>> BidirectionalLayer::OutputsMasked(
+    const std::vector<bool>& masked) const {
+  std::vector<bool> out = {OutputMasked(!masked.empty() && masked[0])};
+  if (inner() != nullptr && inner()->options().return_state()) {
+    out.resize(1 + 2 * inner()->state_size(), false);
+  }
+  return out;
+}
+
+std::vector<Tensor> BidirectionalLayer::CallNode(const std::vector<Tensor>& inputs,
+                                                 const std::vector<const Array*>& masks,
+                                                 bool training,
+                                                 std::vector<std::optional<Array>>& output_masks) {
+  output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
+  const std::vector<Tensor> state(inputs.begin() + 1, inputs.end());
+  if (!forward_->options().return_state() && state.empty()) {
+    return {CallMasked(inputs[0], masks[0], training)};
+  }
+  std::vector<Tensor> outputs = CallWithState(inputs[0], masks[0], state, training);
+  if (!forward_->options().return_state()) outputs.resize(1);
+  output_masks.resize(outputs.size());
+  return outputs;
 }
 
 std::optional<Array> BidirectionalLayer::ComputeMask(const Array& x, const Array* mask) const {
@@ -401,7 +499,7 @@ std::vector<std::string> RecurrentLayer::KerasWeightNames() const {
 // (unit_forget_bias, reset_after, implementation) where Keras puts them.
 void RecurrentLayer::GetConfig(Json& config) const {
   config["return_sequences"] = options_.return_sequences();
-  config["return_state"] = false;
+  config["return_state"] = options_.return_state();
   config["go_backwards"] = options_.go_backwards();
   config["stateful"] = false;
   config["unroll"] = false;
@@ -431,9 +529,8 @@ RecurrentOptions ReadRecurrentOptions(ConfigReader& config, const std::string& t
   RecurrentOptions options(config.Size("units"));
   options.return_sequences(config.Bool("return_sequences", false));
   options.go_backwards(config.Bool("go_backwards", false));
-  for (const char* key : {"return_state", "stateful", "unroll", "time_major"}) {
-    config.Only(key, false);
-  }
+  options.return_state(config.Bool("return_state", false));
+  for (const char* key : {"stateful", "unroll", "time_major"}) config.Only(key, false);
   options.activation(config.String("activation", "tanh"));
   if (type != "SimpleRNN") {
     options.recurrent_activation(config.String("recurrent_activation", "sigmoid"));

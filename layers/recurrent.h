@@ -16,6 +16,9 @@ struct RecurrentOptions {
   LAYERS_ARG(size_t, units, 0);
   // Return the hidden state of every step ([time, units]) instead of the last one ([units]).
   LAYERS_ARG(bool, return_sequences, false);
+  // In the Functional API, also return the final state: the layer's outputs are the output, then
+  // h (and c for LSTM), each [units] (Keras' return_state).
+  LAYERS_ARG(bool, return_state, false);
   // Read the input from its last step to its first; the returned sequence is reversed too.
   LAYERS_ARG(bool, go_backwards, false);
   // Keras' names: tanh, sigmoid, hard_sigmoid (Keras 2's), relu, linear. The gates use
@@ -66,6 +69,12 @@ class RecurrentLayer : public Layer {
                                     const std::vector<Tensor>& initial_state, bool training);
   // The tensors of the state: 2 for LSTM (h, c), 1 otherwise.
   virtual size_t state_size() const { return 1; }
+  // The Functional API: inputs are x, then (Keras' initial_state) the state's tensors; outputs
+  // the output, then with return_state the final state.
+  absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
+  std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
+                               const std::vector<const Array*>& masks, bool training,
+                               std::vector<std::optional<Array>>& output_masks) override;
   // Keras' zero_output_for_mask: masked steps output zeros instead of the previous output.
   void set_zero_output_for_mask(bool zero) { zero_output_for_mask_ = zero; }
   // Keras' cell name, between the layer's and the weight's: "lstm_cell".
@@ -79,6 +88,8 @@ class RecurrentLayer : public Layer {
 
  protected:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) final;
+  absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
+                                                 Rng& rng) final;
   // Creates the weights (AddWeight) for inputs of `input_dim` features.
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
@@ -165,6 +176,12 @@ class BidirectionalLayer : public Layer {
   // in that order.
   std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
                                     const std::vector<Tensor>& initial_state, bool training);
+  // The Functional API: x, then both layers' initial states; with the wrapped layer's
+  // return_state, outputs the merged output, then the forward then the backward final state.
+  absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
+  std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
+                               const std::vector<const Array*>& masks, bool training,
+                               std::vector<std::optional<Array>>& output_masks) override;
   std::vector<Weight> weights() const override;
   std::vector<std::string> KerasWeightNames() const override;
   void GetConfig(Json& config) const override;
@@ -173,9 +190,14 @@ class BidirectionalLayer : public Layer {
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
+                                                 Rng& rng) override;
   Tensor Merge(const Tensor& forward, Tensor backward) const;
+  // The wrapped layer (before the first build, then the forward one).
+  const RecurrentLayer* inner() const;
   LayerPtr layer_;  // as given; becomes the forward layer
-  std::unique_ptr<RecurrentLayer> forward_, backward_;
+  std::shared_ptr<RecurrentLayer> forward_;
+  std::unique_ptr<RecurrentLayer> backward_;
   std::string merge_mode_;
 };
 

@@ -15,7 +15,7 @@ namespace {
 
 // Keras' lstm_test.py reference: LSTM(3) over arange(72).reshape(3, 6, 4) with constant
 // initializers kernel 0.01, recurrent_kernel 0.02, bias 0.03 (unit_forget_bias: forget slice 1).
-std::unique_ptr<Layer> KerasReferenceLstm(bool go_backwards, Rng& rng) {
+LayerPtr KerasReferenceLstm(bool go_backwards, Rng& rng) {
   LayerPtr lstm = LSTM(LstmOptions(3).go_backwards(go_backwards));
   EXPECT_TRUE(lstm->Build({6, 4}, rng).ok());
   Array bias = xt::full_like(Array(xt::zeros<Real>({12})), Real(0.03));

@@ -188,7 +188,7 @@ Hid CreateGroup(hid_t parent, const char* name) {
 
 // Keras' save_weights_to_hdf5_group: layer_names, then a group per layer with weight_names and
 // the datasets.
-absl::Status WriteWeights(hid_t group, const Sequential& model) {
+absl::Status WriteWeights(hid_t group, const Model& model) {
   std::vector<std::string> layer_names;
   for (const LayerPtr& layer : model.layers()) layer_names.push_back(layer->name());
   if (absl::Status status = WriteStringList(group, "layer_names", layer_names); !status.ok()) {
@@ -225,7 +225,7 @@ std::string WithoutSuffix(const std::string& name) {
 
 // Keras' optimizer weight names: "Adam/iter:0", then "Adam/<weight>/<slot>:0" for each slot kind
 // and each weight.
-std::vector<std::string> OptimizerWeightNames(const Sequential& model,
+std::vector<std::string> OptimizerWeightNames(const Model& model,
                                               const autograd::OptimizerState& state) {
   const std::string optimizer = model.optimizer()->name();
   std::vector<std::string> names = {optimizer + "/iter:0"};
@@ -241,7 +241,7 @@ std::vector<std::string> OptimizerWeightNames(const Sequential& model,
   return names;
 }
 
-Json TrainingConfig(const Sequential& model) {
+Json TrainingConfig(const Model& model) {
   Json metrics = Json::array();
   for (const std::string& metric : model.metrics()) metrics.push_back(metric);
   Json config = Json::object();
@@ -253,7 +253,10 @@ Json TrainingConfig(const Sequential& model) {
   return config;
 }
 
-Json ModelConfig(const Sequential& model) {
+Json FunctionalConfig(const Model& model);
+
+Json ModelConfig(const Model& model) {
+  if (!model.is_sequential()) return FunctionalConfig(model);
   Json layers = Json::array();
   // tf.keras 2's Sequential lists the InputLayer it creates from the first layer's input shape.
   Json batch_input_shape = Json::array({nullptr});
@@ -271,8 +274,8 @@ Json ModelConfig(const Sequential& model) {
               {"config", Json{{"name", model.name()}, {"layers", layers}}}};
 }
 
-absl::Status WriteModel(hid_t file, const Sequential& model,
-                        const Sequential::TrainingState& state) {
+absl::Status WriteModel(hid_t file, const Model& model,
+                        const Model::TrainingState& state) {
   for (const auto& [name, value] :
        {std::pair<const char*, std::string>{"keras_version", kKerasVersion},
         {"backend", kBackend},
@@ -711,7 +714,7 @@ absl::StatusOr<size_t> StoredWeightValues(const Reader& reader, hid_t group) {
 
 // Reads the weights of every layer of `model` from `group` (Keras' layout), checking the layers
 // with weights (count, names, order) and every shape; sets nothing unless all of it is right.
-absl::Status ReadWeights(const Reader& reader, hid_t group, Sequential& model) {
+absl::Status ReadWeights(const Reader& reader, hid_t group, Model& model) {
   absl::StatusOr<std::vector<std::string>> file_layers =
       reader.StringList(group, "model weights", "layer_names");
   if (!file_layers.ok()) return file_layers.status();
@@ -767,7 +770,7 @@ absl::Status ReadWeights(const Reader& reader, hid_t group, Sequential& model) {
   return absl::OkStatus();
 }
 
-absl::Status ReadOptimizer(const Reader& reader, Sequential& model) {
+absl::Status ReadOptimizer(const Reader& reader, Model& model) {
   Hid group = reader.OpenGroup(reader.file(), "optimizer_weights");
   if (!group.ok()) return absl::OkStatus();  // saved without its optimizer: it starts afresh
   const std::vector<Tensor> parameters = model.Parameters();
@@ -803,10 +806,10 @@ absl::Status ReadOptimizer(const Reader& reader, Sequential& model) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTrainingState(const Reader& reader, Sequential& model) {
+absl::Status ReadTrainingState(const Reader& reader, Model& model) {
   Hid group = reader.OpenGroup(reader.file(), "training_state");
   if (!group.ok()) return absl::OkStatus();  // a file from Keras
-  Sequential::TrainingState state;
+  Model::TrainingState state;
   absl::StatusOr<std::string> rng = reader.String(group.get(), "training_state", "rng");
   if (!rng.ok()) return rng.status();
   state.rng = *rng;
@@ -833,7 +836,7 @@ absl::Status ReadTrainingState(const Reader& reader, Sequential& model) {
 }
 
 // Keras' training_config -> Compile.
-absl::Status CompileFromConfig(const Reader& reader, const Json& training, Sequential& model) {
+absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model& model) {
   ConfigReader config(training, absl::StrFormat("'%s': training_config", reader.path()));
   const std::string loss = config.String("loss", "");
   std::vector<std::string> metrics;
@@ -864,8 +867,15 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Seque
 }
 
 // Model_config -> the layers of a new Sequential.
-absl::StatusOr<std::unique_ptr<Sequential>> ModelFromConfig(const Reader& reader,
-                                                            const Json& model_config) {
+absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader,
+                                                            const Json& model_config);
+
+absl::StatusOr<std::unique_ptr<Model>> ModelFromConfig(const Reader& reader,
+                                                       const Json& model_config) {
+  if (model_config.is_object() && (model_config.value("class_name", Json()) == "Functional" ||
+                                   model_config.value("class_name", Json()) == "Model")) {
+    return FunctionalFromConfig(reader, model_config);
+  }
   if (!model_config.is_object() || model_config.value("class_name", Json()) != "Sequential" ||
       !model_config.contains("config") || !model_config["config"].is_object()) {
     return reader.Error(absl::StrFormat(
@@ -902,15 +912,24 @@ absl::StatusOr<std::unique_ptr<Sequential>> ModelFromConfig(const Reader& reader
     model->Add(std::move(layer->layer), model->layers().empty() ? input_shape : Shape{});
     if (!layer->name.empty()) model->layer(model->layers().size() - 1).set_name(layer->name);
   }
-  return model;
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+Json FunctionalConfig(const Model& model) {
+  return Json{{"class_name", "Functional"}, {"config", Json{{"name", model.name()}}}};
+}
+
+absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader,
+                                                            const Json& model_config) {
+  return reader.Error("model_config: Functional models cannot be read yet");
 }
 
 }  // namespace
 
-absl::Status Sequential::Save(const std::string& path) const {
+absl::Status Model::Save(const std::string& path) const {
   if (!built_) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)", name_,
+        "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)", name(),
         path));
   }
   if (!is_chief()) return absl::OkStatus();  // rank 0 writes for the whole job
@@ -918,12 +937,12 @@ absl::Status Sequential::Save(const std::string& path) const {
   return SaveFile(path, [&](hid_t file) { return WriteModel(file, *this, state); });
 }
 
-absl::Status Sequential::SaveWeights(const std::string& path) const {
+absl::Status Model::SaveWeights(const std::string& path) const {
   if (!built_) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "cannot save the weights of model '%s' to '%s': it has none yet (compile or build it "
         "first)",
-        name_, path));
+        name(), path));
   }
   if (!is_chief()) return absl::OkStatus();
   // Keras' save_weights: the weights' layout at the root of the file.
@@ -950,7 +969,7 @@ absl::Status ReadInChildFirst(const std::string& path, const std::function<absl:
                                              path, status.message()));
 }
 
-absl::Status ReadWeightsFile(const std::string& path, Sequential& model) {
+absl::Status ReadWeightsFile(const std::string& path, Model& model) {
   Reader reader(path);
   if (absl::Status status = reader.Open(); !status.ok()) return status;
   // A weights file has layer_names at its root; a model file under model_weights.
@@ -965,7 +984,7 @@ absl::Status ReadWeightsFile(const std::string& path, Sequential& model) {
   return ReadWeights(reader, group.get(), model);
 }
 
-absl::StatusOr<std::unique_ptr<Sequential>> ReadModelFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Model>> ReadModelFile(const std::string& path) {
   Reader reader(path);
   if (absl::Status status = reader.Open(); !status.ok()) return status;
   if (!reader.HasAttribute(reader.file(), "model_config")) {
@@ -979,9 +998,9 @@ absl::StatusOr<std::unique_ptr<Sequential>> ReadModelFile(const std::string& pat
   if (!weights.ok()) return reader.Error("expected (a group model_weights), got (none)");
   absl::StatusOr<size_t> stored = StoredWeightValues(reader, weights.get());
   if (!stored.ok()) return stored.status();
-  absl::StatusOr<std::unique_ptr<Sequential>> model = ModelFromConfig(reader, *model_config);
+  absl::StatusOr<std::unique_ptr<Model>> model = ModelFromConfig(reader, *model_config);
   if (!model.ok()) return model.status();
-  Sequential& loaded = **model;
+  Model& loaded = **model;
   {
     // The layers are built (weights created) no larger than the file's weights and without
     // random initialisation: the stored values replace them below.
@@ -1017,7 +1036,7 @@ absl::StatusOr<std::unique_ptr<Sequential>> ReadModelFile(const std::string& pat
 
 }  // namespace
 
-absl::Status Sequential::LoadWeights(const std::string& path) {
+absl::Status Model::LoadWeights(const std::string& path) {
   if (!built_) {
     if (absl::Status status = Build(); !status.ok()) return status;
   }
@@ -1028,7 +1047,7 @@ absl::Status Sequential::LoadWeights(const std::string& path) {
   return ReadWeightsFile(path, *this);
 }
 
-absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
   if (absl::Status status = ReadInChildFirst(path, [&] { return ReadModelFile(path).status(); });
       !status.ok()) {
     return status;

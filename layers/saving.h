@@ -39,7 +39,7 @@ inline constexpr size_t kMaxModelFileString = size_t{64} << 20;
 // and, when the file has a training_config, compiles with the same loss, metrics and optimizer,
 // whose state (and the training state) it restores. Unknown layer classes and config keys are
 // errors naming the layer and the key.
-absl::StatusOr<std::unique_ptr<Sequential>> LoadModel(const std::string& path);
+absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
 
 }  // namespace layers
 

@@ -80,7 +80,7 @@ void ExpectRoundTrip(const std::string& name, const Builder& build, const Array&
   auto model = Trained(build, x, y);
   const std::string path = TempPath(name + ".h5");
   ASSERT_TRUE(model->Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->Summary(), model->Summary());
   EXPECT_EQ((*loaded)->loss(), "binary_crossentropy");
@@ -222,7 +222,7 @@ void WriteAll(const std::string& path, const std::string& bytes) {
 
 // The error of loading `path`, which must fail.
 std::string LoadError(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
   EXPECT_FALSE(loaded.ok());
   return loaded.ok() ? "" : std::string(loaded.status().message());
 }
@@ -373,7 +373,7 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
     int status = 0;
     waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status));
-    absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     EXPECT_EQ((*loaded)->GetWeights(), weights);
     temporaries = 0;
@@ -411,7 +411,7 @@ TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
   ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
   const std::string path = TempPath("resume.h5");
   ASSERT_TRUE(first.Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Sequential>> resumed = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> resumed = LoadModel(path);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ((*resumed)->GetTrainingState().epochs, 2);
   ASSERT_TRUE((*resumed)->Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
@@ -440,7 +440,7 @@ TEST(Saving, CorruptedBytesGiveAnErrorOrTheSameModel) {
     std::string flipped = bytes;
     flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
     WriteAll(bad, flipped);
-    absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(bad);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(bad);
     if (loaded.ok()) {
       // A byte HDF5 does not read, or one inside a stored number: the same architecture and at
       // most one weight value changed (a flipped weight loads as that value, as in Keras).
@@ -693,7 +693,7 @@ TEST(HostileFiles, LargeStringsSaveAndLoadUpToTheLimit) {
   model->set_preprocessing(preprocessing);
   const std::string path = TempPath("large.h5");
   ASSERT_TRUE(model->Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Sequential>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->preprocessing(), preprocessing);
   // Past the limit, Save refuses and leaves the old file.

@@ -55,7 +55,7 @@ Output FlushOutput(std::string& error) {
 
 class Predictor {
  public:
-  Predictor(layers::Sequential& model, const datasets::TextPreprocessing& preprocessing)
+  Predictor(layers::Model& model, const datasets::TextPreprocessing& preprocessing)
       : model_(model), encoder_(preprocessing) {}
 
   // Scores `texts` together and prints one line each.
@@ -116,7 +116,7 @@ class Predictor {
   }
 
  private:
-  layers::Sequential& model_;
+  layers::Model& model_;
   datasets::TextEncoder encoder_;
 };
 
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
           errno == EBADF ? "closed" : S_ISDIR(input.st_mode) ? "a directory" : "unreadable")));
     }
   }
-  absl::StatusOr<std::unique_ptr<layers::Sequential>> model = layers::LoadModel(path);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(path);
   if (!model.ok()) return experiments::ExitWithUsageError(model.status());
   const layers::Layer& output = *(*model)->layers().back();
   if (output.output_shape().size() != 1) {

@@ -1,0 +1,751 @@
+// The trainer every model shares (Keras 3's Trainer): Model's fit, evaluate, predict and
+// train_on_batch. Batches come from the data adapter (layers/data_adapter.h), what happens beside
+// the loop from callbacks (layers/callbacks.h), and the collectives of a data-parallel run from
+// layers/data_parallel.h.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "autograd/elementwise.h"
+#include "layers/callbacks.h"
+#include "layers/data_adapter.h"
+#include "layers/model.h"
+#include "layers/progress.h"
+#include "xtensor/xmath.hpp"
+
+namespace layers {
+namespace {
+
+std::string Values(const std::map<std::string, double>& values,
+                   const std::vector<std::string>& order) {
+  std::string out;
+  for (const std::string& key : order) {
+    auto it = values.find(key);
+    if (it == values.end()) continue;
+    absl::StrAppend(&out, out.empty() ? "" : " - ", absl::StrFormat("%s: %.4f", key, it->second));
+  }
+  return out;
+}
+
+// The first NaN or infinity in `values`, as "nan at [3, 0, 7]", or "" when all are finite.
+std::string FirstNonFinite(const Array& values) {
+  const Real* data = values.data();
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (std::isfinite(data[k])) continue;
+    std::vector<size_t> index(values.dimension());
+    size_t rest = k;
+    for (size_t axis = values.dimension(); axis-- > 0;) {
+      index[axis] = rest % values.shape()[axis];
+      rest /= values.shape()[axis];
+    }
+    return absl::StrFormat("%s at [%s]",
+                           std::isnan(data[k]) ? "nan"
+                           : data[k] > 0       ? "inf"
+                                               : "-inf",
+                           absl::StrJoin(index, ", "));
+  }
+  return "";
+}
+
+// A metric averaged with weights; 0 when nothing had weight (every step masked), as Keras'
+// metrics report for zero total weight, in Fit, Evaluate and the progress bar alike.
+double WeightedMean(double sum, double weight) { return weight == 0 ? 0.0 : sum / weight; }
+
+bool SampleShapeFits(const Shape& sample, const Shape& expected) {
+  if (sample.size() != expected.size()) return false;
+  for (size_t i = 0; i < sample.size(); ++i) {
+    if (expected[i] != kVaries && sample[i] != expected[i]) return false;
+  }
+  return true;
+}
+
+// "x" for a model of one input, "x[1]" for the second of several.
+std::string ArrayName(const char* what, size_t index, size_t count) {
+  return count == 1 ? what : absl::StrFormat("%s[%d]", what, index);
+}
+
+}  // namespace
+
+// The trainer's steps, with access to the model's compile settings and state.
+class Trainer {
+ public:
+  // The loss of a batch: the total (the weighted sum over outputs) and each output's.
+  struct BatchLoss {
+    Tensor loss;
+    std::vector<double> output_losses;
+    std::vector<Array> predictions;  // each output (probabilities), for the metrics
+    std::vector<std::optional<Array>> masks;
+  };
+
+  // Compiled (built is enough for predict), x and y (when given) shaped for the model and, with
+  // `finite`, free of NaN and infinities; `method` ("fit", "evaluate", ...) begins every error.
+  static absl::Status CheckData(const Model& model, const std::vector<Array>& x,
+                                const std::vector<Array>* y, const char* method, bool finite) {
+    const bool predicting = y == nullptr;
+    if (!model.graph_status_.ok()) {
+      return absl::Status(model.graph_status_.code(),
+                          absl::StrCat(method, ": ", model.graph_status_.message()));
+    }
+    if (!(predicting ? model.built() : model.compiled_)) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: model '%s' is not compiled: call Compile first", method, model.name()));
+    }
+    const size_t inputs = model.input_shapes_.size(), outputs = model.output_shapes_.size();
+    if (x.size() != inputs) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: model '%s' takes %d inputs, got %d arrays", method, model.name(), inputs, x.size()));
+    }
+    if (y != nullptr && y->size() != outputs) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: model '%s' has %d outputs, got %d target arrays", method,
+                          model.name(), outputs, y->size()));
+    }
+    size_t samples = 0;
+    for (size_t i = 0; i < inputs; ++i) {
+      const Shape x_shape = autograd::ShapeOf(x[i]);
+      const Shape x_sample(x_shape.begin() + std::min<size_t>(1, x_shape.size()), x_shape.end());
+      if (x_shape.empty() || !SampleShapeFits(x_sample, model.input_shapes_[i])) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: %s has shape %s but model '%s' expects %s", method, ArrayName("x", i, inputs),
+            autograd::ShapeString(x_shape), model.name(),
+            KerasShapeString(model.input_shapes_[i])));
+      }
+      if (i == 0) samples = x_shape[0];
+      if (x_shape[0] != samples) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: x[0] has %d samples but x[%d] has %d: every input needs one row per sample",
+            method, samples, i, x_shape[0]));
+      }
+      if (finite && x_shape[0] == 0) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: %s has no samples (shape %s): there is nothing to learn from or score; check the "
+            "data and the split that produced it",
+            method, ArrayName("x", i, inputs), autograd::ShapeString(x_shape)));
+      }
+    }
+    if (y != nullptr) {
+      for (size_t k = 0; k < outputs; ++k) {
+        const Shape y_shape = autograd::ShapeOf((*y)[k]);
+        Shape expected = {samples};
+        const Shape& out = model.output_shapes_[k];
+        expected.insert(expected.end(), out.begin(), out.end());
+        bool fits = y_shape.size() == expected.size() && !y_shape.empty() && y_shape[0] == samples;
+        for (size_t a = 1; fits && a < expected.size(); ++a) {
+          // An output axis whose length varies takes the length of the input's.
+          fits = expected[a] == kVaries || y_shape[a] == expected[a];
+        }
+        if (!fits) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: %s has shape %s but the model's output for x is %s", method,
+              ArrayName("y", k, outputs), autograd::ShapeString(y_shape),
+              autograd::ShapeString(expected)));
+        }
+      }
+    }
+    if (!finite) return absl::OkStatus();
+    // One NaN would spread to every weight through the first update.
+    for (const auto& [what, arrays] :
+         {std::pair<const char*, const std::vector<Array>*>{"x", &x}, {"y", y}}) {
+      if (arrays == nullptr) continue;
+      for (size_t i = 0; i < arrays->size(); ++i) {
+        if (const std::string bad = FirstNonFinite((*arrays)[i]); !bad.empty()) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: %s holds %s (the first index is the sample): remove or repair that sample",
+              method, ArrayName(what, i, arrays->size()), bad));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<std::vector<Model::Output>> Forward(Model& model,
+                                                            const std::vector<Array>& x,
+                                                            bool training) {
+    std::vector<Tensor> inputs;
+    for (const Array& values : x) inputs.push_back(Tensor(values));
+    return model.Run(inputs, std::vector<const Array*>(x.size(), nullptr), training);
+  }
+
+  static absl::StatusOr<BatchLoss> LossOnBatch(Model& model, const std::vector<Array>& x,
+                                               const std::vector<Array>& y, bool training) {
+    absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, x, training);
+    if (!outputs.ok()) return outputs.status();
+    BatchLoss batch;
+    for (size_t k = 0; k < outputs->size(); ++k) {
+      Model::Output& output = (*outputs)[k];
+      const LossEntry& entry = model.losses_[k];
+      Tensor loss;
+      try {
+        loss = entry.loss(output.value, y[k], output.mask ? &*output.mask : nullptr);
+      } catch (const std::exception& error) {
+        autograd::CurrentTape().Clear();
+        return absl::InvalidArgumentError(
+            absl::StrFormat("loss '%s'%s: %s", entry.name,
+                            outputs->size() > 1 ? " of output " + model.OutputNames()[k] : "",
+                            error.what()));
+      }
+      batch.output_losses.push_back(loss.item());
+      // One output of weight 1 is its own loss (no op recorded: Sequential's numbers stay).
+      const double weight = model.loss_weights_[k];
+      if (weight != 1.0) loss = autograd::Scale(loss, static_cast<Real>(weight));
+      batch.loss = k == 0 ? loss : autograd::Add(batch.loss, loss);
+      batch.predictions.push_back(output.value.value());
+      batch.masks.push_back(std::move(output.mask));
+    }
+    return batch;
+  }
+
+  // Every output's loss and accuracy of a batch; the first output's accuracy is the model's.
+  static Scores BatchScores(const Model& model, const BatchLoss& batch,
+                            const std::vector<Array>& targets) {
+    Scores scores{batch.loss.item()};
+    for (size_t k = 0; k < batch.predictions.size(); ++k) {
+      const AccuracySums sums =
+          Accuracy(model.losses_[k].accuracy, batch.predictions[k], targets[k],
+                   batch.masks[k] ? &*batch.masks[k] : nullptr);
+      Scores::Output output{batch.output_losses[k], 0, sums.weight};
+      output.accuracy = !model.metrics_.accuracy ? std::numeric_limits<double>::quiet_NaN()
+                        : sums.weight == 0       ? 0.0
+                                                 : sums.correct / sums.weight;
+      scores.outputs.push_back(output);
+    }
+    scores.accuracy = scores.outputs[0].accuracy;
+    scores.accuracy_weight = scores.outputs[0].accuracy_weight;
+    return scores;
+  }
+
+  // The logs' keys in Keras' order: loss, each output's loss (several outputs), the metric
+  // (each output's), then the same with "val_".
+  static std::vector<std::string> LogKeys(const Model& model, bool validate) {
+    const std::vector<std::string> names = model.OutputNames();
+    const bool several = names.size() > 1;
+    std::vector<std::string> keys = {"loss"};
+    if (several) {
+      for (const std::string& name : names) keys.push_back(name + "_loss");
+    }
+    if (model.metrics_.accuracy) {
+      if (several) {
+        for (const std::string& name : names) keys.push_back(name + "_" + model.metrics_.accuracy_name);
+      } else {
+        keys.push_back(model.metrics_.accuracy_name);
+      }
+    }
+    if (validate) {
+      const size_t train = keys.size();
+      for (size_t i = 0; i < train; ++i) keys.push_back("val_" + keys[i]);
+    }
+    return keys;
+  }
+
+  // Running sums of an epoch's scores, and the logs they average to.
+  struct Totals {
+    double loss = 0, rows = 0;
+    std::vector<double> output_loss, correct, weight;
+    void Add(const Scores& scores, double batch_rows) {
+      const size_t outputs = scores.outputs.size();
+      output_loss.resize(outputs, 0), correct.resize(outputs, 0), weight.resize(outputs, 0);
+      loss += scores.loss * batch_rows;
+      rows += batch_rows;
+      for (size_t k = 0; k < outputs; ++k) {
+        output_loss[k] += scores.outputs[k].loss * batch_rows;
+        correct[k] += scores.outputs[k].accuracy * scores.outputs[k].accuracy_weight;
+        weight[k] += scores.outputs[k].accuracy_weight;
+      }
+    }
+    std::map<std::string, double> Logs(const Model& model, const std::string& prefix) const {
+      const std::vector<std::string> names = model.OutputNames();
+      const std::string& acc = model.metrics_.accuracy_name;
+      std::map<std::string, double> logs = {{prefix + "loss", loss / rows}};
+      if (names.size() == 1) {
+        if (!correct.empty()) logs[prefix + acc] = WeightedMean(correct[0], weight[0]);
+        return logs;
+      }
+      for (size_t k = 0; k < correct.size(); ++k) {
+        logs[prefix + names[k] + "_loss"] = output_loss[k] / rows;
+        logs[prefix + names[k] + "_" + acc] = WeightedMean(correct[k], weight[k]);
+      }
+      return logs;
+    }
+  };
+
+  // The logs of finished scores (Evaluate's), under `prefix`.
+  static std::map<std::string, double> ScoreLogs(const Model& model, const Scores& scores,
+                                                 const std::string& prefix) {
+    const std::vector<std::string> names = model.OutputNames();
+    const std::string& acc = model.metrics_.accuracy_name;
+    std::map<std::string, double> logs = {{prefix + "loss", scores.loss}};
+    if (names.size() == 1) {
+      logs[prefix + acc] = scores.accuracy;
+      return logs;
+    }
+    for (size_t k = 0; k < scores.outputs.size(); ++k) {
+      logs[prefix + names[k] + "_loss"] = scores.outputs[k].loss;
+      logs[prefix + names[k] + "_" + acc] = scores.outputs[k].accuracy;
+    }
+    return logs;
+  }
+
+  // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
+  // Data-parallel, x and y are rows [first_row, first_row + rows) of a global batch of
+  // `global_rows`; the scores are the global batch's.
+  static absl::StatusOr<Scores> TrainStep(Model& model, const std::vector<Array>& x,
+                                          const std::vector<Array>& y, bool terminate_on_nan,
+                                          size_t global_rows = 0, size_t first_row = 0) {
+    autograd::CurrentTape().Clear();
+    DataParallel* group = model.data_parallel_.get();
+    // Dropout masks of this rank's rows of the global batch (layers/data_parallel.h).
+    std::optional<BatchShare> share;
+    if (group != nullptr) share.emplace(global_rows, first_row);
+    absl::StatusOr<BatchLoss> batch = LossOnBatch(model, x, y, /*training=*/true);
+    if (!batch.ok()) return batch.status();
+    Scores scores = BatchScores(model, *batch, y);
+    if (group != nullptr) {
+      // Every rank must join the allreduce, so a NaN on one rank is judged on the global loss.
+      if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
+        return status;
+      }
+      if (absl::Status status = AverageGradients(model, x[0].shape()[0], global_rows, scores);
+          !status.ok()) {
+        return status;
+      }
+    }
+    if (terminate_on_nan && !std::isfinite(scores.loss)) {
+      autograd::CurrentTape().Clear();
+      for (Tensor parameter : model.parameters_) parameter.ZeroGrad();
+      return absl::OutOfRangeError(absl::StrFormat(
+          "the loss became %g, so training stopped (TerminateOnNaN) before this batch's update; "
+          "the weights are finite: try a smaller learning rate, or look for extreme values in "
+          "the data",
+          scores.loss));
+    }
+    if (group == nullptr) {
+      if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
+        return status;
+      }
+    }
+    model.optimizer_->Step(model.parameters_);
+    return scores;
+  }
+
+  // Data-parallel: every gradient and the scores become the global batch's, in one allreduce;
+  // each rank's means weigh by its rows.
+  static absl::Status AverageGradients(Model& model, size_t rows, size_t global_rows,
+                                       Scores& scores) {
+    const bool accuracy = model.metrics_.accuracy;
+    // Products in Real, as the buffer holds them.
+    const auto times_rows = [&](double value) {
+      return static_cast<double>(static_cast<Real>(value) * static_cast<Real>(rows));
+    };
+    // The loss, then each output's loss, accuracy's weighted sum and weight (one output: the
+    // model's loss is its loss, so only the first three are sent).
+    std::vector<double> sums = {times_rows(scores.loss)};
+    for (const Scores::Output& output : scores.outputs) {
+      if (scores.outputs.size() > 1) sums.push_back(times_rows(output.loss));
+      sums.push_back(accuracy ? output.accuracy * output.accuracy_weight : 0.0);
+      sums.push_back(output.accuracy_weight);
+    }
+    if (absl::Status status =
+            AllreduceGradients(*model.data_parallel_, model.parameters_, rows, global_rows, sums);
+        !status.ok()) {
+      return status;
+    }
+    // In Real, as the buffer holds them.
+    const auto mean = [&](double sum) {
+      return static_cast<double>(static_cast<Real>(sum) / static_cast<Real>(global_rows));
+    };
+    scores.loss = mean(sums[0]);
+    const bool several = scores.outputs.size() > 1;
+    for (size_t k = 0; k < scores.outputs.size(); ++k) {
+      Scores::Output& output = scores.outputs[k];
+      const double* at = sums.data() + 1 + k * (several ? 3 : 2);
+      output.loss = several ? mean(at[0]) : scores.loss;
+      const double correct = at[several ? 1 : 0], total = at[several ? 2 : 1];
+      output.accuracy_weight = total;
+      output.accuracy = !accuracy ? std::numeric_limits<double>::quiet_NaN()
+                        : total == 0 ? 0.0
+                                     : correct / total;
+    }
+    scores.accuracy = scores.outputs[0].accuracy;
+    scores.accuracy_weight = scores.outputs[0].accuracy_weight;
+    return absl::OkStatus();
+  }
+
+  // What every replica must share: the input shapes, every weight's shape and the generator.
+  static std::vector<Agreed> Agreement(const Model& model, const std::string& method) {
+    std::ostringstream state;
+    state << model.rng_->engine();
+    std::vector<std::string> names;
+    for (const LayerPtr& layer : model.layers_) {
+      if (!layer->built()) continue;
+      for (std::string& name : layer->KerasWeightNames()) names.push_back(std::move(name));
+    }
+    return ModelAgreement(*model.data_parallel_, method, model.input_shapes_, model.parameters_,
+                          names, state.str(), model.seed_);
+  }
+
+  static absl::Status ShareWeights(Model& model) {
+    if (absl::Status status = BroadcastParameters(*model.data_parallel_, model.parameters_);
+        !status.ok()) {
+      return status;
+    }
+    model.weights_shared_ = true;
+    return absl::OkStatus();
+  }
+
+  // The mask the first input makes (by the first layer that reads it), for bucketing.
+  static absl::StatusOr<std::vector<size_t>> Lengths(const Model& model, const Array& x,
+                                                     const char* method) {
+    std::optional<Array> mask;
+    for (size_t i = model.inputs_.size(); i < model.nodes_.size() && !mask; ++i) {
+      const Node& node = *model.nodes_[i];
+      if (node.inputs.size() == 1 && node.inputs[0] == model.inputs_[0]) {
+        mask = node.layer->ComputeMask(x, nullptr);
+      }
+    }
+    if (!mask) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: bucket_by_length needs the lengths of the samples, from a mask made by the first "
+          "layer: use Embedding(..., mask_zero=true) or Masking first, or turn bucketing off",
+          method));
+    }
+    return RealLengths(*mask);
+  }
+};
+
+absl::StatusOr<History> Model::Fit(const Array& x, const Array& y, const FitOptions& options) {
+  return Fit(std::vector<Array>{x}, std::vector<Array>{y}, options);
+}
+
+absl::StatusOr<History> Model::Fit(const std::vector<Array>& x, const std::vector<Array>& y,
+                                   const FitOptions& options) {
+  std::vector<Array> validation_x = options.validation_inputs();
+  std::vector<Array> validation_y = options.validation_targets();
+  if (options.validation_x().dimension() > 0) {  // Array() is 0-d: unset
+    validation_x = {options.validation_x()};
+    validation_y = {options.validation_y()};
+  }
+  const bool validate = !validation_x.empty();
+  absl::Status usable =
+      options.batch_size() == 0
+          ? absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1")
+          : Trainer::CheckData(*this, x, &y, "fit", /*finite=*/true);
+  if (usable.ok() && validate) {
+    usable = Trainer::CheckData(*this, validation_x, &validation_y, "fit (validation_data)",
+                                /*finite=*/true);
+  }
+  const size_t samples = usable.ok() ? x[0].shape()[0] : 0;
+  // Data-parallel: each step takes batch_size / ranks rows of every rank's shard.
+  const size_t ranks = data_parallel_ ? static_cast<size_t>(data_parallel_->size()) : 1;
+  const size_t rank = data_parallel_ ? static_cast<size_t>(data_parallel_->rank()) : 0;
+  const size_t batch_size = options.batch_size() / ranks;
+  if (data_parallel_) {
+    // Every rank must take the same number of steps with the same options and the same model, or
+    // the collectives would pair up wrongly (a hang, MPI_ERR_TRUNCATE) or the replicas train
+    // apart: compare them all in one collective, with whether every rank's shard is usable (one
+    // rank's bad shard stops every rank), so that every rank returns the same error.
+    const std::string advice = "give every rank an equal shard and the same options";
+    const auto number = [](const double* value) { return absl::StrFormat("%g", *value); };
+    std::vector<Agreed> entries;
+    for (const auto& [what, value] : std::vector<std::pair<const char*, double>>{
+             {"samples in the shard", static_cast<double>(samples)},
+             {"batch_size", static_cast<double>(options.batch_size())},
+             {"epochs", static_cast<double>(options.epochs())},
+             {"initial_epoch", static_cast<double>(options.initial_epoch())},
+             {"validation data", static_cast<double>(validate)},
+             {"bucket_by_length", static_cast<double>(options.bucket_by_length())},
+             {"shuffle", static_cast<double>(options.shuffle())},
+         }) {
+      entries.push_back({what, {value}, number, advice});
+    }
+    for (Agreed& entry : Trainer::Agreement(*this, "fit")) entries.push_back(std::move(entry));
+    if (absl::StatusOr<std::vector<double>> all =
+            Agree(*data_parallel_, "fit", "shard", usable, entries);
+        !all.ok()) {
+      return all.status();
+    }
+    if (options.batch_size() % ranks != 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "fit: batch_size %d is not a multiple of the %d processes of the job, which take equal "
+          "shares of every batch: use %d or %d",
+          options.batch_size(), ranks, std::max(ranks, options.batch_size() / ranks * ranks),
+          (options.batch_size() / ranks + 1) * ranks));
+    }
+    if (absl::Status status = Trainer::ShareWeights(*this); !status.ok()) return status;
+  }
+  if (!usable.ok()) return usable;
+  const int verbose = is_chief() ? options.verbose() : 0;
+  std::vector<size_t> lengths;
+  if (options.bucket_by_length()) {
+    absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "fit");
+    if (!real.ok()) return real.status();
+    lengths = *std::move(real);
+  }
+  if (order_.size() != samples) {
+    order_.resize(samples);
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  const std::vector<std::string> keys = Trainer::LogKeys(*this, validate);
+  const bool terminal = IsTerminal(stdout);
+  History history;
+  // Callbacks that write files run on rank 0 only; the others (EarlyStopping) everywhere, on the
+  // same logs, so that every rank stops together.
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
+    if (is_chief() || !callback->writes_files()) callbacks.push_back(callback);
+  }
+  for (const std::shared_ptr<Callback>& callback : callbacks) {
+    if (absl::Status status = callback->OnTrainBegin(*this); !status.ok()) return status;
+  }
+  bool stop = false;
+  for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
+    if (verbose > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
+    const EpochPlan plan = TrainingEpoch(order_, batch_size,
+                                         options.bucket_by_length() ? &lengths : nullptr,
+                                         options.shuffle(), *rng_);
+    ProgressBar bar(samples * ranks, terminal, verbose == 1 ? stdout : nullptr);
+    Trainer::Totals totals;
+    size_t steps = 0;
+    for (const auto& [begin, end] : plan.batches) {
+      absl::StatusOr<Scores> scores = Trainer::TrainStep(
+          *this, GatherRows(x, plan.order, begin, end), GatherRows(y, plan.order, begin, end),
+          options.terminate_on_nan(), (end - begin) * ranks, (end - begin) * rank);
+      if (!scores.ok()) {
+        if (verbose > 0) std::printf("\n");  // end the progress line
+        return absl::Status(
+            scores.status().code(),
+            absl::StrFormat("fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
+                            steps + 1, begin, end - 1, scores.status().message()));
+      }
+      ++steps;
+      totals.Add(*scores, static_cast<double>((end - begin) * ranks));
+      if (bar.Due(static_cast<size_t>(totals.rows))) {
+        bar.Update(static_cast<size_t>(totals.rows), Values(totals.Logs(*this, ""), keys));
+      }
+    }
+    std::map<std::string, double> epoch_values = totals.Logs(*this, "");
+    if (validate) {
+      absl::StatusOr<Scores> scores =
+          Evaluate(validation_x, validation_y, options.batch_size(), options.bucket_by_length());
+      if (!scores.ok()) return scores.status();
+      for (auto& [key, value] : Trainer::ScoreLogs(*this, *scores, "val_")) {
+        epoch_values[key] = value;
+      }
+    }
+    std::map<std::string, double> logs;
+    for (const std::string& key : keys) {
+      history.history[key].push_back(epoch_values[key]);
+      logs[key] = epoch_values[key];
+    }
+    epochs_trained_ = static_cast<int64_t>(epoch) + 1;
+    if (verbose == 2) {
+      std::printf(" - %.0fs - %s\n", bar.ElapsedSeconds(), Values(epoch_values, keys).c_str());
+    } else if (verbose == 1) {
+      bar.Finish(Values(epoch_values, keys), steps);
+    }
+    for (const std::shared_ptr<Callback>& callback : callbacks) {
+      if (absl::Status status = callback->OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
+        return absl::Status(status.code(), absl::StrFormat("fit: after epoch %zu: %s", epoch + 1,
+                                                           status.message()));
+      }
+    }
+  }
+  for (const std::shared_ptr<Callback>& callback : callbacks) {
+    if (absl::Status status = callback->OnTrainEnd(*this); !status.ok()) return status;
+  }
+  return history;
+}
+
+absl::StatusOr<Scores> Model::TrainOnBatch(const Array& x, const Array& y) {
+  return TrainOnBatch(std::vector<Array>{x}, std::vector<Array>{y});
+}
+
+absl::StatusOr<Scores> Model::TrainOnBatch(const std::vector<Array>& x,
+                                           const std::vector<Array>& y) {
+  const absl::Status usable = Trainer::CheckData(*this, x, &y, "train_on_batch", /*finite=*/true);
+  if (data_parallel_ == nullptr) {
+    if (!usable.ok()) return usable;
+    return Trainer::TrainStep(*this, x, y, /*terminate_on_nan=*/true);
+  }
+  // One collective: whether every rank can train, each rank's rows (its share of the global
+  // batch comes after those of the ranks before it) and, on the first call, the model.
+  const bool first = !weights_shared_;
+  std::vector<Agreed> entries = {{"rows",
+                                  {usable.ok() ? static_cast<double>(x[0].shape()[0]) : 0.0},
+                                  nullptr,
+                                  "",
+                                  /*must_agree=*/false}};
+  if (first) {
+    for (Agreed& entry : Trainer::Agreement(*this, "train_on_batch")) {
+      entries.push_back(std::move(entry));
+    }
+  }
+  absl::StatusOr<std::vector<double>> all =
+      Agree(*data_parallel_, "train_on_batch", "batch", usable, entries);
+  if (!all.ok()) return all.status();
+  if (first) {
+    if (absl::Status status = Trainer::ShareWeights(*this); !status.ok()) return status;
+  }
+  const size_t ranks = static_cast<size_t>(data_parallel_->size()), width = all->size() / ranks;
+  size_t global_rows = 0, first_row = 0;
+  for (size_t r = 0; r < ranks; ++r) {
+    if (r == static_cast<size_t>(data_parallel_->rank())) first_row = global_rows;
+    global_rows += static_cast<size_t>((*all)[r * width + 1]);
+  }
+  return Trainer::TrainStep(*this, x, y, /*terminate_on_nan=*/true, global_rows, first_row);
+}
+
+absl::StatusOr<Scores> Model::Evaluate(const Array& x, const Array& y, size_t batch_size,
+                                       bool bucket_by_length) {
+  return Evaluate(std::vector<Array>{x}, std::vector<Array>{y}, batch_size, bucket_by_length);
+}
+
+absl::StatusOr<Scores> Model::Evaluate(const std::vector<Array>& x, const std::vector<Array>& y,
+                                       size_t batch_size, bool bucket_by_length) {
+  if (batch_size == 0) {
+    return absl::InvalidArgumentError("evaluate: batch_size is 0; it must be at least 1");
+  }
+  if (absl::Status status = Trainer::CheckData(*this, x, &y, "evaluate", /*finite=*/true);
+      !status.ok()) {
+    return status;
+  }
+  autograd::NoGradGuard no_grad;
+  const size_t samples = x[0].shape()[0];
+  std::vector<size_t> lengths;
+  if (bucket_by_length) {
+    absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "evaluate");
+    if (!real.ok()) return real.status();
+    lengths = *std::move(real);
+  }
+  const EpochPlan plan = InferenceEpoch(samples, batch_size, bucket_by_length ? &lengths : nullptr);
+  const size_t outputs = outputs_.size();
+  // Sums: the loss, then per output its loss, accuracy's weighted sum and weight; the samples.
+  std::vector<double> sums(1 + 3 * outputs + 1, 0.0);
+  for (const auto& [begin, end] : plan.batches) {
+    const std::vector<Array> targets = GatherRows(y, plan.order, begin, end);
+    absl::StatusOr<Trainer::BatchLoss> batch = Trainer::LossOnBatch(
+        *this, GatherRows(x, plan.order, begin, end), targets, /*training=*/false);
+    if (!batch.ok()) return batch.status();
+    const Scores scores = Trainer::BatchScores(*this, *batch, targets);
+    const double rows = static_cast<double>(end - begin);
+    sums[0] += scores.loss * rows;
+    for (size_t k = 0; k < outputs; ++k) {
+      sums[1 + 3 * k] += scores.outputs[k].loss * rows;
+      if (metrics_.accuracy) {
+        sums[2 + 3 * k] += scores.outputs[k].accuracy * scores.outputs[k].accuracy_weight;
+      }
+      sums[3 + 3 * k] += scores.outputs[k].accuracy_weight;
+    }
+  }
+  sums.back() = static_cast<double>(samples);
+  if (data_parallel_) {
+    // Each rank's sums, over its shard, add up to the job's.
+    if (absl::Status status = data_parallel_->AllreduceSum(sums.data(), sums.size());
+        !status.ok()) {
+      return status;
+    }
+  }
+  const double total = sums.back();
+  Scores scores{sums[0] / total};
+  for (size_t k = 0; k < outputs; ++k) {
+    Scores::Output output{sums[1 + 3 * k] / total, WeightedMean(sums[2 + 3 * k], sums[3 + 3 * k]),
+                          sums[3 + 3 * k]};
+    if (!metrics_.accuracy) output.accuracy = std::numeric_limits<double>::quiet_NaN();
+    scores.outputs.push_back(output);
+  }
+  scores.accuracy = scores.outputs[0].accuracy;
+  scores.accuracy_weight = scores.outputs[0].accuracy_weight;
+  return scores;
+}
+
+absl::StatusOr<Array> Model::Predict(const Array& x, size_t batch_size, bool bucket_by_length) {
+  if (outputs_.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "predict: model '%s' has %d outputs: pass its inputs as a list to get one array each",
+        name(), outputs_.size()));
+  }
+  absl::StatusOr<std::vector<Array>> outputs =
+      Predict(std::vector<Array>{x}, batch_size, bucket_by_length);
+  if (!outputs.ok()) return outputs.status();
+  return std::move(outputs->front());
+}
+
+absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, size_t batch_size,
+                                                  bool bucket_by_length) {
+  if (batch_size == 0) {
+    return absl::InvalidArgumentError("predict: batch_size is 0; it must be at least 1");
+  }
+  // No sample is no prediction; NaN in, NaN out (as Keras).
+  if (absl::Status status = Trainer::CheckData(*this, x, nullptr, "predict", /*finite=*/false);
+      !status.ok()) {
+    return status;
+  }
+  autograd::NoGradGuard no_grad;
+  const size_t samples = x[0].shape()[0];
+  std::vector<size_t> lengths;
+  if (bucket_by_length) {
+    absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "predict");
+    if (!real.ok()) return real.status();
+    lengths = *std::move(real);
+  }
+  const EpochPlan plan = InferenceEpoch(samples, batch_size, bucket_by_length ? &lengths : nullptr);
+  std::vector<Array> results(outputs_.size());
+  for (const auto& [begin, end] : plan.batches) {
+    absl::StatusOr<std::vector<Output>> predictions =
+        Trainer::Forward(*this, GatherRows(x, plan.order, begin, end), /*training=*/false);
+    if (!predictions.ok()) return predictions.status();
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Array& values = (*predictions)[k].value.value();
+      if (results[k].dimension() == 0) {
+        // The shape comes from the first batch: an axis whose length varies takes the data's.
+        Shape shape = autograd::ShapeOf(values);
+        shape[0] = samples;
+        results[k] = Array::from_shape(shape);
+      }
+      const size_t row = values.size() / std::max<size_t>(end - begin, 1);
+      if (results[k].size() != row * samples) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "predict: output %d of batch %d has shape %s, unlike the first batch's rows of %d "
+            "values: an axis whose length varies must have the same length in every batch",
+            k, begin / batch_size, autograd::ShapeString(autograd::ShapeOf(values)),
+            results[k].size() / std::max<size_t>(samples, 1)));
+      }
+      for (size_t i = begin; i < end; ++i) {
+        std::memcpy(results[k].data() + plan.order[i] * row, values.data() + (i - begin) * row,
+                    row * sizeof(Real));
+      }
+    }
+  }
+  if (samples == 0) {
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      Shape shape = {0};
+      for (size_t extent : output_shapes_[k]) shape.push_back(extent == kVaries ? 0 : extent);
+      results[k] = Array::from_shape(shape);
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<Array> Model::PredictClasses(const Array& x, size_t batch_size) {
+  absl::StatusOr<Array> probabilities = Predict(x, batch_size);
+  if (!probabilities.ok()) return probabilities.status();
+  const Array& p = *probabilities;
+  const size_t classes = p.shape().back();
+  if (classes == 1) return Array(xt::cast<Real>(p > Real(0.5)));
+  Shape shape = autograd::ShapeOf(p);
+  shape.pop_back();  // Keras returns the class index, without the class axis
+  Array out = Array::from_shape(shape);
+  for (size_t r = 0; r < out.size(); ++r) {
+    const Real* row = p.data() + r * classes;
+    out.data()[r] = static_cast<Real>(std::max_element(row, row + classes) - row);
+  }
+  return out;
+}
+
+}  // namespace layers
