@@ -74,7 +74,8 @@ absl::StatusOr<std::vector<Shape>> Layer::BuildCall(const std::vector<Shape>& in
     if (input_shapes == call_input_shapes_) return output_shapes_;
     return absl::FailedPreconditionError(
         absl::StrFormat("layer '%s' (%s) was built for %s and cannot take %s", name_, type_,
-                        InputsString(call_input_shapes_), InputsString(input_shapes)));
+                        InputsString(call_input_shapes_),
+                        InputsString(input_shapes).substr(input_shapes.size() == 1 ? 6 : 7)));
   }
   if (WeightsFromFile* file = WeightsFromFile::Current(); rebuild && file != nullptr) {
     for (const Weight& weight : weights_) file->Refund(weight.tensor.numel());
