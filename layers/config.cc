@@ -13,6 +13,7 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/masking.h"
+#include "layers/merging.h"
 #include "layers/recurrent.h"
 
 namespace layers {
@@ -53,6 +54,11 @@ constexpr LayerClass kLayerClasses[] = {
     {"Bidirectional", BidirectionalLayer::FromConfig},
     {"Conv1D", Conv1DLayer::FromConfig},
     {"MaxPooling1D", MaxPooling1DLayer::FromConfig},
+    {"Concatenate", ConcatenateLayer::FromConfig},
+    {"Add", ElementwiseMergeLayer::FromConfig<kAdd>},
+    {"Subtract", ElementwiseMergeLayer::FromConfig<kSubtract>},
+    {"Multiply", ElementwiseMergeLayer::FromConfig<kMultiply>},
+    {"Average", ElementwiseMergeLayer::FromConfig<kAverage>},
 };
 
 // The optimizers, with Keras' config keys; keys that only Keras implements must hold the value

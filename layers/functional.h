@@ -56,6 +56,10 @@ class KerasTensors : public std::vector<KerasTensor> {
   using std::vector<KerasTensor>::vector;
   // The only output; with several, a tensor carrying an error that says to pick one with [i].
   operator KerasTensor() const;  // NOLINT: Keras' x = Dense(1)(x)
+  // Of the only output (or the error of using several as one).
+  absl::Status status() const { return KerasTensor(*this).status(); }
+  Shape shape() const { return KerasTensor(*this).shape(); }
+  bool masked() const { return KerasTensor(*this).masked(); }
 };
 
 // Keras' initial_state argument: the state tensors a recurrent layer starts from ({h}, or {h, c}
