@@ -54,6 +54,19 @@ struct FitOptions {
   LAYERS_ARG(Array, validation_y, Array());
   LAYERS_ARG(std::vector<Array>, validation_inputs, {});
   LAYERS_ARG(std::vector<Array>, validation_targets, {});
+  // Keras' validation_split: the last fraction of the samples (before any shuffling), in [0, 1),
+  // held out and evaluated after every epoch. Ignored when validation data is given.
+  LAYERS_ARG(double, validation_split, 0.0);
+  // Keras' sample_weight: one weight >= 0 per sample, [samples], multiplying that sample's loss
+  // terms (every step of a sequence; masked steps stay 0) for every output. The loss still
+  // divides by the number of terms; the accuracy does not take the weights (tf.keras 2 passes
+  // sample weights to weighted_metrics only).
+  LAYERS_ARG(Array, sample_weight, Array());
+  // Keras' class_weight: class index -> weight, for a model of one output with targets
+  // [samples, classes] (the class is the arg max) or [samples, 1] (0 or 1): each sample's loss
+  // terms take its class's weight (times sample_weight when both are given). Keys must be 0 to
+  // classes - 1.
+  LAYERS_ARG(std::vector<double>, class_weight, {});
   // Keras' TerminateOnNaN, on by default here: a batch whose loss is NaN or infinite stops
   // training with an error, before its update reaches the weights.
   LAYERS_ARG(bool, terminate_on_nan, true);

@@ -71,6 +71,68 @@ std::string ArrayName(const char* what, size_t index, size_t count) {
   return count == 1 ? what : absl::StrFormat("%s[%d]", what, index);
 }
 
+// Rows [begin, end) of every array.
+std::vector<Array> Rows(const std::vector<Array>& arrays, size_t begin, size_t end) {
+  std::vector<size_t> order(end);
+  std::iota(order.begin(), order.end(), 0);
+  return GatherRows(arrays, order, begin, end);
+}
+
+// Each sample's loss weight from sample_weight and class_weight ({} when neither is given).
+absl::StatusOr<Array> SampleWeights(const FitOptions& options, const std::vector<Array>& y,
+                                    size_t samples) {
+  const bool given = options.sample_weight().dimension() > 0;
+  if (!given && options.class_weight().empty()) return Array();
+  Array weights = xt::ones<Real>({samples});
+  if (given) {
+    if (autograd::ShapeOf(options.sample_weight()) != Shape{samples}) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "fit: sample_weight has shape %s, but x has %d samples: give one weight per sample, "
+          "[samples]",
+          autograd::ShapeString(autograd::ShapeOf(options.sample_weight())), samples));
+    }
+    for (size_t i = 0; i < samples; ++i) {
+      const Real w = options.sample_weight()(i);
+      if (!std::isfinite(w) || w < 0) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "fit: sample_weight[%d] is %g: weights must be finite and >= 0", i, w));
+      }
+    }
+    weights = options.sample_weight();
+  }
+  const std::vector<double>& class_weight = options.class_weight();
+  if (class_weight.empty()) return weights;
+  for (size_t c = 0; c < class_weight.size(); ++c) {
+    if (!std::isfinite(class_weight[c]) || class_weight[c] < 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "fit: class_weight of class %d is %g: weights must be finite and >= 0", c,
+          class_weight[c]));
+    }
+  }
+  if (y.size() != 1 || y[0].dimension() != 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "fit: class_weight needs one output with targets [samples, classes] or [samples, 1] "
+        "(as Keras: not for several outputs or sequences), got %d target arrays%s",
+        y.size(),
+        y.size() == 1 ? " of shape " + autograd::ShapeString(autograd::ShapeOf(y[0])) : ""));
+  }
+  const size_t classes = y[0].shape()[1];
+  for (size_t i = 0; i < samples; ++i) {
+    const Real* row = y[0].data() + i * classes;
+    // Keras: the arg max of a one-hot row; a single column's value cast to an integer.
+    const size_t label = classes > 1 ? std::max_element(row, row + classes) - row
+                                     : static_cast<size_t>(std::max<Real>(row[0], 0));
+    if (label >= class_weight.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "fit: sample %d is of class %d, but class_weight gives weights for classes 0 to %d: "
+          "give one weight per class",
+          i, label, static_cast<int64_t>(class_weight.size()) - 1));
+    }
+    weights(i) *= static_cast<Real>(class_weight[label]);
+  }
+  return weights;
+}
+
 }  // namespace
 
 // The trainer's steps, with access to the model's compile settings and state.
@@ -173,8 +235,24 @@ class Trainer {
     return model.Run(inputs, std::vector<const Array*>(x.size(), nullptr), training);
   }
 
+  // The weights of an output's loss terms ([batch] or [batch, time...], the output's shape
+  // without its last axis): the mask, times the samples' weights (broadcast over time).
+  static std::optional<Array> LossWeights(const std::optional<Array>& mask,
+                                          const Array* sample_weight, const Shape& output) {
+    if (sample_weight == nullptr) return mask;
+    Shape terms(output.begin(), output.end() - 1);
+    Array weights = Array::from_shape(terms);
+    const size_t per_sample = weights.size() / std::max<size_t>(terms[0], 1);
+    for (size_t k = 0; k < weights.size(); ++k) {
+      weights.data()[k] = sample_weight->data()[k / per_sample];
+    }
+    if (mask) weights *= *mask;
+    return weights;
+  }
+
   static absl::StatusOr<BatchLoss> LossOnBatch(Model& model, const std::vector<Array>& x,
-                                               const std::vector<Array>& y, bool training) {
+                                               const std::vector<Array>& y, bool training,
+                                               const Array* sample_weight = nullptr) {
     absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, x, training);
     if (!outputs.ok()) return outputs.status();
     BatchLoss batch;
@@ -183,7 +261,9 @@ class Trainer {
       const LossEntry& entry = model.losses_[k];
       Tensor loss;
       try {
-        loss = entry.loss(output.value, y[k], output.mask ? &*output.mask : nullptr);
+        const std::optional<Array> weights =
+            LossWeights(output.mask, sample_weight, output.value.shape());
+        loss = entry.loss(output.value, y[k], weights ? &*weights : nullptr);
       } catch (const std::exception& error) {
         autograd::CurrentTape().Clear();
         return absl::InvalidArgumentError(
@@ -297,13 +377,15 @@ class Trainer {
   // `global_rows`; the scores are the global batch's.
   static absl::StatusOr<Scores> TrainStep(Model& model, const std::vector<Array>& x,
                                           const std::vector<Array>& y, bool terminate_on_nan,
-                                          size_t global_rows = 0, size_t first_row = 0) {
+                                          size_t global_rows = 0, size_t first_row = 0,
+                                          const Array* sample_weight = nullptr) {
     autograd::CurrentTape().Clear();
     DataParallel* group = model.data_parallel_.get();
     // Dropout masks of this rank's rows of the global batch (layers/data_parallel.h).
     std::optional<BatchShare> share;
     if (group != nullptr) share.emplace(global_rows, first_row);
-    absl::StatusOr<BatchLoss> batch = LossOnBatch(model, x, y, /*training=*/true);
+    absl::StatusOr<BatchLoss> batch =
+        LossOnBatch(model, x, y, /*training=*/true, sample_weight);
     if (!batch.ok()) return batch.status();
     Scores scores = BatchScores(model, *batch, y);
     if (group != nullptr) {
@@ -423,19 +505,52 @@ absl::StatusOr<History> Model::Fit(const Array& x, const Array& y, const FitOpti
   return Fit(std::vector<Array>{x}, std::vector<Array>{y}, options);
 }
 
-absl::StatusOr<History> Model::Fit(const std::vector<Array>& x, const std::vector<Array>& y,
-                                   const FitOptions& options) {
+absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
+                                   const std::vector<Array>& all_y, const FitOptions& options) {
+  std::vector<Array> train_x, train_y;  // set when validation_split cuts the data
   std::vector<Array> validation_x = options.validation_inputs();
   std::vector<Array> validation_y = options.validation_targets();
   if (options.validation_x().dimension() > 0) {  // Array() is 0-d: unset
     validation_x = {options.validation_x()};
     validation_y = {options.validation_y()};
   }
-  const bool validate = !validation_x.empty();
+  const double split = options.validation_split();
+  if (!(split >= 0 && split < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("fit: validation_split must be in [0, 1), got %g", split));
+  }
   absl::Status usable =
       options.batch_size() == 0
           ? absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1")
-          : Trainer::CheckData(*this, x, &y, "fit", /*finite=*/true);
+          : Trainer::CheckData(*this, all_x, &all_y, "fit", /*finite=*/true);
+  Array sample_weight;
+  if (usable.ok()) {
+    absl::StatusOr<Array> weights = SampleWeights(options, all_y, all_x[0].shape()[0]);
+    if (weights.ok()) {
+      sample_weight = *std::move(weights);
+    } else {
+      usable = weights.status();
+    }
+  }
+  if (usable.ok() && split > 0 && validation_x.empty()) {
+    // Keras: the last fraction of the samples as given, before any shuffling.
+    const size_t samples = all_x[0].shape()[0];
+    const size_t at = static_cast<size_t>(std::floor(static_cast<double>(samples) * (1 - split)));
+    if (at == 0 || at == samples) {
+      usable = absl::InvalidArgumentError(absl::StrFormat(
+          "fit: validation_split %g of %d samples leaves %s: use more samples or another split",
+          split, samples, at == 0 ? "nothing to train on" : "nothing to validate on"));
+    } else {
+      validation_x = Rows(all_x, at, samples);
+      validation_y = Rows(all_y, at, samples);
+      train_x = Rows(all_x, 0, at);
+      train_y = Rows(all_y, 0, at);
+      if (sample_weight.dimension() > 0) sample_weight = Rows({sample_weight}, 0, at)[0];
+    }
+  }
+  const std::vector<Array>& x = train_x.empty() ? all_x : train_x;
+  const std::vector<Array>& y = train_x.empty() ? all_y : train_y;
+  const bool validate = !validation_x.empty();
   if (usable.ok() && validate) {
     usable = Trainer::CheckData(*this, validation_x, &validation_y, "fit (validation_data)",
                                 /*finite=*/true);
@@ -461,6 +576,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& x, const std::vecto
              {"validation data", static_cast<double>(validate)},
              {"bucket_by_length", static_cast<double>(options.bucket_by_length())},
              {"shuffle", static_cast<double>(options.shuffle())},
+             {"sample weights", static_cast<double>(sample_weight.dimension() > 0)},
          }) {
       entries.push_back({what, {value}, number, advice});
     }
@@ -513,9 +629,13 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& x, const std::vecto
     Trainer::Totals totals;
     size_t steps = 0;
     for (const auto& [begin, end] : plan.batches) {
+      const Array batch_weights = sample_weight.dimension() > 0
+                                      ? GatherRows({sample_weight}, plan.order, begin, end)[0]
+                                      : Array();
       absl::StatusOr<Scores> scores = Trainer::TrainStep(
           *this, GatherRows(x, plan.order, begin, end), GatherRows(y, plan.order, begin, end),
-          options.terminate_on_nan(), (end - begin) * ranks, (end - begin) * rank);
+          options.terminate_on_nan(), (end - begin) * ranks, (end - begin) * rank,
+          batch_weights.dimension() > 0 ? &batch_weights : nullptr);
       if (!scores.ok()) {
         if (verbose > 0) std::printf("\n");  // end the progress line
         return absl::Status(
