@@ -111,7 +111,8 @@ TEST(Gradcheck, LstmSequenceInputsWeightsAndInitialState) {
         Param({units, 4 * units}, -0.7, 0.7, 25),   Param({4 * units}, -0.3, 0.3, 26)};
     EXPECT_GRADCHECK(
         [=](const Inputs& in) {
-          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards);
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                              SequenceOptions().go_backwards(go_backwards));
         },
         inputs);
   }
@@ -126,7 +127,8 @@ TEST(Gradcheck, LstmSequenceWithRecurrentMask) {
   for (bool go_backwards : {false, true}) {
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards, &mask);
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                              SequenceOptions().go_backwards(go_backwards).recurrent_mask(&mask));
         },
         inputs);
   }
@@ -154,8 +156,12 @@ TEST(Gradcheck, RecurrentSequencesWithStepMasks) {
                              Param({2, 8}, -0.7, 0.7, 95), Param({8}, -0.3, 0.3, 96)};
         EXPECT_GRADCHECK(
             [&](const Inputs& in) {
-              return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards,
-                                  recurrent_mask, &steps, zero_output);
+              return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                                  SequenceOptions()
+                                      .go_backwards(go_backwards)
+                                      .recurrent_mask(recurrent_mask)
+                                      .step_mask(&steps)
+                                      .zero_output_for_mask(zero_output));
             },
             lstm);
         const Inputs rnn = {Param({5, 4, 3}, -1, 1, 97), Param({5, 2}, -0.5, 0.5, 98),
@@ -163,8 +169,12 @@ TEST(Gradcheck, RecurrentSequencesWithStepMasks) {
                             Param({2}, -0.3, 0.3, 101)};
         EXPECT_GRADCHECK(
             [&](const Inputs& in) {
-              return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards,
-                                       recurrent_mask, &steps, zero_output);
+              return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4],
+                                       SequenceOptions()
+                                           .go_backwards(go_backwards)
+                                           .recurrent_mask(recurrent_mask)
+                                           .step_mask(&steps)
+                                           .zero_output_for_mask(zero_output));
             },
             rnn);
         const Inputs gru = {Param({5, 4, 3}, -1, 1, 102), Param({5, 2}, -0.5, 0.5, 103),
@@ -172,8 +182,12 @@ TEST(Gradcheck, RecurrentSequencesWithStepMasks) {
                             Param({2, 6}, -0.3, 0.3, 106)};
         EXPECT_GRADCHECK(
             [&](const Inputs& in) {
-              return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, recurrent_mask,
-                                 &steps, zero_output);
+              return GruSequence(in[0], in[1], in[2], in[3], in[4],
+                                 SequenceOptions()
+                                     .go_backwards(go_backwards)
+                                     .recurrent_mask(recurrent_mask)
+                                     .step_mask(&steps)
+                                     .zero_output_for_mask(zero_output));
             },
             gru);
       }
@@ -196,8 +210,9 @@ TEST(StepMask, PaddedBatchEqualsEachSequenceAlone) {
     const Tensor x(x_all.value(), /*requires_grad=*/true);
     const Tensor zeros(xt::zeros<Real>({B, H}));
     CurrentTape().Clear();
-    const Tensor y =
-        LstmSequence(x, zeros, zeros, kernel, recurrent, bias, go_backwards, nullptr, &steps);
+    const Tensor y = LstmSequence(
+        x, zeros, zeros, kernel, recurrent, bias,
+        SequenceOptions().go_backwards(go_backwards).recurrent_mask(nullptr).step_mask(&steps));
     // The loss reads the outputs at real steps and the last output (the last real step's h,
     // carried over the padding).
     Array real_outputs = Array::from_shape({B, T, H});
@@ -236,7 +251,8 @@ TEST(StepMask, PaddedBatchEqualsEachSequenceAlone) {
           bias1(bias.value(), true), x1(alone_x, true);
       const Tensor zeros1(xt::zeros<Real>({size_t{1}, H}));
       CurrentTape().Clear();
-      const Tensor y1 = LstmSequence(x1, zeros1, zeros1, kernel1, recurrent1, bias1, go_backwards);
+      const Tensor y1 = LstmSequence(x1, zeros1, zeros1, kernel1, recurrent1, bias1,
+                                     SequenceOptions().go_backwards(go_backwards));
       const size_t n = real.size();
       const Tensor loss1 = Add(Sum(Mul(y1, y1)), Sum(Slice(y1, 1, n - 1, n)));
       ASSERT_TRUE(CurrentTape().Backward(loss1).ok());
@@ -308,7 +324,8 @@ TEST(Gradcheck, SimpleRnnAndGruSequences) {
                         Param({2}, -0.3, 0.3, 64)};
     EXPECT_GRADCHECK(
         [=](const Inputs& in) {
-          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards);
+          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4],
+                                   SequenceOptions().go_backwards(go_backwards));
         },
         rnn);
     const Inputs gru = {Param({2, 4, 3}, -1, 1, 65), Param({2, 2}, -0.5, 0.5, 66),
@@ -316,7 +333,8 @@ TEST(Gradcheck, SimpleRnnAndGruSequences) {
                         Param({2, 6}, -0.3, 0.3, 69)};
     EXPECT_GRADCHECK(
         [=](const Inputs& in) {
-          return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards);
+          return GruSequence(in[0], in[1], in[2], in[3], in[4],
+                             SequenceOptions().go_backwards(go_backwards));
         },
         gru);
   }
@@ -337,8 +355,13 @@ TEST(Gradcheck, RecurrentSequencesWithOtherActivations) {
                          Param({2, 8}, -0.7, 0.7, 124),    Param({8}, -0.3, 0.3, 125)};
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], false, nullptr, nullptr,
-                              false, a);
+          return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                              SequenceOptions()
+                                  .go_backwards(false)
+                                  .recurrent_mask(nullptr)
+                                  .step_mask(nullptr)
+                                  .zero_output_for_mask(false)
+                                  .activations(a));
         },
         lstm);
     const Inputs rnn = {Param({2, 3, 2}, -4, 4, 130 + k), Param({2, 2}, -0.5, 0.5, 131),
@@ -346,8 +369,13 @@ TEST(Gradcheck, RecurrentSequencesWithOtherActivations) {
                         Param({2}, -0.3, 0.3, 134)};
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], true, nullptr, nullptr, false,
-                                   a);
+          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4],
+                                   SequenceOptions()
+                                       .go_backwards(true)
+                                       .recurrent_mask(nullptr)
+                                       .step_mask(nullptr)
+                                       .zero_output_for_mask(false)
+                                       .activations(a));
         },
         rnn);
     const Inputs gru = {Param({2, 3, 2}, -4, 4, 140 + k), Param({2, 2}, -0.5, 0.5, 141),
@@ -355,7 +383,13 @@ TEST(Gradcheck, RecurrentSequencesWithOtherActivations) {
                         Param({2, 6}, -0.3, 0.3, 144)};
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return GruSequence(in[0], in[1], in[2], in[3], in[4], false, nullptr, nullptr, false, a);
+          return GruSequence(in[0], in[1], in[2], in[3], in[4],
+                             SequenceOptions()
+                                 .go_backwards(false)
+                                 .recurrent_mask(nullptr)
+                                 .step_mask(nullptr)
+                                 .zero_output_for_mask(false)
+                                 .activations(a));
         },
         gru);
   }
@@ -374,8 +408,14 @@ TEST(Gradcheck, RecurrentSequencesReturningTheirState) {
                            Param({2, 8}, -0.7, 0.7, 154), Param({8}, -0.3, 0.3, 155)};
       EXPECT_GRADCHECK(
           [&](const Inputs& in) {
-            return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], go_backwards, nullptr,
-                                step_mask, false, {}, /*append_state=*/true);
+            return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                                SequenceOptions()
+                                    .go_backwards(go_backwards)
+                                    .recurrent_mask(nullptr)
+                                    .step_mask(step_mask)
+                                    .zero_output_for_mask(false)
+                                    .activations({})
+                                    .append_state(/*append_state=*/true));
           },
           lstm);
       const Inputs rnn = {Param({5, 4, 3}, -1, 1, 156), Param({5, 2}, -0.5, 0.5, 157),
@@ -383,8 +423,14 @@ TEST(Gradcheck, RecurrentSequencesReturningTheirState) {
                           Param({2}, -0.3, 0.3, 160)};
       EXPECT_GRADCHECK(
           [&](const Inputs& in) {
-            return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, nullptr,
-                                     step_mask, false, {}, /*append_state=*/true);
+            return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4],
+                                     SequenceOptions()
+                                         .go_backwards(go_backwards)
+                                         .recurrent_mask(nullptr)
+                                         .step_mask(step_mask)
+                                         .zero_output_for_mask(false)
+                                         .activations({})
+                                         .append_state(/*append_state=*/true));
           },
           rnn);
       const Inputs gru = {Param({5, 4, 3}, -1, 1, 161), Param({5, 2}, -0.5, 0.5, 162),
@@ -392,8 +438,14 @@ TEST(Gradcheck, RecurrentSequencesReturningTheirState) {
                           Param({2, 6}, -0.3, 0.3, 165)};
       EXPECT_GRADCHECK(
           [&](const Inputs& in) {
-            return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, nullptr, step_mask,
-                               true, {}, /*append_state=*/true);
+            return GruSequence(in[0], in[1], in[2], in[3], in[4],
+                               SequenceOptions()
+                                   .go_backwards(go_backwards)
+                                   .recurrent_mask(nullptr)
+                                   .step_mask(step_mask)
+                                   .zero_output_for_mask(true)
+                                   .activations({})
+                                   .append_state(/*append_state=*/true));
           },
           gru);
     }
@@ -416,9 +468,14 @@ TEST(Gradcheck, GruResetBeforeSequence) {
                             Param({6}, -0.3, 0.3, 175)};
         EXPECT_GRADCHECK(
             [&](const Inputs& in) {
-              return GruResetBeforeSequence(in[0], in[1], in[2], in[3], in[4], go_backwards,
-                                            &dropout, step_mask, zero_output, {},
-                                            /*append_state=*/true);
+              return GruResetBeforeSequence(in[0], in[1], in[2], in[3], in[4],
+                                            SequenceOptions()
+                                                .go_backwards(go_backwards)
+                                                .recurrent_mask(&dropout)
+                                                .step_mask(step_mask)
+                                                .zero_output_for_mask(zero_output)
+                                                .activations({})
+                                                .append_state(/*append_state=*/true));
             },
             gru);
       }
@@ -429,8 +486,14 @@ TEST(Gradcheck, GruResetBeforeSequence) {
                       Param({6}, -0.3, 0.3, 180)};
   EXPECT_GRADCHECK(
       [&](const Inputs& in) {
-        return GruResetBeforeSequence(in[0], in[1], in[2], in[3], in[4], false, nullptr, nullptr,
-                                      false, {Activation::kRelu, Activation::kHardSigmoid});
+        return GruResetBeforeSequence(
+            in[0], in[1], in[2], in[3], in[4],
+            SequenceOptions()
+                .go_backwards(false)
+                .recurrent_mask(nullptr)
+                .step_mask(nullptr)
+                .zero_output_for_mask(false)
+                .activations({Activation::kRelu, Activation::kHardSigmoid}));
       },
       gru);
 }
@@ -444,7 +507,9 @@ TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
                         Param({3}, -0.3, 0.3, 75)};
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return SimpleRnnSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, &mask);
+          return SimpleRnnSequence(
+              in[0], in[1], in[2], in[3], in[4],
+              SequenceOptions().go_backwards(go_backwards).recurrent_mask(&mask));
         },
         rnn);
     const Inputs gru = {Param({2, 4, 2}, -1, 1, 76), Param({2, 3}, -0.5, 0.5, 77),
@@ -452,7 +517,8 @@ TEST(Gradcheck, SimpleRnnAndGruWithRecurrentMask) {
                         Param({2, 9}, -0.3, 0.3, 80)};
     EXPECT_GRADCHECK(
         [&](const Inputs& in) {
-          return GruSequence(in[0], in[1], in[2], in[3], in[4], go_backwards, &mask);
+          return GruSequence(in[0], in[1], in[2], in[3], in[4],
+                             SequenceOptions().go_backwards(go_backwards).recurrent_mask(&mask));
         },
         gru);
   }
@@ -473,8 +539,9 @@ TEST(Gradcheck, LstmSequenceSplitOverThreads) {
   const Inputs inputs = {Param({batch, units}, -0.5, 0.5, 82), Param({batch, units}, -1, 1, 83)};
   EXPECT_GRADCHECK(
       [&](const Inputs& in) {
-        return LstmSequence(x, in[0], in[1], kernel, recurrent_kernel, bias,
-                            /*go_backwards=*/true, &mask);
+        return LstmSequence(
+            x, in[0], in[1], kernel, recurrent_kernel, bias,
+            SequenceOptions().go_backwards(/*go_backwards=*/true).recurrent_mask(&mask));
       },
       inputs);
 }
@@ -511,7 +578,8 @@ TEST(Gradcheck, CatchesAnLstmWithADroppedTerm) {
   // check sees as a mismatch on input 2.
   EXPECT_TRUE(Gradcheck(
                   [](const Inputs& in) {
-                    return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5], false);
+                    return LstmSequence(in[0], in[1], in[2], in[3], in[4], in[5],
+                                        SequenceOptions().go_backwards(false));
                   },
                   inputs)
                   .ok());
@@ -519,7 +587,8 @@ TEST(Gradcheck, CatchesAnLstmWithADroppedTerm) {
       [](const Inputs& in) {
         // Forward uses c0, but a copy that records nothing: backward drops c0's term.
         const Tensor c0_copy(in[2].value());
-        Tensor out = LstmSequence(in[0], in[1], c0_copy, in[3], in[4], in[5], false);
+        Tensor out = LstmSequence(in[0], in[1], c0_copy, in[3], in[4], in[5],
+                                  SequenceOptions().go_backwards(false));
         return Add(out, Scale(Sum(in[2]), 0));  // keeps c0 on the tape with a zero gradient
       },
       inputs);

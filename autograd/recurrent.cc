@@ -351,10 +351,12 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
 
 template <typename Cell>
 Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, const Tensor& kernel,
-                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask, const CellActivations& activations,
-                         bool append_state) {
+                         const Tensor& recurrent_kernel, const Tensor& bias,
+                         const SequenceOptions& options) {
+  const bool go_backwards = options.go_backwards(), append_state = options.append_state();
+  const bool zero_output_for_mask = options.zero_output_for_mask();
+  const Array *recurrent_mask = options.recurrent_mask(), *step_mask = options.step_mask();
+  const CellActivations activations = options.activations();
   const char* op = Cell::kName;
   if (x.dim() != 3 || h0.dim() != 2) {
     throw ShapeError(absl::StrFormat(
@@ -508,31 +510,21 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
 }  // namespace
 
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
-                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                    const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
-                    CellActivations activations, bool append_state) {
-  return RecurrentSequence<LstmCell>(x, h0, &c0, kernel, recurrent_kernel, bias, go_backwards,
-                                     recurrent_mask, step_mask, zero_output_for_mask, activations,
-                                     append_state);
+                    const Tensor& recurrent_kernel, const Tensor& bias,
+                    const SequenceOptions& options) {
+  return RecurrentSequence<LstmCell>(x, h0, &c0, kernel, recurrent_kernel, bias, options);
 }
 
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask, const Array* step_mask,
-                         bool zero_output_for_mask, CellActivations activations,
-                         bool append_state) {
-  return RecurrentSequence<SimpleRnnCell>(x, h0, nullptr, kernel, recurrent_kernel, bias,
-                                          go_backwards, recurrent_mask, step_mask,
-                                          zero_output_for_mask, activations, append_state);
+                         const Tensor& recurrent_kernel, const Tensor& bias,
+                         const SequenceOptions& options) {
+  return RecurrentSequence<SimpleRnnCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, options);
 }
 
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                   const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                   const Array* recurrent_mask, const Array* step_mask, bool zero_output_for_mask,
-                   CellActivations activations, bool append_state) {
-  return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, go_backwards,
-                                    recurrent_mask, step_mask, zero_output_for_mask, activations,
-                                    append_state);
+                   const Tensor& recurrent_kernel, const Tensor& bias,
+                   const SequenceOptions& options) {
+  return RecurrentSequence<GruCell>(x, h0, nullptr, kernel, recurrent_kernel, bias, options);
 }
 
 namespace {
@@ -559,10 +551,12 @@ Tensor ActivateOp(Activation activation, const Tensor& x) {
 }  // namespace
 
 Tensor GruResetBeforeSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                              const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                              const Array* recurrent_mask, const Array* step_mask,
-                              bool zero_output_for_mask, CellActivations activations,
-                              bool append_state) {
+                              const Tensor& recurrent_kernel, const Tensor& bias,
+                              const SequenceOptions& options) {
+  const bool go_backwards = options.go_backwards(), append_state = options.append_state();
+  const bool zero_output_for_mask = options.zero_output_for_mask();
+  const Array *recurrent_mask = options.recurrent_mask(), *step_mask = options.step_mask();
+  const CellActivations activations = options.activations();
   const char* op = "GruResetBeforeSequence";
   if (x.dim() != 3 || h0.dim() != 2) {
     throw ShapeError(absl::StrFormat(

@@ -40,6 +40,34 @@ struct CellActivations {
 // Keras' name -> Activation; false for a name not listed above.
 bool ParseActivation(const std::string& name, Activation& activation);
 
+// The options the fused sequence ops share, named (libtorch's options structs):
+//   autograd::SequenceOptions().go_backwards(true).step_mask(&mask)
+struct SequenceOptions {
+#define AUTOGRAD_SEQUENCE_OPTION(T, name, default_value) \
+ public:                                                 \
+  SequenceOptions& name(T value) {                       \
+    name##_ = value;                                     \
+    return *this;                                        \
+  }                                                      \
+  T name() const { return name##_; }                     \
+                                                         \
+ private:                                                \
+  T name##_ = default_value
+  // Read the input from its last step to its first (the output is in processing order).
+  AUTOGRAD_SEQUENCE_OPTION(bool, go_backwards, false);
+  // [batch, units]: multiplies the state before each recurrent product (recurrent_dropout).
+  AUTOGRAD_SEQUENCE_OPTION(const Array*, recurrent_mask, nullptr);
+  // [batch, time] in input order: a 0 step leaves the state as it was and repeats the previous
+  // output (Keras' masking).
+  AUTOGRAD_SEQUENCE_OPTION(const Array*, step_mask, nullptr);
+  // Masked steps output zeros instead of the previous output (inside Bidirectional).
+  AUTOGRAD_SEQUENCE_OPTION(bool, zero_output_for_mask, false);
+  AUTOGRAD_SEQUENCE_OPTION(CellActivations, activations, CellActivations());
+  // The final state (h, then c for LSTM) follows the outputs along the time axis.
+  AUTOGRAD_SEQUENCE_OPTION(bool, append_state, false);
+#undef AUTOGRAD_SEQUENCE_OPTION
+};
+
 // A Keras LSTM over a whole sequence. Gate order i, f, c, o (Keras layout):
 //   x:                [batch, time, input_dim]
 //   h0, c0:           [batch, units]            initial hidden and cell state
@@ -53,20 +81,16 @@ bool ParseActivation(const std::string& name, Activation& activation);
 // input step time - 1 - s (Keras returns the reversed sequence too). With other activations
 // (all three ops), sigmoid above means recurrent_activation and tanh means activation.
 Tensor LstmSequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& kernel,
-                    const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                    const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                    bool zero_output_for_mask = false, CellActivations activations = {},
-                    bool append_state = false);
+                    const Tensor& recurrent_kernel, const Tensor& bias,
+                    const SequenceOptions& options = {});
 
 // A Keras SimpleRNN (activation tanh) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, units],
 //   recurrent_kernel [units, units], bias [units] -> [batch, time, units] in processing order.
 // Per step: h = tanh(x_t @ kernel + h @ recurrent_kernel + bias).
 Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                         const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                         const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                         bool zero_output_for_mask = false, CellActivations activations = {},
-                         bool append_state = false);
+                         const Tensor& recurrent_kernel, const Tensor& bias,
+                         const SequenceOptions& options = {});
 
 // A Keras 2 / TF 2 GRU (reset_after = true, gate order z, r, h) over a whole sequence:
 //   x [batch, time, input_dim], h0 [batch, units], kernel [input_dim, 3 units],
@@ -76,10 +100,8 @@ Tensor SimpleRnnSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel
 // bias[1]:
 //   z = sigmoid(xz + hz); r = sigmoid(xr + hr); n = tanh(xh + r * hh); h = z * h + (1 - z) * n.
 Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                   const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                   const Array* recurrent_mask = nullptr, const Array* step_mask = nullptr,
-                   bool zero_output_for_mask = false, CellActivations activations = {},
-                   bool append_state = false);
+                   const Tensor& recurrent_kernel, const Tensor& bias,
+                   const SequenceOptions& options = {});
 
 // A standalone Keras 2 GRU (reset_after = false, its default there; gate order z, r, h): one
 // bias [3 units], and the reset gate applied to h before its product:
@@ -88,10 +110,8 @@ Tensor GruSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
 // Same arguments and semantics as GruSequence otherwise (bias [3 units]). Composed step by step
 // from the tape's ops rather than fused: this legacy variant favours plain code over speed.
 Tensor GruResetBeforeSequence(const Tensor& x, const Tensor& h0, const Tensor& kernel,
-                              const Tensor& recurrent_kernel, const Tensor& bias, bool go_backwards,
-                              const Array* recurrent_mask = nullptr,
-                              const Array* step_mask = nullptr, bool zero_output_for_mask = false,
-                              CellActivations activations = {}, bool append_state = false);
+                              const Tensor& recurrent_kernel, const Tensor& bias,
+                              const SequenceOptions& options = {});
 
 }  // namespace autograd
 

@@ -47,7 +47,8 @@ struct TinyLstm {
     for (size_t t = 0; t < xs.size(); ++t) x(0, t, 0) = static_cast<Real>(xs[t]);
     return LstmSequence(Tensor(x), Tensor(Row({h0})), Tensor(Row({c0})),
                         Tensor(Row({wi, wf, wc, wo})), Tensor(Row({ui, uf, uc, uo})),
-                        Tensor(Array{Real(bi), Real(bf), Real(bc), Real(bo)}), go_backwards);
+                        Tensor(Array{Real(bi), Real(bf), Real(bc), Real(bo)}),
+                        SequenceOptions().go_backwards(go_backwards));
   }
 };
 
@@ -72,7 +73,8 @@ TEST(LstmSequence, RejectsMismatchedWeights) {
   const Tensor x(xt::zeros<Real>({2, 3, 4})), state(xt::zeros<Real>({2, 5}));
   try {
     LstmSequence(x, state, state, Tensor(xt::zeros<Real>({3, 20})),
-                 Tensor(xt::zeros<Real>({5, 20})), Tensor(xt::zeros<Real>({20})), false);
+                 Tensor(xt::zeros<Real>({5, 20})), Tensor(xt::zeros<Real>({20})),
+                 SequenceOptions().go_backwards(false));
     FAIL() << "expected a ShapeError";
   } catch (const ShapeError& error) {
     EXPECT_STREQ(error.what(), "LstmSequence: kernel expected shape (4, 20), got (3, 20)");
@@ -84,9 +86,10 @@ TEST(SimpleRnnSequence, ForwardMatchesHandComputation) {
   Array x = Array::from_shape({1, 2, 1});
   x(0, 0, 0) = 0.7f;
   x(0, 1, 0) = -1.2f;
-  const Array out = SimpleRnnSequence(Tensor(x), Tensor(Row({-0.4})), Tensor(Row({0.5})),
-                                      Tensor(Row({0.3})), Tensor(Array{0.1f}), false)
-                        .value();
+  const Array out =
+      SimpleRnnSequence(Tensor(x), Tensor(Row({-0.4})), Tensor(Row({0.5})), Tensor(Row({0.3})),
+                        Tensor(Array{0.1f}), SequenceOptions().go_backwards(false))
+          .value();
   const double h1 = std::tanh(0.5 * 0.7 + 0.3 * -0.4 + 0.1);
   const double h2 = std::tanh(0.5 * -1.2 + 0.3 * h1 + 0.1);
   EXPECT_NEAR(out(0, 0, 0), h1, 1e-6);
@@ -103,9 +106,10 @@ TEST(GruSequence, ForwardMatchesHandComputation) {
   Array bias = Array::from_shape({2, 3});
   bias(0, 0) = bz, bias(0, 1) = br, bias(0, 2) = bh;
   bias(1, 0) = rz, bias(1, 1) = rr, bias(1, 2) = rh;
-  const Array out = GruSequence(Tensor(x), Tensor(Row({0.25})), Tensor(Row({wz, wr, wh})),
-                                Tensor(Row({uz, ur, uh})), Tensor(bias), false)
-                        .value();
+  const Array out =
+      GruSequence(Tensor(x), Tensor(Row({0.25})), Tensor(Row({wz, wr, wh})),
+                  Tensor(Row({uz, ur, uh})), Tensor(bias), SequenceOptions().go_backwards(false))
+          .value();
   double h = 0.25;
   for (size_t t = 0; t < 2; ++t) {
     const double xt = t == 0 ? 0.8 : -0.5;
@@ -122,15 +126,26 @@ TEST(Activations, SimpleRnnReluAndLinear) {
   const Tensor x(Array(xt::xtensor<Real, 3>{{{1}, {-2}}}));
   const Tensor h0(Row({0})), kernel(Row({0.5})), recurrent(Row({-0.3})), bias(Array{0.2f});
   // relu: h1 = relu(0.5 + 0.2) = 0.7; h2 = relu(-1 - 0.21 + 0.2) = 0.
-  const Array relu = SimpleRnnSequence(x, h0, kernel, recurrent, bias, false, nullptr, nullptr,
-                                       false, {Activation::kRelu, Activation::kSigmoid})
+  const Array relu = SimpleRnnSequence(x, h0, kernel, recurrent, bias,
+                                       SequenceOptions()
+                                           .go_backwards(false)
+                                           .recurrent_mask(nullptr)
+                                           .step_mask(nullptr)
+                                           .zero_output_for_mask(false)
+                                           .activations({Activation::kRelu, Activation::kSigmoid}))
                          .value();
   EXPECT_NEAR(relu(0, 0, 0), 0.7, 1e-6);
   EXPECT_EQ(relu(0, 1, 0), 0);
   // linear: h2 = -1 - 0.21 + 0.2 = -1.01.
-  const Array linear = SimpleRnnSequence(x, h0, kernel, recurrent, bias, false, nullptr, nullptr,
-                                         false, {Activation::kLinear, Activation::kSigmoid})
-                           .value();
+  const Array linear =
+      SimpleRnnSequence(x, h0, kernel, recurrent, bias,
+                        SequenceOptions()
+                            .go_backwards(false)
+                            .recurrent_mask(nullptr)
+                            .step_mask(nullptr)
+                            .zero_output_for_mask(false)
+                            .activations({Activation::kLinear, Activation::kSigmoid}))
+          .value();
   EXPECT_NEAR(linear(0, 1, 0), -1.01, 1e-6);
 }
 
@@ -141,17 +156,26 @@ TEST(Activations, LstmReluWithHardSigmoidGates) {
   const Tensor x(Array(xt::xtensor<Real, 3>{{{1}}}));
   const Array y =
       LstmSequence(x, Tensor(Row({0})), Tensor(Row({0.5})), Tensor(Row({0.5, 1, 2, -1})),
-                   Tensor(Row({0.3, 0.3, 0.3, 0.3})), Tensor(Array{0.f, 0.f, 0.f, 0.f}), false,
-                   nullptr, nullptr, false, {Activation::kRelu, Activation::kHardSigmoid})
+                   Tensor(Row({0.3, 0.3, 0.3, 0.3})), Tensor(Array{0.f, 0.f, 0.f, 0.f}),
+                   SequenceOptions()
+                       .go_backwards(false)
+                       .recurrent_mask(nullptr)
+                       .step_mask(nullptr)
+                       .zero_output_for_mask(false)
+                       .activations({Activation::kRelu, Activation::kHardSigmoid}))
           .value();
   EXPECT_NEAR(y(0, 0, 0), 0.465, 1e-6);
   // Clipped gates: x = 20 saturates i, f, o at 1 (and c's relu passes 40).
-  const Array big =
-      LstmSequence(Tensor(Array(xt::xtensor<Real, 3>{{{20}}})), Tensor(Row({0})),
-                   Tensor(Row({0.5})), Tensor(Row({0.5, 1, 2, 1})), Tensor(Row({0, 0, 0, 0})),
-                   Tensor(Array{0.f, 0.f, 0.f, 0.f}), false, nullptr, nullptr, false,
-                   {Activation::kRelu, Activation::kHardSigmoid})
-          .value();
+  const Array big = LstmSequence(Tensor(Array(xt::xtensor<Real, 3>{{{20}}})), Tensor(Row({0})),
+                                 Tensor(Row({0.5})), Tensor(Row({0.5, 1, 2, 1})),
+                                 Tensor(Row({0, 0, 0, 0})), Tensor(Array{0.f, 0.f, 0.f, 0.f}),
+                                 SequenceOptions()
+                                     .go_backwards(false)
+                                     .recurrent_mask(nullptr)
+                                     .step_mask(nullptr)
+                                     .zero_output_for_mask(false)
+                                     .activations({Activation::kRelu, Activation::kHardSigmoid}))
+                        .value();
   EXPECT_NEAR(big(0, 0, 0), 40.5, 1e-5);  // c = 1 * 0.5 + 1 * 40
 }
 
@@ -160,11 +184,15 @@ TEST(Activations, GruLinearWithHardSigmoidGates) {
   // z = hs(0.9) = 0.68, r = hs(-0.6) = 0.38, n = 2 + 0.38 * 0.4 = 2.152,
   // h = 0.68 * 0.4 + 0.32 * 2.152 = 0.96064.
   const Tensor x(Array(xt::xtensor<Real, 3>{{{1}}}));
-  const Array y =
-      GruSequence(x, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})), Tensor(Row({1, 1, 1})),
-                  Tensor(Array(xt::zeros<Real>({2, 3}))), false, nullptr, nullptr, false,
-                  {Activation::kLinear, Activation::kHardSigmoid})
-          .value();
+  const Array y = GruSequence(x, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})),
+                              Tensor(Row({1, 1, 1})), Tensor(Array(xt::zeros<Real>({2, 3}))),
+                              SequenceOptions()
+                                  .go_backwards(false)
+                                  .recurrent_mask(nullptr)
+                                  .step_mask(nullptr)
+                                  .zero_output_for_mask(false)
+                                  .activations({Activation::kLinear, Activation::kHardSigmoid}))
+                      .value();
   EXPECT_NEAR(y(0, 0, 0), 0.96064, 1e-6);
 }
 
@@ -174,16 +202,17 @@ TEST(RecurrentMask, SimpleRnnAndGruByHand) {
   // SimpleRNN: h1 = tanh(0.7); h2 = tanh(1 - 0.3 * (2 h1) + 0.2).
   const Tensor x(Array(xt::xtensor<Real, 3>{{{1}, {2}}}));
   const Array rnn = SimpleRnnSequence(x, Tensor(Row({0})), Tensor(Row({0.5})), Tensor(Row({-0.3})),
-                                      Tensor(Array{0.2f}), false, &mask)
+                                      Tensor(Array{0.2f}),
+                                      SequenceOptions().go_backwards(false).recurrent_mask(&mask))
                         .value();
   const double h1 = std::tanh(0.7);
   EXPECT_NEAR(rnn(0, 1, 0), std::tanh(1.2 - 0.6 * h1), 1e-6);
   // GRU, one step from h0 = 0.4: the products see 0.8, the mix the unmasked 0.4.
   const Tensor one(Array(xt::xtensor<Real, 3>{{{1}}}));
-  const Array gru =
-      GruSequence(one, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})), Tensor(Row({1, 1, 1})),
-                  Tensor(Array(xt::zeros<Real>({2, 3}))), false, &mask)
-          .value();
+  const Array gru = GruSequence(one, Tensor(Row({0.4})), Tensor(Row({0.5, -1, 2})),
+                                Tensor(Row({1, 1, 1})), Tensor(Array(xt::zeros<Real>({2, 3}))),
+                                SequenceOptions().go_backwards(false).recurrent_mask(&mask))
+                        .value();
   const double z = Sig(0.5 + 0.8), r = Sig(-1 + 0.8), n = std::tanh(2 + r * 0.8);
   EXPECT_NEAR(gru(0, 0, 0), z * 0.4 + (1 - z) * n, 1e-6);
 }
@@ -214,7 +243,8 @@ TEST(GruResetBeforeSequence, ForwardMatchesHandComputation) {
   }
   const Array y =
       GruResetBeforeSequence(Tensor(Array(xt::xtensor<Real, 3>{{{1}}})), Tensor(Row({0.4, -0.2})),
-                             Tensor(kernel), Tensor(recurrent), Tensor(bias), false)
+                             Tensor(kernel), Tensor(recurrent), Tensor(bias),
+                             SequenceOptions().go_backwards(false))
           .value();
   EXPECT_NEAR(y(0, 0, 0), h[0], 1e-6);
   EXPECT_NEAR(y(0, 0, 1), h[1], 1e-6);

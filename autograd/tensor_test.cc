@@ -68,7 +68,8 @@ TEST(Tape, UnrolledLstmOverFiveHundredSteps) {
   Tensor kernel(GlorotUniform({3, 4 * units}, 3, 4 * units, rng), true);
   Tensor recurrent(Orthogonal(units, 4 * units, rng), true);
   Tensor bias(xt::zeros<Real>(Shape{4 * units}), true);
-  Tensor loss = Mean(LstmSequence(x, h0, c0, kernel, recurrent, bias, false));
+  Tensor loss =
+      Mean(LstmSequence(x, h0, c0, kernel, recurrent, bias, SequenceOptions().go_backwards(false)));
   ASSERT_TRUE(CurrentTape().Backward(loss).ok());
   EXPECT_GT(xt::sum(xt::abs(kernel.grad()))(), 0.0f);
   EXPECT_TRUE(xt::all(xt::isfinite(x.grad())));

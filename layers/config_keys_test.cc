@@ -69,6 +69,8 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/masking.h"
+#include "layers/merging.h"
+#include "layers/functional.h"
 #include "layers/recurrent.h"
 #include "layers/saving.h"
 #include "layers/sequential.h"
@@ -151,6 +153,13 @@ const std::map<std::string, Keys>& KerasOwnKeys() {
         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"}},
       // pooling/base_pooling1d.py
       {"MaxPooling1D", {"strides", "pool_size", "padding", "data_format"}},
+      // merging/concatenate.py; merging/add.py, subtract.py, multiply.py, average.py (base_merge.py
+      // adds no keys to Layer's)
+      {"Concatenate", {"axis"}},
+      {"Add", {}},
+      {"Subtract", {}},
+      {"Multiply", {}},
+      {"Average", {}},
   };
   return *keys;
 }
@@ -361,6 +370,19 @@ std::unique_ptr<Sequential> Compiled(const std::function<void(Sequential&)>& bui
   return model;
 }
 
+// Graphs with every merging layer (they take several inputs: no Sequential model has them).
+std::vector<std::unique_ptr<Model>> MergingModels() {
+  std::vector<std::unique_ptr<Model>> models;
+  KerasTensor a = Input({5, 3}), b = Input({5, 3});
+  KerasTensor sum = Add()({a, b}), difference = Subtract()({a, b});
+  KerasTensor product = Multiply()({sum, difference}), mean = Average()({a, b, product});
+  KerasTensor joined = Concatenate()({mean, a});
+  models.push_back(std::make_unique<Model>(std::vector<KerasTensor>{a, b},
+                                           std::vector<KerasTensor>{Dense(1)(joined)}));
+  EXPECT_TRUE(models.back()->status().ok()) << models.back()->status();
+  return models;
+}
+
 std::vector<std::unique_ptr<Sequential>> EveryLayerKind() {
   std::vector<std::unique_ptr<Sequential>> models;
   // Embedding (first) -> Dropout -> Bidirectional(LSTM) -> TimeDistributed(Dense) -> GRU ->
@@ -469,7 +491,7 @@ std::string ReadStringAttribute(const std::string& path, const char* name) {
 
 TEST(ConfigKeys, EveryRegisteredClassIsListedAndCovered) {
   const std::set<std::string> registered = RegisteredClasses();
-  EXPECT_EQ(registered.size(), 11u) << absl::StrJoin(registered, ", ");
+  EXPECT_EQ(registered.size(), 16u) << absl::StrJoin(registered, ", ");
   for (const std::string& name : registered) {
     EXPECT_EQ(KerasOwnKeys().count(name), 1u) << name << " has no tf.keras 2.11 listing here";
   }
@@ -486,7 +508,22 @@ TEST(ConfigKeys, EveryRegisteredClassIsListedAndCovered) {
       }
     }
   }
+  for (const auto& model : MergingModels()) {
+    for (const LayerPtr& layer : model->layers()) {
+      if (layer->type() != "InputLayer") seen.insert(LayerToConfig(*layer).value("class_name", ""));
+    }
+  }
   EXPECT_EQ(seen, registered) << "covered: " << absl::StrJoin(seen, ", ");
+}
+
+TEST(ConfigKeys, MergingLayersWriteTfKeras211Keys) {
+  for (const auto& model : MergingModels()) {
+    for (const LayerPtr& layer : model->layers()) {
+      if (layer->type() == "InputLayer") continue;
+      SCOPED_TRACE(layer->name());
+      ExpectKerasLayer(LayerToConfig(*layer), nullptr, /*inner=*/false, nullptr);
+    }
+  }
 }
 
 TEST(ConfigKeys, EveryLayerWritesTfKeras211Keys) {

@@ -287,8 +287,13 @@ void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
 Tensor LstmLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
                            const Array* recurrent_mask, const Array* step_mask, bool append_state) {
   return autograd::LstmSequence(x, state[0], state[1], kernel_, recurrent_kernel_, bias_,
-                                options_.go_backwards(), recurrent_mask, step_mask,
-                                zero_output_for_mask_, activations_, append_state);
+                                autograd::SequenceOptions()
+                                    .go_backwards(options_.go_backwards())
+                                    .recurrent_mask(recurrent_mask)
+                                    .step_mask(step_mask)
+                                    .zero_output_for_mask(zero_output_for_mask_)
+                                    .activations(activations_)
+                                    .append_state(append_state));
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -305,8 +310,13 @@ Tensor SimpleRnnLayer::Sequence(const Tensor& x, const std::vector<Tensor>& stat
                                 const Array* recurrent_mask, const Array* step_mask,
                                 bool append_state) {
   return autograd::SimpleRnnSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                                     options_.go_backwards(), recurrent_mask, step_mask,
-                                     zero_output_for_mask_, activations_, append_state);
+                                     autograd::SequenceOptions()
+                                         .go_backwards(options_.go_backwards())
+                                         .recurrent_mask(recurrent_mask)
+                                         .step_mask(step_mask)
+                                         .zero_output_for_mask(zero_output_for_mask_)
+                                         .activations(activations_)
+                                         .append_state(append_state));
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -325,12 +335,22 @@ Tensor GruLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
                           const Array* recurrent_mask, const Array* step_mask, bool append_state) {
   if (!options_.reset_after()) {
     return autograd::GruResetBeforeSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                                            options_.go_backwards(), recurrent_mask, step_mask,
-                                            zero_output_for_mask_, activations_, append_state);
+                                            autograd::SequenceOptions()
+                                                .go_backwards(options_.go_backwards())
+                                                .recurrent_mask(recurrent_mask)
+                                                .step_mask(step_mask)
+                                                .zero_output_for_mask(zero_output_for_mask_)
+                                                .activations(activations_)
+                                                .append_state(append_state));
   }
   return autograd::GruSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                               options_.go_backwards(), recurrent_mask, step_mask,
-                               zero_output_for_mask_, activations_, append_state);
+                               autograd::SequenceOptions()
+                                   .go_backwards(options_.go_backwards())
+                                   .recurrent_mask(recurrent_mask)
+                                   .step_mask(step_mask)
+                                   .zero_output_for_mask(zero_output_for_mask_)
+                                   .activations(activations_)
+                                   .append_state(append_state));
 }
 
 namespace {

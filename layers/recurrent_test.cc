@@ -220,8 +220,9 @@ TEST(LSTM, DropoutUsesOneMaskPerSequenceForInputsAndState) {
   const std::vector<Array> w = lstm->GetWeights();
   const Tensor zeros(xt::zeros<Real>({5, 3}));
   const auto plain = [&](const Tensor& input, const Array* mask) {
-    return autograd::LstmSequence(input, zeros, zeros, Tensor(w[0]), Tensor(w[1]), Tensor(w[2]),
-                                  false, mask)
+    return autograd::LstmSequence(
+               input, zeros, zeros, Tensor(w[0]), Tensor(w[1]), Tensor(w[2]),
+               autograd::SequenceOptions().go_backwards(false).recurrent_mask(mask))
         .value();
   };
   EXPECT_TRUE(xt::allclose(lstm->Call(x, false).value(), plain(x, nullptr)));

@@ -37,7 +37,8 @@ void Compare(size_t batch, size_t time, size_t input_dim, size_t units) {
 
   Tensor x_t(x, true), kernel_t(kernel, true), recurrent_t(recurrent, true), bias_t(bias, true);
   const Tensor zeros(Array(xt::zeros<float>({batch, units})));
-  Tensor y = autograd::LstmSequence(x_t, zeros, zeros, kernel_t, recurrent_t, bias_t, false);
+  Tensor y = autograd::LstmSequence(x_t, zeros, zeros, kernel_t, recurrent_t, bias_t,
+                                    autograd::SequenceOptions().go_backwards(false));
   Tensor loss = autograd::Sum(y * Tensor(dy));  // d loss / d y = dy
   ASSERT_TRUE(autograd::CurrentTape().Backward(loss).ok());
 
