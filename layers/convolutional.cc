@@ -40,7 +40,7 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return Shape{padding_ == "same" ? time : time - kernel_size_ + 1, filters_};
 }
 
-Tensor Conv1DLayer::Call(const Tensor& x, bool /*training*/) {
+Tensor Conv1DLayer::DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& /*context*/) {
   const autograd::Padding padding =
       padding_ == "same" ? autograd::Padding::kSame : autograd::Padding::kValid;
   if (activation_ == "relu") return autograd::Conv1D(x, kernel_, bias_, padding, /*relu=*/true);
@@ -100,7 +100,8 @@ absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& 
   return Shape{input_shape[0] / pool_size_, input_shape[1]};
 }
 
-Tensor MaxPooling1DLayer::Call(const Tensor& x, bool /*training*/) {
+Tensor MaxPooling1DLayer::DoCall(const Tensor& x, const Array* /*mask*/,
+                                 const CallContext& /*context*/) {
   return autograd::MaxPool1D(x, pool_size_);
 }
 

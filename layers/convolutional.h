@@ -19,12 +19,12 @@ class Conv1DLayer : public Layer {
         kernel_size_(kernel_size),
         padding_(std::move(padding)),
         activation_(std::move(activation)) {}
-  Tensor Call(const Tensor& x, bool training) override;
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   size_t filters_, kernel_size_;
   std::string padding_, activation_;
   Tensor kernel_, bias_;
@@ -35,12 +35,12 @@ class Conv1DLayer : public Layer {
 class MaxPooling1DLayer : public Layer {
  public:
   explicit MaxPooling1DLayer(size_t pool_size) : Layer("MaxPooling1D"), pool_size_(pool_size) {}
-  Tensor Call(const Tensor& x, bool training) override;
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   size_t pool_size_;
 };
 

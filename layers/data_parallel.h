@@ -17,7 +17,8 @@
 //  - Evaluate sums loss and accuracy over every rank's shard; Predict stays local.
 //  - Only rank 0 prints, saves, and runs the callbacks that write files.
 //  - Dropout masks do not depend on the number of ranks: each rank draws the mask of the whole
-//    global batch from the common generator and keeps its own rows (BatchShare below).
+//    global batch from the common generator and keeps its own rows (the trainer passes the rows
+//    down in every layer's CallContext, layers/layer.h).
 #ifndef LAYERS_DATA_PARALLEL_H_
 #define LAYERS_DATA_PARALLEL_H_
 
@@ -101,26 +102,6 @@ std::vector<Agreed> ModelAgreement(DataParallel& group, const std::string& metho
                                    const std::vector<std::string>& weight_names,
                                    const std::string& generator_state,
                                    std::optional<uint64_t> seed);
-
-// While one lives on a thread, a batch of n rows there is rows [first_row, first_row + n) of a
-// global batch of `global_rows`: DropoutMask draws the global batch's mask and keeps those rows,
-// so every sample gets the mask it would get in one process with the whole batch. Guards nest;
-// the innermost wins.
-class BatchShare {
- public:
-  BatchShare(size_t global_rows, size_t first_row);
-  ~BatchShare();
-  BatchShare(const BatchShare&) = delete;
-  BatchShare& operator=(const BatchShare&) = delete;
-  // The innermost share on this thread, or null.
-  static const BatchShare* Current();
-  size_t global_rows() const { return global_rows_; }
-  size_t first_row() const { return first_row_; }
-
- private:
-  size_t global_rows_, first_row_;
-  const BatchShare* outer_;
-};
 
 }  // namespace layers
 

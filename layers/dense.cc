@@ -29,7 +29,7 @@ absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return output;
 }
 
-Tensor DenseLayer::Call(const Tensor& x, bool /*training*/) {
+Tensor DenseLayer::DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& /*context*/) {
   return Activate(activation_, autograd::Add(autograd::MatMul(x, kernel_), bias_));
 }
 
@@ -58,8 +58,9 @@ Tensor TimeDistributedLayer::EveryStep(const Tensor& x,
   return autograd::Reshape(y, unflat);
 }
 
-Tensor TimeDistributedLayer::Call(const Tensor& x, bool training) {
-  return EveryStep(x, [&](const Tensor& step) { return layer_->Call(step, training); });
+Tensor TimeDistributedLayer::DoCall(const Tensor& x, const Array* /*mask*/,
+                                    const CallContext& context) {
+  return EveryStep(x, [&](const Tensor& step) { return layer_->Call(step, nullptr, context); });
 }
 
 void DenseLayer::GetConfig(Json& config) const {

@@ -16,14 +16,14 @@ class DenseLayer : public Layer {
  public:
   DenseLayer(size_t units, std::string activation)
       : Layer("Dense"), units_(units), activation_(std::move(activation)) {}
-  Tensor Call(const Tensor& x, bool training) override;
   // Keras' Dense passes a mask on unchanged (it works on the last axis only).
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   size_t units_;
   std::string activation_;
   Tensor kernel_, bias_;
@@ -35,9 +35,8 @@ class TimeDistributedLayer : public Layer {
  public:
   explicit TimeDistributedLayer(LayerPtr layer)
       : Layer("TimeDistributed"), layer_(std::move(layer)) {}
-  Tensor Call(const Tensor& x, bool training) override;
   // As Keras: the mask passes on as it came, one entry per step.
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   std::vector<Weight> weights() const override { return layer_->weights(); }
   const Layer& inner() const { return *layer_; }
   std::vector<std::string> KerasWeightNames() const override;
@@ -46,6 +45,7 @@ class TimeDistributedLayer : public Layer {
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   // Applies `call` (the inner layer's Call) at every step.
   Tensor EveryStep(const Tensor& x, const std::function<Tensor(const Tensor&)>& call) const;
   LayerPtr layer_;

@@ -13,10 +13,10 @@ absl::StatusOr<Shape> DropoutLayer::DoBuild(const Shape& input_shape, Rng& /*rng
   return input_shape;
 }
 
-Tensor DropoutLayer::Call(const Tensor& x, bool training) {
-  if (!training || rate_ == 0) return x;
+Tensor DropoutLayer::DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& context) {
+  if (!context.training || rate_ == 0) return x;
   // The mask is drawn once, as an array: a lazy random expression would redraw on every read.
-  return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng())));
+  return autograd::Mul(x, Tensor(DropoutMask(x.shape(), rate_, rng(), context)));
 }
 
 void DropoutLayer::GetConfig(Json& config) const {

@@ -11,13 +11,13 @@ namespace layers {
 class DropoutLayer : public Layer {
  public:
   explicit DropoutLayer(double rate) : Layer("Dropout"), rate_(rate) {}
-  Tensor Call(const Tensor& x, bool training) override;
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   double rate_;
 };
 

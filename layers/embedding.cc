@@ -28,12 +28,12 @@ absl::StatusOr<Shape> EmbeddingLayer::DoBuild(const Shape& input_shape, Rng& rng
   return Shape{input_shape[0], output_dim_};
 }
 
-Tensor EmbeddingLayer::Call(const Tensor& x, bool /*training*/) {
+Tensor EmbeddingLayer::DoCall(const Tensor& x, const Array* /*mask*/,
+                              const CallContext& /*context*/) {
   return autograd::GatherRows(embeddings_, x.value());
 }
 
-std::optional<Array> EmbeddingLayer::ComputeMask(const Array& x, const Array* /*mask*/) const {
-  if (!mask_zero_) return std::nullopt;
+Array EmbeddingLayer::MakeMask(const Array& x) const {
   return Array(xt::cast<Real>(xt::not_equal(x, Real(0))));
 }
 

@@ -22,9 +22,8 @@ class EmbeddingLayer : public Layer {
         mask_zero_(mask_zero) {}
   // Rows of the table: word indices 0 to input_dim - 1.
   size_t input_dim() const { return input_dim_; }
-  Tensor Call(const Tensor& x, bool training) override;
-  bool OutputMasked(bool /*input_masked*/) const override { return mask_zero_; }
-  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // As Keras (supports_masking = mask_zero): with mask_zero it makes a mask (index 0 is padding).
+  MaskRule mask_rule() const override { return mask_zero_ ? MaskRule::kMakes : MaskRule::kRefuses; }
   bool mask_zero() const { return mask_zero_; }
   Shape implied_input_shape() const override {
     return input_length_ == 0 ? Shape{} : Shape{input_length_};
@@ -33,6 +32,8 @@ class EmbeddingLayer : public Layer {
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
 
  private:
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
+  Array MakeMask(const Array& x) const override;
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
   size_t input_dim_, output_dim_, input_length_;
   bool mask_zero_;

@@ -85,13 +85,15 @@ struct Node {
 class InputLayer : public Layer {
  public:
   explicit InputLayer(Shape shape) : Layer("InputLayer"), shape_(std::move(shape)) {}
-  Tensor Call(const Tensor& x, bool /*training*/) override { return x; }
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   void GetConfig(Json& config) const override;
   const Shape& shape() const { return shape_; }
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& /*context*/) override {
+    return x;
+  }
   Shape shape_;
 };
 

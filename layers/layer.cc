@@ -134,15 +134,32 @@ absl::StatusOr<std::vector<bool>> Layer::OutputsMasked(const std::vector<bool>& 
 }
 
 std::vector<Tensor> Layer::CallNode(const std::vector<Tensor>& inputs,
-                                    const std::vector<const Array*>& masks, bool training,
+                                    const std::vector<const Array*>& masks,
+                                    const CallContext& context,
                                     std::vector<std::optional<Array>>& output_masks) {
   // The mask first, as Sequential always did (a layer may read its input's values for it).
   output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
-  return {CallMasked(inputs[0], masks[0], training)};
+  return {DoCall(inputs[0], masks[0], context)};
 }
 
-std::optional<Array> Layer::ComputeMask(const Array& /*x*/, const Array* mask) const {
-  if (mask == nullptr) return std::nullopt;
+bool Layer::OutputMasked(bool input_masked) const {
+  switch (mask_rule()) {
+    case MaskRule::kMakes:
+      return true;
+    case MaskRule::kPasses:
+      return input_masked;
+    default:
+      return false;
+  }
+}
+
+Array Layer::MakeMask(const Array& /*x*/) const {
+  throw std::logic_error(absl::StrFormat("layer '%s' (%s) makes no mask", name_, type_));
+}
+
+std::optional<Array> Layer::ComputeMask(const Array& x, const Array* mask) const {
+  if (mask_rule() == MaskRule::kMakes) return MakeMask(x);
+  if (mask == nullptr || mask_rule() != MaskRule::kPasses) return std::nullopt;
   return *mask;
 }
 
@@ -209,35 +226,23 @@ absl::Status Layer::SetWeights(const std::vector<Array>& values) {
   return absl::OkStatus();
 }
 
-namespace {
-thread_local const BatchShare* current_share = nullptr;
-}  // namespace
-
-BatchShare::BatchShare(size_t global_rows, size_t first_row)
-    : global_rows_(global_rows), first_row_(first_row), outer_(current_share) {
-  current_share = this;
-}
-BatchShare::~BatchShare() { current_share = outer_; }
-const BatchShare* BatchShare::Current() { return current_share; }
-
-Array DropoutMask(const Shape& shape, double rate, Rng& rng) {
+Array DropoutMask(const Shape& shape, double rate, Rng& rng, const CallContext& context) {
   Array mask = Array::from_shape(shape);
   const Real keep = static_cast<Real>(1.0 / (1.0 - rate));
-  const BatchShare* share = BatchShare::Current();
-  if (share == nullptr || shape.empty()) {
+  if (context.global_rows == 0 || shape.empty()) {
     for (Real& value : mask) value = rng.Uniform() < rate ? Real(0) : keep;
     return mask;
   }
   // Draw the whole global batch's mask in row order, keeping only this share's rows.
   const size_t row = shape[0] == 0 ? 0 : mask.size() / shape[0];
-  const size_t first = share->first_row() * row, end = first + mask.size();
-  if (share->first_row() + shape[0] > share->global_rows()) {
+  const size_t first = context.first_row * row, end = first + mask.size();
+  if (context.first_row + shape[0] > context.global_rows) {
     throw std::logic_error(
         absl::StrFormat("dropout: a share of %d rows from row %d does not fit a global batch of %d",
-                        shape[0], share->first_row(), share->global_rows()));
+                        shape[0], context.first_row, context.global_rows));
   }
   Real* out = mask.data();
-  for (size_t k = 0, total = share->global_rows() * row; k < total; ++k) {
+  for (size_t k = 0, total = context.global_rows * row; k < total; ++k) {
     const Real value = rng.Uniform() < rate ? Real(0) : keep;
     if (k >= first && k < end) *out++ = value;
   }

@@ -33,6 +33,17 @@ struct Weight {
 };
 
 class ConfigReader;  // layers/config.h
+
+// What a call knows besides its inputs: Keras' training flag and, in data-parallel training,
+// which rows of the global batch this batch is, passed down explicitly to every layer.
+struct CallContext {
+  bool training = false;
+  // This batch is rows [first_row, first_row + batch) of a global batch of `global_rows` (0: the
+  // batch is the whole batch). Dropout draws the global batch's mask and keeps these rows, so
+  // every sample gets the mask it gets in one process (layers/data_parallel.h).
+  size_t global_rows = 0;
+  size_t first_row = 0;
+};
 class KerasTensor;   // layers/functional.h: a symbolic tensor of the Functional API
 class KerasTensors;  // the outputs of one layer call
 struct InitialState;
@@ -50,24 +61,32 @@ class Layer {
   absl::Status Build(const Shape& input_shape, Rng& rng);
   bool built() const { return built_; }
 
-  // x: [batch, input_shape...] -> [batch, output_shape()...]. Call only once built.
-  virtual Tensor Call(const Tensor& x, bool training) = 0;
+  // Keras 3's call(inputs, training, mask): x [batch, input_shape...] with its mask (null: none;
+  // [batch, time], 1 where a step is real, 0 where it is padding) -> [batch, output_shape...].
+  // Call only once built.
+  Tensor Call(const Tensor& x, const Array* mask, const CallContext& context) {
+    return DoCall(x, mask, context);
+  }
+  Tensor Call(const Tensor& x, bool training) { return DoCall(x, nullptr, CallContext{training}); }
+  Tensor CallMasked(const Tensor& x, const Array* mask, bool training) {
+    return DoCall(x, mask, CallContext{training});
+  }
 
-  // Keras' masking. A mask is [batch, time]: 1 where a step is real, 0 where it is padding.
-  // Whether a mask may reach this layer (Keras' supports_masking). Build fails, naming the
-  // layer, when one would reach a layer that cannot take it (Conv1D, MaxPooling1D).
-  virtual bool supports_masking() const { return false; }
-  // Whether this layer's output carries a mask, given whether its input does. By default the
-  // input's mask passes on; Embedding(mask_zero) and Masking make one, a recurrent layer
-  // without return_sequences consumes it.
-  virtual bool OutputMasked(bool input_masked) const { return input_masked; }
+  // Keras' masking, declared once by mask_rule(); the rest follows from it.
+  enum class MaskRule {
+    kRefuses,  // a mask may not reach it (Keras' supports_masking false): Conv1D, MaxPooling1D
+    kPasses,   // the input's mask passes on unchanged: Dense, Dropout, TimeDistributed
+    kEnds,     // it takes a mask and gives none: a recurrent layer without return_sequences
+    kMakes,    // it makes a mask from its input's values (MakeMask): Embedding(mask_zero), Masking
+  };
+  virtual MaskRule mask_rule() const { return MaskRule::kRefuses; }
+  // Whether a mask may reach this layer; building a graph where one does fails, naming the layer.
+  bool supports_masking() const { return mask_rule() != MaskRule::kRefuses; }
+  // Whether this layer's output carries a mask, given whether its input does.
+  bool OutputMasked(bool input_masked) const;
   // The output's mask for input x whose mask is `mask` (null: none); none exactly when
   // OutputMasked(mask != null) is false.
-  virtual std::optional<Array> ComputeMask(const Array& x, const Array* mask) const;
-  // Call with the input's mask (null: none); layers that do not read masks just Call.
-  virtual Tensor CallMasked(const Tensor& x, const Array* mask, bool training) {
-    return Call(x, training);
-  }
+  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const;
 
   // The Functional API: the layer called on several tensors (Keras' call(inputs, mask=...)).
   // Shapes leave out the batch axis and hold 0 for an axis whose length varies (Keras' None).
@@ -82,7 +101,8 @@ class Layer {
   virtual absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const;
   // inputs[i] with masks[i] (null: none) -> the outputs; `output_masks` gets one entry per output.
   virtual std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
-                                       const std::vector<const Array*>& masks, bool training,
+                                       const std::vector<const Array*>& masks,
+                                       const CallContext& context,
                                        std::vector<std::optional<Array>>& output_masks);
   // The input shapes of the layer's first call (Build's), which a re-initialisation repeats.
   const std::vector<Shape>& call_input_shapes() const { return call_input_shapes_; }
@@ -126,6 +146,10 @@ class Layer {
   void set_name(std::string name) { name_ = std::move(name); }
 
  protected:
+  // The layer's computation (Call). Only layers whose mask_rule() is not kRefuses get masks.
+  virtual Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) = 0;
+  // kMakes: the mask of input x ([batch, time]).
+  virtual Array MakeMask(const Array& x) const;
   // Validates arguments and input shape, creates weights with AddWeight, returns the output
   // shape. Errors need not name the layer: Build prefixes it.
   virtual absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) = 0;
@@ -195,9 +219,9 @@ class WeightsFromFile {
 };
 
 // An inverted-dropout mask of `shape` (batch axis first): each element is 0 with probability
-// `rate`, else 1 / (1 - rate), so the expected value is unchanged. Under a BatchShare
-// (layers/data_parallel.h) the rows are those of the global batch's mask.
-Array DropoutMask(const Shape& shape, double rate, Rng& rng);
+// `rate`, else 1 / (1 - rate), so the expected value is unchanged. With a context's global batch,
+// the rows are this batch's rows of the global batch's mask.
+Array DropoutMask(const Shape& shape, double rate, Rng& rng, const CallContext& context = {});
 
 // A layer, shared by the models and the graph nodes that use it; calling it on symbolic tensors
 // records a node of the Functional API (layers/functional.h): `Dense(1)(x)`,

@@ -22,7 +22,7 @@ absl::StatusOr<Shape> MaskingLayer::DoBuild(const Shape& input_shape, Rng& /*rng
   return input_shape;
 }
 
-std::optional<Array> MaskingLayer::ComputeMask(const Array& x, const Array* /*mask*/) const {
+Array MaskingLayer::MakeMask(const Array& x) const {
   const size_t batch = x.shape()[0], time = x.shape()[1], features = x.shape()[2];
   Array mask = xt::zeros<Real>({batch, time});
   const Real value = static_cast<Real>(mask_value_);
@@ -38,8 +38,9 @@ std::optional<Array> MaskingLayer::ComputeMask(const Array& x, const Array* /*ma
   return mask;
 }
 
-Tensor MaskingLayer::Call(const Tensor& x, bool /*training*/) {
-  Array mask = *ComputeMask(x.value(), nullptr);
+Tensor MaskingLayer::DoCall(const Tensor& x, const Array* /*mask*/,
+                            const CallContext& /*context*/) {
+  Array mask = MakeMask(x.value());
   mask.reshape({x.size(0), x.size(1), size_t{1}});
   return autograd::Mul(x, Tensor(std::move(mask)));
 }

@@ -12,16 +12,15 @@ namespace layers {
 class MaskingLayer : public Layer {
  public:
   explicit MaskingLayer(double mask_value) : Layer("Masking"), mask_value_(mask_value) {}
-  Tensor Call(const Tensor& x, bool training) override;
-  bool supports_masking() const override { return true; }
-  bool OutputMasked(bool /*input_masked*/) const override { return true; }
-  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  MaskRule mask_rule() const override { return MaskRule::kMakes; }
   void GetConfig(Json& config) const override;
   static absl::StatusOr<LayerPtr> FromConfig(ConfigReader& config);
   double mask_value() const { return mask_value_; }
 
  private:
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
+  Array MakeMask(const Array& x) const override;
   double mask_value_;
 };
 

@@ -17,9 +17,9 @@ std::string ShapesString(const std::vector<Shape>& shapes) {
 
 }  // namespace
 
-Tensor MergeLayer::Call(const Tensor& x, bool training) {
+Tensor MergeLayer::DoCall(const Tensor& x, const Array* mask, const CallContext& context) {
   std::vector<std::optional<Array>> masks;
-  return CallNode({x}, {nullptr}, training, masks).front();
+  return CallNode({x}, {mask}, context, masks).front();
 }
 
 absl::StatusOr<Shape> MergeLayer::DoBuild(const Shape& input_shape, Rng& rng) {
@@ -54,7 +54,7 @@ absl::StatusOr<std::vector<bool>> MergeLayer::OutputsMasked(
 
 std::vector<Tensor> MergeLayer::CallNode(const std::vector<Tensor>& inputs,
                                          const std::vector<const Array*>& masks,
-                                         bool /*training*/,
+                                         const CallContext& /*context*/,
                                          std::vector<std::optional<Array>>& output_masks) {
   std::optional<Array> mask;
   for (const Array* input_mask : masks) {

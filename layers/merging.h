@@ -17,15 +17,15 @@ namespace layers {
 class MergeLayer : public Layer {
  public:
   using Layer::Layer;
-  Tensor Call(const Tensor& x, bool training) override;
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
   std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
-                               const std::vector<const Array*>& masks, bool training,
+                               const std::vector<const Array*>& masks, const CallContext& context,
                                std::vector<std::optional<Array>>& output_masks) override;
   void GetConfig(Json& config) const override {}
 
  protected:
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
   absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
                                                  Rng& rng) override;

@@ -69,7 +69,7 @@ TEST(Merging, GradientsByHand) {
     Rng rng(0);
     ASSERT_TRUE(layer->BuildCall({{2}, {2}}, rng).ok());
     std::vector<std::optional<Array>> masks;
-    Tensor out = layer->CallNode({a, b}, {nullptr, nullptr}, true, masks)[0];
+    Tensor out = layer->CallNode({a, b}, {nullptr, nullptr}, CallContext{true}, masks)[0];
     ASSERT_TRUE(autograd::CurrentTape().Backward(autograd::Sum(out)).ok());
     for (size_t k = 0; k < 4; ++k) {
       const std::string what = std::string(kind) + " element " + std::to_string(k);
@@ -98,12 +98,12 @@ TEST(Merging, MasksCombineByAnd) {
   const Array m1 = Values({1, 1, 0, 0, 1, 1}, {2, 3}), m2 = Values({0, 1, 1, 1, 1, 0}, {2, 3});
   const Tensor x(xt::zeros<Real>({2, 3, 1}));
   std::vector<std::optional<Array>> masks;
-  add->CallNode({x, x}, {&m1, &m2}, false, masks);
+  add->CallNode({x, x}, {&m1, &m2}, CallContext{}, masks);
   ASSERT_TRUE(masks[0].has_value());
   EXPECT_EQ(*masks[0], Values({0, 1, 0, 0, 1, 0}, {2, 3}));
-  add->CallNode({x, x}, {nullptr, &m2}, false, masks);
+  add->CallNode({x, x}, {nullptr, &m2}, CallContext{}, masks);
   EXPECT_EQ(*masks[0], m2);
-  add->CallNode({x, x}, {nullptr, nullptr}, false, masks);
+  add->CallNode({x, x}, {nullptr, nullptr}, CallContext{}, masks);
   EXPECT_FALSE(masks[0].has_value());
   // In a graph: one masked input makes a masked output.
   KerasTensor words = Input({3}), numbers = Input({3, 4});

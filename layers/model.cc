@@ -153,7 +153,7 @@ absl::Status Model::Build() { return graph_status_; }
 
 absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>& inputs,
                                                       const std::vector<const Array*>& masks,
-                                                      bool training) {
+                                                      const CallContext& context) {
   std::vector<std::vector<Tensor>> values(nodes_.size());
   std::vector<std::vector<std::optional<Array>>> value_masks(nodes_.size());
   for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -171,7 +171,7 @@ absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>&
       node_masks.push_back(mask ? &*mask : nullptr);
     }
     try {
-      values[i] = node.layer->CallNode(node_inputs, node_masks, training, value_masks[i]);
+      values[i] = node.layer->CallNode(node_inputs, node_masks, context, value_masks[i]);
     } catch (const std::exception& error) {
       autograd::CurrentTape().Clear();
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -458,15 +458,16 @@ absl::StatusOr<std::vector<bool>> Model::OutputsMasked(const std::vector<bool>& 
   return out;
 }
 
-Tensor Model::Call(const Tensor& x, bool training) {
+Tensor Model::DoCall(const Tensor& x, const Array* mask, const CallContext& context) {
   std::vector<std::optional<Array>> masks;
-  return CallNode({x}, {nullptr}, training, masks).front();
+  return CallNode({x}, {mask}, context, masks).front();
 }
 
 std::vector<Tensor> Model::CallNode(const std::vector<Tensor>& inputs,
-                                    const std::vector<const Array*>& masks, bool training,
+                                    const std::vector<const Array*>& masks,
+                                    const CallContext& context,
                                     std::vector<std::optional<Array>>& output_masks) {
-  absl::StatusOr<std::vector<Output>> outputs = Run(inputs, masks, training);
+  absl::StatusOr<std::vector<Output>> outputs = Run(inputs, masks, context);
   if (!outputs.ok()) throw std::invalid_argument(std::string(outputs.status().message()));
   std::vector<Tensor> values;
   output_masks.clear();

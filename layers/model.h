@@ -223,14 +223,13 @@ class Model : public Layer {
   std::vector<std::string> OutputNames() const;
 
   // As a layer inside another model.
-  Tensor Call(const Tensor& x, bool training) override;
-  bool supports_masking() const override { return true; }
+  MaskRule mask_rule() const override { return MaskRule::kPasses; }
   std::vector<std::string> KerasWeightNames() const override;
   std::vector<Weight> weights() const override;
   void GetConfig(Json& config) const override;
   absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
   std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
-                               const std::vector<const Array*>& masks, bool training,
+                               const std::vector<const Array*>& masks, const CallContext& context,
                                std::vector<std::optional<Array>>& output_masks) override;
 
  protected:
@@ -240,6 +239,7 @@ class Model : public Layer {
   // layers, and initialises placeholder weights from the generator in graph order.
   absl::Status SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs);
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
                                                  Rng& rng) override;
 
@@ -260,7 +260,8 @@ class Model : public Layer {
     std::optional<Array> mask;
   };
   absl::StatusOr<std::vector<Output>> Run(const std::vector<Tensor>& inputs,
-                                          const std::vector<const Array*>& masks, bool training);
+                                          const std::vector<const Array*>& masks,
+                                          const CallContext& context);
   // Each sample's span of real steps, by the mask the layer after the first input makes of it.
   absl::StatusOr<std::vector<size_t>> RealLengths(const Array& x, const char* method) const;
 

@@ -114,11 +114,11 @@ absl::StatusOr<std::vector<bool>> RecurrentLayer::OutputsMasked(
 
 std::vector<Tensor> RecurrentLayer::CallNode(const std::vector<Tensor>& inputs,
                                              const std::vector<const Array*>& masks,
-                                             bool training,
+                                             const CallContext& context,
                                              std::vector<std::optional<Array>>& output_masks) {
   output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
   const std::vector<Tensor> state(inputs.begin() + 1, inputs.end());
-  std::vector<Tensor> outputs = Run(inputs[0], masks[0], state, training, options_.return_state());
+  std::vector<Tensor> outputs = Run(inputs[0], masks[0], state, context, options_.return_state());
   output_masks.resize(outputs.size());
   return outputs;
 }
@@ -130,23 +130,14 @@ Array RecurrentLayer::RecurrentInitial(size_t columns, Rng& rng) const {
   return autograd::Orthogonal(options_.units(), columns, rng);
 }
 
-Tensor RecurrentLayer::Call(const Tensor& x, bool training) {
-  return CallMasked(x, nullptr, training);
-}
-
-std::optional<Array> RecurrentLayer::ComputeMask(const Array& /*x*/, const Array* mask) const {
-  if (mask == nullptr || !return_sequences()) return std::nullopt;
-  return *mask;
-}
-
-Tensor RecurrentLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
-  return Run(x, mask, {}, training, /*return_state=*/false).front();
+Tensor RecurrentLayer::DoCall(const Tensor& x, const Array* mask, const CallContext& context) {
+  return Run(x, mask, {}, context, /*return_state=*/false).front();
 }
 
 std::vector<Tensor> RecurrentLayer::CallWithState(const Tensor& x, const Array* mask,
                                                   const std::vector<Tensor>& initial_state,
-                                                  bool training) {
-  return Run(x, mask, initial_state, training, /*return_state=*/true);
+                                                  const CallContext& context) {
+  return Run(x, mask, initial_state, context, /*return_state=*/true);
 }
 
 namespace {
@@ -168,8 +159,9 @@ Array SeenRealStep(const Array& step_mask, bool go_backwards) {
 }  // namespace
 
 std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
-                                        const std::vector<Tensor>& initial_state, bool training,
-                                        bool return_state) {
+                                        const std::vector<Tensor>& initial_state,
+                                        const CallContext& context, bool return_state) {
+  const bool training = context.training;
   const size_t batch = x.size(0), time = x.size(1), units = options_.units();
   std::vector<Tensor> state = initial_state;
   if (state.empty()) state.assign(state_size(), Tensor(xt::zeros<Real>({batch, units})));
@@ -188,14 +180,14 @@ std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
   Tensor inputs = x;
   if (training && options_.dropout() > 0) {
     // One mask per sequence, broadcast over the time axis.
-    inputs =
-        autograd::Mul(x, Tensor(DropoutMask({batch, 1, x.size(2)}, options_.dropout(), rng())));
+    inputs = autograd::Mul(
+        x, Tensor(DropoutMask({batch, 1, x.size(2)}, options_.dropout(), rng(), context)));
   }
   // One recurrent mask per sequence, the same at every step (Keras' recurrent_dropout).
   Array recurrent_mask;
   const bool recurrent_dropout = training && options_.recurrent_dropout() > 0;
   if (recurrent_dropout) {
-    recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng());
+    recurrent_mask = DropoutMask({batch, units}, options_.recurrent_dropout(), rng(), context);
   }
   const Array* recurrent = recurrent_dropout ? &recurrent_mask : nullptr;
   if (mask != nullptr && autograd::ShapeOf(*mask) != Shape{batch, time}) {
@@ -400,8 +392,8 @@ absl::StatusOr<Shape> BidirectionalLayer::DoBuild(const Shape& input_shape, Rng&
   return output;
 }
 
-bool BidirectionalLayer::OutputMasked(bool input_masked) const {
-  return input_masked && inner() != nullptr && inner()->return_sequences();
+Layer::MaskRule BidirectionalLayer::mask_rule() const {
+  return inner() != nullptr && inner()->return_sequences() ? MaskRule::kPasses : MaskRule::kEnds;
 }
 
 const RecurrentLayer* BidirectionalLayer::inner() const {
@@ -436,34 +428,26 @@ absl::StatusOr<std::vector<bool>> BidirectionalLayer::OutputsMasked(
 
 std::vector<Tensor> BidirectionalLayer::CallNode(const std::vector<Tensor>& inputs,
                                                  const std::vector<const Array*>& masks,
-                                                 bool training,
+                                                 const CallContext& context,
                                                  std::vector<std::optional<Array>>& output_masks) {
   output_masks.assign(1, ComputeMask(inputs[0].value(), masks[0]));
   const std::vector<Tensor> state(inputs.begin() + 1, inputs.end());
   if (!forward_->options().return_state() && state.empty()) {
-    return {CallMasked(inputs[0], masks[0], training)};
+    return {DoCall(inputs[0], masks[0], context)};
   }
-  std::vector<Tensor> outputs = CallWithState(inputs[0], masks[0], state, training);
+  std::vector<Tensor> outputs = CallWithState(inputs[0], masks[0], state, context);
   if (!forward_->options().return_state()) outputs.resize(1);
   output_masks.resize(outputs.size());
   return outputs;
 }
 
-std::optional<Array> BidirectionalLayer::ComputeMask(const Array& x, const Array* mask) const {
-  return forward_->ComputeMask(x, mask);
-}
-
-Tensor BidirectionalLayer::Call(const Tensor& x, bool training) {
-  return CallMasked(x, nullptr, training);
-}
-
-Tensor BidirectionalLayer::CallMasked(const Tensor& x, const Array* mask, bool training) {
-  return Merge(forward_->CallMasked(x, mask, training), backward_->CallMasked(x, mask, training));
+Tensor BidirectionalLayer::DoCall(const Tensor& x, const Array* mask, const CallContext& context) {
+  return Merge(forward_->Call(x, mask, context), backward_->Call(x, mask, context));
 }
 
 std::vector<Tensor> BidirectionalLayer::CallWithState(const Tensor& x, const Array* mask,
                                                       const std::vector<Tensor>& initial_state,
-                                                      bool training) {
+                                                      const CallContext& context) {
   const size_t states = forward_->state_size();
   if (!initial_state.empty() && initial_state.size() != 2 * states) {
     throw autograd::ShapeError(absl::StrFormat(
@@ -476,8 +460,8 @@ std::vector<Tensor> BidirectionalLayer::CallWithState(const Tensor& x, const Arr
     return std::vector<Tensor>(initial_state.begin() + k * states,
                                initial_state.begin() + (k + 1) * states);
   };
-  std::vector<Tensor> forward = forward_->CallWithState(x, mask, half(0), training);
-  std::vector<Tensor> backward = backward_->CallWithState(x, mask, half(1), training);
+  std::vector<Tensor> forward = forward_->CallWithState(x, mask, half(0), context);
+  std::vector<Tensor> backward = backward_->CallWithState(x, mask, half(1), context);
   std::vector<Tensor> result = {Merge(forward[0], backward[0])};
   result.insert(result.end(), forward.begin() + 1, forward.end());
   result.insert(result.end(), backward.begin() + 1, backward.end());

@@ -55,25 +55,29 @@ class RecurrentLayer : public Layer {
  public:
   RecurrentLayer(std::string type, RecurrentOptions options)
       : Layer(std::move(type)), options_(std::move(options)) {}
-  Tensor Call(const Tensor& x, bool training) override;
-  Tensor CallMasked(const Tensor& x, const Array* mask, bool training) override;
-  bool supports_masking() const override { return true; }
-  bool OutputMasked(bool input_masked) const override { return input_masked && return_sequences(); }
-  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // The mask passes on with return_sequences and ends here without.
+  MaskRule mask_rule() const override {
+    return return_sequences() ? MaskRule::kPasses : MaskRule::kEnds;
+  }
   // Keras' return_state and initial_state: the output (as CallMasked), then the final state,
   // each [batch, units]: h, and c for LSTM. initial_state: {} (zeros) or the state to start from
   // ({h}, or {h, c} for LSTM); gradients flow into it. With a mask, the final state is that after
   // the last real step, and outputs before a sample's first real step are zeros (Keras' first
   // "previous output"), whatever the initial state.
   std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
-                                    const std::vector<Tensor>& initial_state, bool training);
+                                    const std::vector<Tensor>& initial_state,
+                                    const CallContext& context);
+  std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
+                                    const std::vector<Tensor>& initial_state, bool training) {
+    return CallWithState(x, mask, initial_state, CallContext{training});
+  }
   // The tensors of the state: 2 for LSTM (h, c), 1 otherwise.
   virtual size_t state_size() const { return 1; }
   // The Functional API: inputs are x, then (Keras' initial_state) the state's tensors; outputs
   // the output, then with return_state the final state.
   absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
   std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
-                               const std::vector<const Array*>& masks, bool training,
+                               const std::vector<const Array*>& masks, const CallContext& context,
                                std::vector<std::optional<Array>>& output_masks) override;
   // Keras' zero_output_for_mask: masked steps output zeros instead of the previous output.
   void set_zero_output_for_mask(bool zero) { zero_output_for_mask_ = zero; }
@@ -90,6 +94,7 @@ class RecurrentLayer : public Layer {
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) final;
   absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
                                                  Rng& rng) final;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) final;
   // Creates the weights (AddWeight) for inputs of `input_dim` features.
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
@@ -104,7 +109,7 @@ class RecurrentLayer : public Layer {
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   // CallMasked and CallWithState: the output, then (with return_state) the final state.
   std::vector<Tensor> Run(const Tensor& x, const Array* mask,
-                          const std::vector<Tensor>& initial_state, bool training,
+                          const std::vector<Tensor>& initial_state, const CallContext& context,
                           bool return_state);
   RecurrentOptions options_;
   autograd::CellActivations activations_;  // parsed from options_ by DoBuild
@@ -166,21 +171,23 @@ class BidirectionalLayer : public Layer {
  public:
   BidirectionalLayer(LayerPtr layer, std::string merge_mode)
       : Layer("Bidirectional"), layer_(std::move(layer)), merge_mode_(std::move(merge_mode)) {}
-  Tensor Call(const Tensor& x, bool training) override;
-  Tensor CallMasked(const Tensor& x, const Array* mask, bool training) override;
-  bool supports_masking() const override { return true; }
-  bool OutputMasked(bool input_masked) const override;
-  std::optional<Array> ComputeMask(const Array& x, const Array* mask) const override;
+  // As the wrapped layer's.
+  MaskRule mask_rule() const override;
   // Keras' Bidirectional with return_state / initial_state: the merged output, then the forward
   // layer's final state, then the backward layer's; initial_state is {} or both layers' states
   // in that order.
   std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
-                                    const std::vector<Tensor>& initial_state, bool training);
+                                    const std::vector<Tensor>& initial_state,
+                                    const CallContext& context);
+  std::vector<Tensor> CallWithState(const Tensor& x, const Array* mask,
+                                    const std::vector<Tensor>& initial_state, bool training) {
+    return CallWithState(x, mask, initial_state, CallContext{training});
+  }
   // The Functional API: x, then both layers' initial states; with the wrapped layer's
   // return_state, outputs the merged output, then the forward then the backward final state.
   absl::StatusOr<std::vector<bool>> OutputsMasked(const std::vector<bool>& masked) const override;
   std::vector<Tensor> CallNode(const std::vector<Tensor>& inputs,
-                               const std::vector<const Array*>& masks, bool training,
+                               const std::vector<const Array*>& masks, const CallContext& context,
                                std::vector<std::optional<Array>>& output_masks) override;
   std::vector<Weight> weights() const override;
   std::vector<std::string> KerasWeightNames() const override;
@@ -192,6 +199,7 @@ class BidirectionalLayer : public Layer {
   absl::StatusOr<Shape> DoBuild(const Shape& input_shape, Rng& rng) override;
   absl::StatusOr<std::vector<Shape>> DoBuildCall(const std::vector<Shape>& input_shapes,
                                                  Rng& rng) override;
+  Tensor DoCall(const Tensor& x, const Array* mask, const CallContext& context) override;
   Tensor Merge(const Tensor& forward, Tensor backward) const;
   // The wrapped layer (before the first build, then the forward one).
   const RecurrentLayer* inner() const;

@@ -229,10 +229,10 @@ class Trainer {
 
   static absl::StatusOr<std::vector<Model::Output>> Forward(Model& model,
                                                             const std::vector<Array>& x,
-                                                            bool training) {
+                                                            const CallContext& context) {
     std::vector<Tensor> inputs;
     for (const Array& values : x) inputs.push_back(Tensor(values));
-    return model.Run(inputs, std::vector<const Array*>(x.size(), nullptr), training);
+    return model.Run(inputs, std::vector<const Array*>(x.size(), nullptr), context);
   }
 
   // The weights of an output's loss terms ([batch] or [batch, time...], the output's shape
@@ -251,9 +251,10 @@ class Trainer {
   }
 
   static absl::StatusOr<BatchLoss> LossOnBatch(Model& model, const std::vector<Array>& x,
-                                               const std::vector<Array>& y, bool training,
+                                               const std::vector<Array>& y,
+                                               const CallContext& context,
                                                const Array* sample_weight = nullptr) {
-    absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, x, training);
+    absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, x, context);
     if (!outputs.ok()) return outputs.status();
     BatchLoss batch;
     for (size_t k = 0; k < outputs->size(); ++k) {
@@ -381,11 +382,10 @@ class Trainer {
                                           const Array* sample_weight = nullptr) {
     autograd::CurrentTape().Clear();
     DataParallel* group = model.data_parallel_.get();
-    // Dropout masks of this rank's rows of the global batch (layers/data_parallel.h).
-    std::optional<BatchShare> share;
-    if (group != nullptr) share.emplace(global_rows, first_row);
-    absl::StatusOr<BatchLoss> batch =
-        LossOnBatch(model, x, y, /*training=*/true, sample_weight);
+    // Data-parallel: dropout masks of this rank's rows of the global batch.
+    CallContext context{/*training=*/true};
+    if (group != nullptr) context.global_rows = global_rows, context.first_row = first_row;
+    absl::StatusOr<BatchLoss> batch = LossOnBatch(model, x, y, context, sample_weight);
     if (!batch.ok()) return batch.status();
     Scores scores = BatchScores(model, *batch, y);
     if (group != nullptr) {
@@ -750,7 +750,7 @@ absl::StatusOr<Scores> Model::Evaluate(const std::vector<Array>& x, const std::v
   for (const auto& [begin, end] : plan.batches) {
     const std::vector<Array> targets = GatherRows(y, plan.order, begin, end);
     absl::StatusOr<Trainer::BatchLoss> batch = Trainer::LossOnBatch(
-        *this, GatherRows(x, plan.order, begin, end), targets, /*training=*/false);
+        *this, GatherRows(x, plan.order, begin, end), targets, CallContext{/*training=*/false});
     if (!batch.ok()) return batch.status();
     const Scores scores = Trainer::BatchScores(*this, *batch, targets);
     const double rows = static_cast<double>(end - begin);
@@ -817,8 +817,8 @@ absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, s
   const EpochPlan plan = InferenceEpoch(samples, batch_size, bucket_by_length ? &lengths : nullptr);
   std::vector<Array> results(outputs_.size());
   for (const auto& [begin, end] : plan.batches) {
-    absl::StatusOr<std::vector<Output>> predictions =
-        Trainer::Forward(*this, GatherRows(x, plan.order, begin, end), /*training=*/false);
+    absl::StatusOr<std::vector<Output>> predictions = Trainer::Forward(
+        *this, GatherRows(x, plan.order, begin, end), CallContext{/*training=*/false});
     if (!predictions.ok()) return predictions.status();
     for (size_t k = 0; k < outputs_.size(); ++k) {
       const Array& values = (*predictions)[k].value.value();
