@@ -278,6 +278,16 @@ TEST(FunctionalSaving, EncoderDecoderAndItsInferenceModels) {
           .ok());
   std::unique_ptr<Model> loaded = ExpectRoundTrip(model, "seq2seq", {source, target});
   ASSERT_NE(loaded, nullptr);
+  // Keras' None for the varying time axes; the encoder's states as extra tensors of the
+  // decoder LSTM's call (base_rnn.py: [inputs] + initial_state), kwargs {}.
+  const Json config = ModelConfigOf(TempPath("seq2seq.h5"));
+  EXPECT_EQ(Entry(config, "encoder_words")["config"]["batch_input_shape"],
+            Json::parse("[null, null]"));
+  EXPECT_EQ(Entry(config, "decoder_embedding")["config"]["batch_input_shape"],
+            Json::parse("[null, null]"));
+  EXPECT_EQ(Entry(config, "decoder_lstm")["inbound_nodes"],
+            Json::parse(R"([[["decoder_embedding", 0, 0, {}], ["encoder_lstm", 0, 1, {}],
+                ["encoder_lstm", 0, 2, {}]]])"));
   // Inputs of another length than trained on (the time axes vary).
   const Array longer_source = Words(3, 9, 15, 7), shorter_target = Words(3, 2, 15, 8);
   absl::StatusOr<std::vector<Array>> p = model.Predict({longer_source, shorter_target});
@@ -725,6 +735,16 @@ TEST(FunctionalSavingDeep, ALongChainLoads) {
   EXPECT_EQ((*loaded)->layers().size(), 30002u);
   const Array x = Uniform({3, 4}, 1);
   EXPECT_EQ((*loaded)->Predict(x).value(), model.Predict(x).value());
+}
+
+// The graph of a long chain of calls is freed without recursion (Node's destructor): 300,000
+// nested frees would overflow the stack.
+TEST(FunctionalSavingDeep, ALongChainIsFreedWithoutRecursion) {
+  KerasTensor x = Input({2}, "chain_input");
+  for (int i = 0; i < 300000; ++i) x = Dropout(0.1)(x);
+  EXPECT_TRUE(x.status().ok()) << x.status();
+  x = KerasTensor();  // the whole chain goes here
+  EXPECT_FALSE(x.status().ok());
 }
 
 }  // namespace
