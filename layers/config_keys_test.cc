@@ -72,6 +72,8 @@
 #include "layers/merging.h"
 #include "layers/functional.h"
 #include "layers/recurrent.h"
+#include "layers/functional.h"
+#include "layers/model.h"
 #include "layers/saving.h"
 #include "layers/sequential.h"
 #include "nlohmann/json.hpp"
@@ -695,6 +697,93 @@ TEST(ConfigKeys, SavedModelConfigStartsWithAnInputLayerAsTfKeras211) {
   ExpectValue(input, "sparse", "false");
   ExpectValue(input, "ragged", "false");
   ExpectValue(input, "name", "\"dense_input\"");
+}
+
+
+// keras/saving/legacy/saving_utils.py model_metadata (161-177): model_config is the class name
+// and model.get_config(); for a graph that is Functional.get_config (keras/engine/functional.py
+// 779-782): Model.get_config (engine/training.py 3060-3093, nothing when saving to HDF5) plus
+// get_network_config (1524-1606): name, layers, input_layers, output_layers. Each layer entry
+// is serialize_keras_object's {class_name, config} with "name" and "inbound_nodes" added; an
+// InputLayer's config (engine/input_layer.py 270-281) has batch_input_shape, dtype, sparse,
+// ragged and name. Inside get_network_config's SharedObjectSavingScope
+// (saving/legacy/serialization.py 147-271) every object serialized through get_config is numbered
+// in turn, and "shared_object_id" is added to its config only when it is serialized again: a
+// recurrent layer's three initializers, which its get_config serializes and then its cell's
+// again (rnn/lstm.py 849-887 with 338-372 and 798-799; rnn/gru.py; rnn/base_rnn.py 947-963).
+// For the model below, in tf.keras' layer order (words, seq, embedding, lstm, bidirectional,
+// dense, dense_1; depths 3, 2, 2, 1, 1, 0, 0), the numbers are: words 0, seq 1; embedding's
+// initializer 2, embedding 3; lstm's kernel, recurrent and bias initializers 4, 5, 6, its cell 7,
+// lstm 8; inside bidirectional the GRU's initializers 9, 10, 11, its cell 12, the GRU 13, then
+// bidirectional 14; dense 15-17, dense_1 18-20. So only 4, 5, 6 and 9, 10, 11 are written.
+TEST(ConfigKeys, FunctionalModelConfigHasTfKeras211Keys) {
+  KerasTensor seq = Input({5, 3}, "seq"), words = Input({7}, "words");
+  LayerPtr lstm = LSTM(4), embedding = Embedding(10, 3, 7), bidirectional = Bidirectional(GRU(2));
+  LayerPtr dense = Dense(1, "sigmoid"), dense_1 = Dense(1);
+  lstm->set_name("lstm");
+  embedding->set_name("embedding");
+  bidirectional->set_name("bidirectional");
+  dense->set_name("dense");
+  dense_1->set_name("dense_1");
+  Model model({seq, words}, {dense(lstm(seq)), dense_1(bidirectional(embedding(words)))}, 1,
+              "graph");
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(model.Compile("mse", std::make_unique<autograd::Adam>()).ok());
+  const std::string path = TempPath("config_keys_functional.h5");
+  ASSERT_TRUE(model.Save(path).ok());
+  const Json model_config = Json::parse(ReadStringAttribute(path, "model_config"), nullptr, false);
+  ASSERT_FALSE(model_config.is_discarded());
+  EXPECT_EQ(KeysOf(model_config), (Keys{"class_name", "config"}));
+  EXPECT_EQ(model_config.value("class_name", ""), "Functional");
+  const Json config = model_config.value("config", Json::object());
+  EXPECT_EQ(KeysOf(config), (Keys{"name", "layers", "input_layers", "output_layers"}));
+  ExpectValue(config, "name", "\"graph\"");
+  ExpectValue(config, "input_layers", R"([["seq", 0, 0], ["words", 0, 0]])");
+  ExpectValue(config, "output_layers", R"([["dense", 0, 0], ["dense_1", 0, 0]])");
+  const Json layers = config.value("layers", Json::array());
+  std::vector<std::string> names;
+  for (const Json& entry : layers) names.push_back(entry.value("name", ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"words", "seq", "embedding", "lstm", "bidirectional",
+                                             "dense", "dense_1"}));
+  // The initializers that carry an id, by where they are: everything else carries none.
+  const std::map<std::string, int> kExpectedIds = {
+      {"lstm/kernel_initializer", 4},          {"lstm/recurrent_initializer", 5},
+      {"lstm/bias_initializer", 6},            {"bidirectional/layer/kernel_initializer", 9},
+      {"bidirectional/layer/recurrent_initializer", 10},
+      {"bidirectional/layer/bias_initializer", 11}};
+  std::map<std::string, int> ids;
+  for (const Json& entry : layers) {
+    const std::string name = entry.value("name", "");
+    SCOPED_TRACE("layer " + name);
+    EXPECT_EQ(KeysOf(entry), (Keys{"class_name", "config", "name", "inbound_nodes"}));
+    Json plain = entry;
+    plain.erase("name");
+    plain.erase("inbound_nodes");
+    // Take the ids out (checked below), then check the layer's keys as every other test does.
+    for (Json* layer_config : {&plain["config"], plain["config"].contains("layer")
+                                                     ? &plain["config"]["layer"]["config"]
+                                                     : nullptr}) {
+      if (layer_config == nullptr) continue;
+      const std::string where =
+          layer_config == &plain["config"] ? name : name + "/layer";
+      for (auto& item : layer_config->items()) {
+        if (!item.value().is_object() || !item.value().contains("shared_object_id")) continue;
+        EXPECT_EQ(KeysOf(item.value()), (Keys{"class_name", "config", "shared_object_id"}));
+        ids[where + "/" + item.key()] = item.value()["shared_object_id"].get<int>();
+        item.value().erase("shared_object_id");
+      }
+    }
+    if (entry.value("class_name", "") == "InputLayer") {
+      EXPECT_EQ(KeysOf(entry["config"]),
+                (Keys{"batch_input_shape", "dtype", "sparse", "ragged", "name"}));
+      ExpectValue(entry["config"], "batch_input_shape", name == "seq" ? "[null, 5, 3]" : "[null, 7]");
+      EXPECT_EQ(entry["inbound_nodes"], Json::array());
+      continue;
+    }
+    ExpectKerasLayer(plain, nullptr, /*inner=*/false, nullptr);
+    EXPECT_EQ(entry["inbound_nodes"].size(), 1u);
+  }
+  EXPECT_EQ(ids, kExpectedIds);
 }
 
 }  // namespace

@@ -34,6 +34,19 @@ std::string UniqueName(const std::string& base, bool numbered_from_one) {
 
 }  // namespace
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> release;
+  for (const KerasTensor& input : inputs) release.push_back(input.node());
+  inputs.clear();
+  while (!release.empty()) {
+    std::shared_ptr<Node> node = std::move(release.back());
+    release.pop_back();
+    if (node == nullptr || node.use_count() != 1) continue;  // kept alive by another owner
+    for (const KerasTensor& input : node->inputs) release.push_back(input.node());
+    node->inputs.clear();
+  }  // each node is freed here, its inputs already released
+}
+
 absl::Status KerasTensor::status() const {
   if (node_ == nullptr) {
     return absl::InvalidArgumentError(

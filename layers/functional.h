@@ -79,6 +79,13 @@ struct Node {
   std::vector<bool> output_masked;
   size_t call_index = 0;  // this call's number among the layer's calls (Keras' node_index)
   absl::Status status;    // not OK: the call could not be made (the outputs carry this)
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the nodes this one alone keeps alive without recursion: a chain of thousands of calls
+  // (a deep graph, or a model file's) would otherwise be freed thousands of frames deep.
+  ~Node();
 };
 
 // Keras' InputLayer: where a model's input enters the graph (it has no weights).

@@ -33,6 +33,56 @@ namespace {
 bool IsInputNode(const Node& node) {
   return node.inputs.empty() && dynamic_cast<const InputLayer*>(node.layer.get()) != nullptr;
 }
+
+// tf.keras 2.11's model.layers order (keras-team/keras v2.11.0, keras/engine/functional.py,
+// _build_map and _map_graph_network): a depth-first walk from each output in turn numbers the
+// layers as it first meets them and lists the nodes inputs first; a node's depth is 1 + the
+// largest depth of the nodes it feeds (outputs: 0), raised to the depth its layer already has;
+// a layer's depth is the largest of its nodes'. Layers come deepest first, ties in the order the
+// walk met them. So model files list layers, and their weights, where Keras expects them (its
+// load_weights matches layers by position). The walk is iterative: a deep graph does not recurse.
+std::vector<LayerPtr> KerasLayerOrder(const std::vector<KerasTensor>& outputs) {
+  std::unordered_map<const Layer*, size_t> layer_index;
+  std::vector<LayerPtr> met;  // by layer_index
+  std::vector<const Node*> post_order;
+  std::set<const Node*> finished;
+  for (const KerasTensor& output : outputs) {
+    std::vector<std::pair<const Node*, size_t>> stack;
+    const auto visit = [&](const Node* node) {
+      if (finished.count(node) != 0) return;
+      if (layer_index.emplace(node->layer.get(), met.size()).second) met.push_back(node->layer);
+      stack.emplace_back(node, 0);
+    };
+    visit(output.node().get());
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        visit(node->inputs[next++].node().get());
+        continue;
+      }
+      if (finished.insert(node).second) post_order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  std::unordered_map<const Node*, size_t> node_depth;
+  std::unordered_map<const Layer*, size_t> layer_depth;
+  for (size_t i = post_order.size(); i-- > 0;) {
+    const Node* node = post_order[i];
+    size_t depth = node_depth.emplace(node, 0).first->second;
+    depth = std::max(depth, layer_depth[node->layer.get()]);
+    layer_depth[node->layer.get()] = depth;
+    node_depth[node] = depth;
+    for (const KerasTensor& input : node->inputs) {
+      size_t& parent = node_depth[input.node().get()];
+      parent = std::max(parent, depth + 1);
+    }
+  }
+  std::vector<LayerPtr> order = met;
+  std::stable_sort(order.begin(), order.end(), [&](const LayerPtr& a, const LayerPtr& b) {
+    return layer_depth[a.get()] > layer_depth[b.get()];
+  });
+  return order;
+}
 }  // namespace
 
 absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs) {
@@ -117,7 +167,7 @@ absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasT
   node_position_.clear();
   for (size_t i = 0; i < nodes_.size(); ++i) node_position_[nodes_[i].get()] = i;
   // Every layer once, in the order of its first node; names must tell them apart.
-  layers_.clear();
+  std::vector<LayerPtr> by_first_node;
   std::set<const Layer*> seen;
   std::map<std::string, const Layer*> names;
   for (const std::shared_ptr<Node>& node : nodes_) {
@@ -130,12 +180,13 @@ absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasT
           "within a model",
           model, layer->name(), it->second->type(), layer->type()));
     }
-    layers_.push_back(layer);
+    by_first_node.push_back(layer);
   }
   // Weights not yet initialised come from this model's generator, in graph order.
-  for (const LayerPtr& layer : layers_) {
+  for (const LayerPtr& layer : by_first_node) {
     if (absl::Status status = layer->Initialize(rng_); !status.ok()) return status;
   }
+  layers_ = KerasLayerOrder(outputs);
   inputs_ = std::move(inputs);
   outputs_ = std::move(outputs);
   input_shapes_.clear();

@@ -184,8 +184,9 @@ class Model : public Layer {
   std::vector<Tensor> Parameters() const;
   // Keras' model.get_weights(): every layer's arrays, in order.
   std::vector<Array> GetWeights() const;
-  // Keras' model.layers: every layer once, in graph order (a Functional model's InputLayers
-  // first, as Keras lists them).
+  // Keras' model.layers: every layer once, in tf.keras 2.11's order (deepest first, ties in the
+  // order a walk back from the outputs meets them; so usually the InputLayers first). Sequential
+  // lists its layers as added. Summary, GetWeights and model files follow this order.
   const std::vector<LayerPtr>& layers() const { return layers_; }
   // Precondition: index < layers().size(), checked in every build: a violation prints the
   // index and the layer count and aborts. GetLayer returns an error instead.

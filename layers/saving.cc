@@ -14,8 +14,12 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
+#include <map>
+#include <set>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -26,6 +30,8 @@
 #include "io/isolated.h"
 #include "io/json_nesting.h"
 #include "layers/config.h"
+#include "layers/functional.h"
+#include "layers/recurrent.h"
 
 namespace layers {
 namespace {
@@ -34,6 +40,11 @@ constexpr char kKerasVersion[] = "2.11.0";
 constexpr char kBackend[] = "tensorflow";
 // A hostile file must not make us allocate without bound.
 constexpr hssize_t kMaxListEntries = hssize_t{1} << 20;
+// The most layer calls (nodes) a model file's graph may hold, and tensors one call may take: far
+// above any real model, and what keeps a hostile config from making us build without bound.
+constexpr size_t kMaxGraphNodes = size_t{1} << 16;
+constexpr size_t kMaxNodeTensors = 1024;
+
 
 // Owns one HDF5 identifier and closes it.
 class Hid {
@@ -245,17 +256,23 @@ Json TrainingConfig(const Model& model) {
   Json metrics = Json::array();
   for (const std::string& metric : model.metrics()) metrics.push_back(metric);
   Json config = Json::object();
-  config["loss"] = model.loss();
+  // Keras writes the losses and loss_weights as compile was given them: one name for every
+  // output, or one per output; loss_weights null when not given (every output weighs 1).
+  const std::vector<std::string> losses = model.losses();
+  bool one_loss = true, unweighted = true;
+  for (const std::string& loss : losses) one_loss &= loss == losses.front();
+  for (double weight : model.loss_weights()) unweighted &= weight == 1.0;
+  config["loss"] = one_loss ? Json(model.loss()) : Json(losses);
   config["metrics"] = metrics;
   config["weighted_metrics"] = nullptr;
-  config["loss_weights"] = nullptr;
+  config["loss_weights"] = unweighted ? Json(nullptr) : Json(model.loss_weights());
   config["optimizer_config"] = OptimizerToConfig(*model.optimizer());
   return config;
 }
 
-Json FunctionalConfig(const Model& model);
+absl::StatusOr<Json> FunctionalConfig(const Model& model);
 
-Json ModelConfig(const Model& model) {
+absl::StatusOr<Json> ModelConfig(const Model& model) {
   if (!model.is_sequential()) return FunctionalConfig(model);
   Json layers = Json::array();
   // tf.keras 2's Sequential lists the InputLayer it creates from the first layer's input shape.
@@ -276,10 +293,12 @@ Json ModelConfig(const Model& model) {
 
 absl::Status WriteModel(hid_t file, const Model& model,
                         const Model::TrainingState& state) {
+  absl::StatusOr<Json> model_config = ModelConfig(model);
+  if (!model_config.ok()) return model_config.status();
   for (const auto& [name, value] :
        {std::pair<const char*, std::string>{"keras_version", kKerasVersion},
         {"backend", kBackend},
-        {"model_config", ModelConfig(model).dump()}}) {
+        {"model_config", model_config->dump()}}) {
     if (absl::Status status = WriteString(file, name, value); !status.ok()) return status;
   }
   if (model.compiled()) {
@@ -838,7 +857,40 @@ absl::Status ReadTrainingState(const Reader& reader, Model& model) {
 // Keras' training_config -> Compile.
 absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model& model) {
   ConfigReader config(training, absl::StrFormat("'%s': training_config", reader.path()));
-  const std::string loss = config.String("loss", "");
+  // One loss name for every output, or a list of one per output (several outputs).
+  std::vector<std::string> losses;
+  const Json& loss = training.is_object() && training.contains("loss") ? training["loss"] : Json();
+  if (loss.is_array()) {
+    config.Ignore("loss");
+    for (const Json& name : loss) {
+      if (!name.is_string() || loss.size() > kMaxGraphNodes) {
+        config.Fail("loss", absl::StrFormat("expected (a loss name, or a list of one per output), "
+                                            "got (%s)",
+                                            Quote(loss)));
+        break;
+      }
+      losses.push_back(name.get<std::string>());
+    }
+  } else {
+    losses.push_back(config.String("loss", ""));
+  }
+  // Null (every output weighs 1) or one number per output.
+  std::vector<double> loss_weights;
+  const Json& weights = training.is_object() && training.contains("loss_weights")
+                            ? training["loss_weights"]
+                            : Json();
+  if (weights.is_array()) {
+    config.Ignore("loss_weights");
+    for (const Json& weight : weights) {
+      if (!weight.is_number() || weights.size() > kMaxGraphNodes) {
+        config.Fail("loss_weights",
+                    absl::StrFormat("expected (null, or a list of one number per output), got (%s)",
+                                    Quote(weights)));
+        break;
+      }
+      loss_weights.push_back(weight.get<double>());
+    }
+  }
   std::vector<std::string> metrics;
   const Json& listed =
       training.is_object() && training.contains("metrics") ? training["metrics"] : Json::array();
@@ -853,14 +905,18 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model
     }
     metrics.push_back(metric.get<std::string>());
   }
-  config.OnlyNull({"weighted_metrics", "loss_weights", "sample_weight_mode"});
+  config.OnlyNull({"weighted_metrics", "sample_weight_mode"});
+  if (!weights.is_array()) config.OnlyNull({"loss_weights"});
   const Json& optimizer_config = config.Object("optimizer_config");
   if (absl::Status status = config.Finish(); !status.ok()) return status;
   absl::StatusOr<std::unique_ptr<autograd::Optimizer>> optimizer =
       OptimizerFromConfig(optimizer_config);
   if (!optimizer.ok())
     return reader.Error("training_config: " + std::string(optimizer.status().message()));
-  if (absl::Status status = model.Compile(loss, *std::move(optimizer), metrics); !status.ok()) {
+  const absl::Status status =
+      losses.size() == 1 ? model.Compile(losses[0], *std::move(optimizer), metrics, loss_weights)
+                         : model.Compile(losses, *std::move(optimizer), metrics, loss_weights);
+  if (!status.ok()) {
     return reader.Error("training_config: " + std::string(status.message()));
   }
   return absl::OkStatus();
@@ -915,13 +971,494 @@ absl::StatusOr<std::unique_ptr<Model>> ModelFromConfig(const Reader& reader,
   return std::unique_ptr<Model>(std::move(model));
 }
 
-Json FunctionalConfig(const Model& model) {
-  return Json{{"class_name", "Functional"}, {"config", Json{{"name", model.name()}}}};
+// ---- Functional models: tf.keras 2.11's graph config ------------------------------------------
+//
+// From keras-team/keras at tag v2.11.0:
+//   keras/engine/functional.py  get_network_config (1524-1606): config {name, layers,
+//       input_layers, output_layers}; each layer entry is serialize_keras_object(layer) plus
+//       "name" and "inbound_nodes", its calls that belong to this model; an InputLayer's own node
+//       (is_input) is left out, so its inbound_nodes is []. A node's index in the file is its
+//       position among the layer's calls that belong to this model (node_conversion_map), so a
+//       layer shared with another model is numbered from 0 in each file.
+//       reconstruct_from_config (1286-1521): creates every layer first, then calls each layer on
+//       its inbound nodes, a layer's nodes in order, as soon as their inputs exist (so an entry
+//       may name a layer listed after it).
+//   keras/engine/node.py  Node.serialize (184-258): each tensor the layer was called on is
+//       [layer, node_index, tensor_index, kwargs]; kwargs are the call's other arguments.
+//   keras/engine/base_layer.py  _functional_construction_call (2460-2556): a mask and a training
+//       flag passed by the framework are removed before the node is made: kwargs are {}.
+//   keras/layers/rnn/base_rnn.py  RNN.__call__ (550-620): Keras tensors given as initial_state
+//       are called on as [inputs] + initial_state: extra inbound tensors of the node, kwargs {}.
+//   keras/layers/rnn/bidirectional.py  Bidirectional.__call__ (265-350): the same list, with
+//       kwargs {"initial_state": None, "constants": None} left in the call.
+//   keras/engine/input_layer.py  InputLayer.get_config (270-281): batch_input_shape (None where
+//       the length varies), dtype, sparse, ragged, name.
+//   keras/saving/legacy/serialization.py  SharedObjectSavingScope and SharedObjectConfig
+//       (147-242), serialize_keras_class_and_config (245-271): inside get_network_config's
+//       scope every object serialized with get_config (a layer, a recurrent layer's cell, an
+//       initializer) is numbered 0, 1, 2, ... in the order it is serialized, and the number is
+//       written as "shared_object_id" (after class_name and config) only when the same object is
+//       serialized a second time. Sequential.get_config (keras/engine/sequential.py 451-464)
+//       opens no scope: Sequential files have none.
+
+// Keras' shared_object_id numbering for one layer entry (see above), in the order tf.keras
+// 2.11's get_config methods serialize: a wrapper's layer (rnn/base_wrapper.py 60-63), then the
+// wrapper; a recurrent layer's kernel, recurrent and bias initializers (rnn/lstm.py 849-887,
+// rnn/gru.py 766-804, rnn/simple_rnn.py 470-503), then its cell, whose get_config
+// (lstm.py 338-372, ...) serializes the same three initializer objects again (LSTM's
+// kernel_initializer is its cell's, lstm.py 798-799): so those three carry the key; then the
+// layer. Dense and Conv1D serialize kernel then bias initializer (core/dense.py 273-301,
+// convolutional/base_conv.py 359-385), Embedding its embeddings_initializer
+// (core/embedding.py 218-238), each once: no key. Activations (functions, serialized by name),
+// None regularizers and the float32 dtype policy take no number.
+void NumberSharedObjects(Json& entry, int64_t& next_id) {
+  const std::string class_name = entry.value("class_name", "");
+  Json& config = entry["config"];
+  if (class_name == "TimeDistributed" || class_name == "Bidirectional") {
+    NumberSharedObjects(config["layer"], next_id);
+  } else if (class_name == "LSTM" || class_name == "GRU" || class_name == "SimpleRNN") {
+    for (const char* key : {"kernel_initializer", "recurrent_initializer", "bias_initializer"}) {
+      config[key]["shared_object_id"] = next_id++;
+    }
+    ++next_id;  // the cell
+  } else if (class_name == "Dense" || class_name == "Conv1D") {
+    next_id += 2;  // kernel and bias initializers
+  } else if (class_name == "Embedding") {
+    next_id += 1;  // embeddings_initializer
+  }
+  ++next_id;  // the layer
 }
 
+absl::StatusOr<Json> FunctionalConfig(const Model& model) {
+  // Each layer's calls in this model, in call order: a node's index in the file is its position.
+  std::unordered_map<const Layer*, std::vector<const Node*>> calls;
+  for (const std::shared_ptr<Node>& node : model.nodes()) {
+    calls[node->layer.get()].push_back(node.get());
+  }
+  std::unordered_map<const Node*, size_t> file_index;
+  for (auto& [layer, nodes] : calls) {
+    std::sort(nodes.begin(), nodes.end(),
+              [](const Node* a, const Node* b) { return a->call_index < b->call_index; });
+    for (size_t i = 0; i < nodes.size(); ++i) file_index[nodes[i]] = i;
+  }
+  const auto reference = [&](const KerasTensor& tensor) {
+    return Json::array(
+        {tensor.node()->layer->name(), file_index.at(tensor.node().get()), tensor.index()});
+  };
+  Json layers = Json::array();
+  int64_t next_id = 0;
+  for (const LayerPtr& layer : model.layers()) {
+    if (dynamic_cast<const Model*>(layer.get()) != nullptr) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "model '%s': layer '%s' is a model inside this model, and saving a model nested in "
+          "another is not implemented: save the inner model on its own, or build this model "
+          "from the inner model's layers",
+          model.name(), layer->name()));
+    }
+    const bool input = dynamic_cast<const InputLayer*>(layer.get()) != nullptr;
+    Json entry;
+    if (input) {
+      Json config = Json::object();
+      layer->GetConfig(config);
+      config["name"] = layer->name();
+      entry = Json{{"class_name", "InputLayer"}, {"config", config}};
+    } else {
+      entry = LayerToConfig(*layer);
+    }
+    NumberSharedObjects(entry, next_id);
+    entry["name"] = layer->name();
+    Json inbound = Json::array();
+    for (const Node* node : input ? std::vector<const Node*>() : calls.at(layer.get())) {
+      const Json kwargs = node->state_inputs > 0 && layer->type() == "Bidirectional"
+                              ? Json{{"initial_state", nullptr}, {"constants", nullptr}}
+                              : Json::object();
+      Json tensors = Json::array();
+      for (const KerasTensor& tensor : node->inputs) {
+        Json data = reference(tensor);
+        data.push_back(kwargs);
+        tensors.push_back(std::move(data));
+      }
+      inbound.push_back(std::move(tensors));
+    }
+    entry["inbound_nodes"] = std::move(inbound);
+    layers.push_back(std::move(entry));
+  }
+  Json inputs = Json::array(), outputs = Json::array();
+  for (const KerasTensor& tensor : model.inputs()) inputs.push_back(reference(tensor));
+  for (const KerasTensor& tensor : model.outputs()) outputs.push_back(reference(tensor));
+  return Json{{"class_name", "Functional"},
+              {"config", Json{{"name", model.name()},
+                              {"layers", std::move(layers)},
+                              {"input_layers", std::move(inputs)},
+                              {"output_layers", std::move(outputs)}}}};
+}
+
+// An InputLayer's batch_input_shape: [null, n or null, ...], null where the length varies.
+absl::StatusOr<Shape> InputShape(const Json& shape) {
+  Shape result;
+  bool valid = shape.is_array() && shape.size() >= 2 && shape.size() <= 9 && shape[0].is_null();
+  for (size_t i = 1; valid && i < shape.size(); ++i) {
+    if (shape[i].is_null()) {
+      result.push_back(kVaries);
+      continue;
+    }
+    valid = shape[i].is_number_integer() && shape[i].get<int64_t>() > 0 &&
+            shape[i].get<uint64_t>() <= kMaxLayerSize;
+    if (valid) result.push_back(shape[i].get<size_t>());
+  }
+  if (!valid) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "expected ([null, n, ...] with 1 to 8 axes, each n null or in [1, %d]), got (%s)",
+        kMaxLayerSize, Quote(shape)));
+  }
+  return result;
+}
+
+// One tensor reference [layer, node_index, tensor_index(, kwargs)] of a model file's graph.
+struct TensorReference {
+  std::string layer;
+  size_t node = 0, tensor = 0;
+};
+
+// `what` names the reference in errors; `kwargs` whether a fourth element may follow (inbound
+// nodes: yes; input_layers and output_layers: no), and which of its keys may be there (null).
+absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::string& what,
+                                               bool kwargs, bool state_kwargs) {
+  const bool shaped = data.is_array() && (data.size() == 3 || (kwargs && data.size() == 4)) &&
+                      data[0].is_string() && data[1].is_number_integer() &&
+                      data[1].get<int64_t>() >= 0 && data[2].is_number_integer() &&
+                      data[2].get<int64_t>() >= 0;
+  if (!shaped) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: expected ([layer name, node index, tensor index%s]), got (%s)", what,
+        kwargs ? ", {}" : "", Quote(data)));
+  }
+  if (data.size() == 4) {
+    const Json& arguments = data[3];
+    if (!arguments.is_object()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected (the call's keyword arguments: {}), got (%s)", what, Quote(arguments)));
+    }
+    for (const auto& [key, value] : arguments.items()) {
+      // Bidirectional.__call__ leaves these two, None, in the call (see above).
+      if (state_kwargs && (key == "initial_state" || key == "constants") && value.is_null()) {
+        continue;
+      }
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the call's keyword argument '%s' (value %s) is not one this library reads: "
+          "expected ({}%s)",
+          what, key, Quote(value),
+          state_kwargs ? ", or initial_state and constants null" : ""));
+    }
+  }
+  return TensorReference{data[0].get<std::string>(), data[1].get<size_t>(),
+                         data[2].get<size_t>()};
+}
+
+// Keras' reconstruct_from_config: a Functional model_config -> the graph, built as the file's
+// weights allow (the caller holds the WeightsFromFile guard: layers are built here, on their
+// first call).
 absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader,
                                                             const Json& model_config) {
-  return reader.Error("model_config: Functional models cannot be read yet");
+  const std::string model_where = absl::StrFormat(
+      "'%s': model_config (%s)", reader.path(), model_config["class_name"].get<std::string>());
+  for (const auto& [key, value] : model_config.items()) {
+    if (key != "class_name" && key != "config") {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: key '%s' (value %s) is not one this library reads", model_where, key,
+          Quote(value)));
+    }
+  }
+  const Json empty_object = Json::object(), empty_array = Json::array();
+  const Json& config = model_config.contains("config") ? model_config["config"] : empty_object;
+  ConfigReader top(config, model_where);
+  const std::string name = top.String("name", "model");
+  for (const char* key : {"layers", "input_layers", "output_layers"}) {
+    top.Ignore(key);
+    if (top.ok() && (!config.contains(key) || !config[key].is_array())) {
+      top.Fail(key, config.contains(key) ? "expected a list, got " + Quote(config[key])
+                                         : "missing (a list is required)");
+    }
+  }
+  if (absl::Status status = top.Finish(); !status.ok()) return status;
+  const Json& entries = config["layers"];
+  if (entries.empty() || entries.size() > kMaxGraphNodes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s, config key 'layers': expected (1 to %d layers), got (%d)", model_where,
+        kMaxGraphNodes, entries.size()));
+  }
+
+  // First every layer, with its inbound nodes parsed (as Keras: an entry may name a layer that
+  // comes later in the list).
+  struct FileLayer {
+    std::string where;  // "'m.h5': model_config, layer 2 'dense' (Dense)"
+    LayerPtr layer;
+    bool input = false;
+    bool takes_state = false;  // a recurrent layer or Bidirectional: extra tensors are its state
+    std::vector<std::vector<TensorReference>> nodes;
+    std::vector<KerasTensors> outputs;  // per node, once called
+  };
+  std::vector<FileLayer> layers(entries.size());
+  std::map<std::string, size_t> by_name;
+  size_t total_nodes = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Json& entry = entries[i];
+    const std::string where = absl::StrFormat("'%s': model_config, layer %d", reader.path(), i);
+    if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string() ||
+        !entry.contains("config") || !entry["config"].is_object() || !entry.contains("name") ||
+        !entry["name"].is_string() || entry["name"].get<std::string>().empty() ||
+        !entry.contains("inbound_nodes") || !entry["inbound_nodes"].is_array()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected ({\"class_name\": ..., \"config\": {...}, \"name\": \"...\", "
+          "\"inbound_nodes\": [...]}), got (%s)",
+          where, Quote(entry)));
+    }
+    const std::string class_name = entry["class_name"].get<std::string>();
+    const std::string layer_name = entry["name"].get<std::string>();
+    FileLayer& file_layer = layers[i];
+    file_layer.where = absl::StrFormat("%s '%s' (%s)", where, layer_name, class_name);
+    for (const auto& [key, value] : entry.items()) {
+      if (key != "class_name" && key != "config" && key != "name" && key != "inbound_nodes") {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: key '%s' (value %s) is not one this library reads",
+                            file_layer.where, key, Quote(value)));
+      }
+    }
+    const Json& layer_config = entry["config"];
+    if (layer_config.value("name", Json(layer_name)) != Json(layer_name)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected (its config's name to be its name), got (config name %s)",
+          file_layer.where, Quote(layer_config["name"])));
+    }
+    if (!by_name.emplace(layer_name, i).second) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the name '%s' is also the name of layer %d: layer names must be unique",
+          file_layer.where, layer_name, by_name[layer_name]));
+    }
+    if (class_name == "Functional" || class_name == "Model" || class_name == "Sequential") {
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s: a model nested inside this model is not implemented: build the model from the "
+          "inner model's layers",
+          file_layer.where));
+    }
+    const Json& inbound = entry["inbound_nodes"];
+    if (class_name == "InputLayer") {
+      ConfigReader input_config(layer_config, file_layer.where);
+      input_config.String("name", layer_name);
+      input_config.Ignore("batch_input_shape");
+      input_config.Only("dtype", "float32");
+      input_config.Only("sparse", false);
+      input_config.Only("ragged", false);
+      absl::StatusOr<Shape> shape = InputShape(layer_config.value("batch_input_shape", Json()));
+      if (!shape.ok()) {
+        input_config.Fail("batch_input_shape", std::string(shape.status().message()));
+      }
+      if (absl::Status status = input_config.Finish(); !status.ok()) return status;
+      if (!inbound.empty()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: expected (no inbound nodes: an input is called on nothing), got (%s)",
+            file_layer.where, Quote(inbound)));
+      }
+      KerasTensor tensor = Input(*shape, layer_name);
+      if (absl::Status status = tensor.status(); !status.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: %s", file_layer.where, status.message()));
+      }
+      file_layer.layer = tensor.node()->layer;
+      file_layer.input = true;
+      file_layer.outputs.push_back(KerasTensors{tensor});
+      total_nodes += 1;
+      continue;
+    }
+    absl::StatusOr<LayerFromFile> made = LayerFromConfig(entry, where);
+    if (!made.ok()) return made.status();
+    file_layer.layer = made->layer;
+    file_layer.layer->set_name(layer_name);
+    file_layer.takes_state = dynamic_cast<const RecurrentLayer*>(made->layer.get()) != nullptr ||
+                             dynamic_cast<const BidirectionalLayer*>(made->layer.get()) != nullptr;
+    total_nodes += inbound.size();
+    if (total_nodes > kMaxGraphNodes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the layers' inbound nodes add up to more than the %d layer calls this library "
+          "reads",
+          file_layer.where, kMaxGraphNodes));
+    }
+    if (inbound.empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected (at least one inbound node: the tensors it is called on), got (none)",
+          file_layer.where));
+    }
+    for (size_t k = 0; k < inbound.size(); ++k) {
+      const Json& node = inbound[k];
+      if (!node.is_array() || node.empty() || node.size() > kMaxNodeTensors) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s, inbound node %d: expected (a list of 1 to %d tensors), got (%s)",
+            file_layer.where, k, kMaxNodeTensors, Quote(node)));
+      }
+      std::vector<TensorReference> references;
+      for (size_t t = 0; t < node.size(); ++t) {
+        absl::StatusOr<TensorReference> reference = ParseReference(
+            node[t], absl::StrFormat("%s, inbound node %d, tensor %d", file_layer.where, k, t),
+            /*kwargs=*/true, /*state_kwargs=*/class_name == "Bidirectional");
+        if (!reference.ok()) return reference.status();
+        references.push_back(*std::move(reference));
+      }
+      file_layer.nodes.push_back(std::move(references));
+    }
+  }
+
+  // Every reference must name a layer of the file and one of its nodes.
+  const auto resolve = [&](const TensorReference& reference,
+                           const std::string& what) -> absl::StatusOr<size_t> {
+    auto it = by_name.find(reference.layer);
+    if (it == by_name.end()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: it names layer '%s', which the model_config does not have", what,
+          reference.layer));
+    }
+    const FileLayer& from = layers[it->second];
+    const size_t count = from.input ? 1 : from.nodes.size();
+    if (reference.node >= count) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: it names node %d of layer '%s', which has %d (indices from 0)", what,
+          reference.node, reference.layer, count));
+    }
+    return it->second;
+  };
+  // The nodes in an order where each comes after the nodes it takes tensors from and after the
+  // layer's earlier nodes (Keras keeps each layer's node order): Kahn's algorithm, so a cycle
+  // is found without recursion.
+  std::vector<std::vector<size_t>> first_node(layers.size());  // (layer, node) -> one number
+  std::vector<std::pair<size_t, size_t>> node_of;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (size_t k = 0; k < layers[i].nodes.size(); ++k) {
+      first_node[i].push_back(node_of.size());
+      node_of.emplace_back(i, k);
+    }
+  }
+  std::vector<size_t> waiting(node_of.size(), 0);
+  std::vector<std::vector<size_t>> unblocks(node_of.size());
+  std::vector<std::vector<size_t>> sources(node_of.size());  // the referenced file layers
+  for (size_t n = 0; n < node_of.size(); ++n) {
+    const auto [i, k] = node_of[n];
+    if (k > 0) {
+      ++waiting[n];
+      unblocks[first_node[i][k - 1]].push_back(n);
+    }
+    for (size_t t = 0; t < layers[i].nodes[k].size(); ++t) {
+      const TensorReference& reference = layers[i].nodes[k][t];
+      absl::StatusOr<size_t> from =
+          resolve(reference, absl::StrFormat("%s, inbound node %d, tensor %d", layers[i].where, k, t));
+      if (!from.ok()) return from.status();
+      sources[n].push_back(*from);
+      if (layers[*from].input) continue;
+      ++waiting[n];
+      unblocks[first_node[*from][reference.node]].push_back(n);
+    }
+  }
+  std::deque<size_t> ready;
+  for (size_t n = 0; n < node_of.size(); ++n) {
+    if (waiting[n] == 0) ready.push_back(n);
+  }
+  size_t called = 0;
+  while (!ready.empty()) {
+    const size_t n = ready.front();
+    ready.pop_front();
+    const auto [i, k] = node_of[n];
+    FileLayer& file_layer = layers[i];
+    std::vector<KerasTensor> tensors;
+    for (size_t t = 0; t < file_layer.nodes[k].size(); ++t) {
+      const TensorReference& reference = file_layer.nodes[k][t];
+      const KerasTensors& from = layers[sources[n][t]].outputs[reference.node];
+      if (reference.tensor >= from.size()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s, inbound node %d, tensor %d: it names tensor %d of node %d of layer '%s', which "
+            "gives %d (indices from 0)",
+            file_layer.where, k, t, reference.tensor, reference.node, reference.layer,
+            from.size()));
+      }
+      tensors.push_back(from[reference.tensor]);
+    }
+    const std::vector<KerasTensor> state =
+        file_layer.takes_state ? std::vector<KerasTensor>(tensors.begin() + 1, tensors.end())
+                               : std::vector<KerasTensor>();
+    if (file_layer.takes_state) tensors.resize(1);
+    KerasTensors outputs = CallLayer(file_layer.layer, tensors, state);
+    if (absl::Status status = outputs.front().status(); !status.ok()) {
+      return absl::Status(status.code(), absl::StrFormat("%s, inbound node %d: %s",
+                                                         file_layer.where, k, status.message()));
+    }
+    file_layer.outputs.push_back(std::move(outputs));
+    ++called;
+    for (size_t next : unblocks[n]) {
+      if (--waiting[next] == 0) ready.push_back(next);
+    }
+  }
+  if (called != node_of.size()) {
+    std::vector<std::string> stuck;
+    for (size_t n = 0; n < node_of.size() && stuck.size() < 5; ++n) {
+      if (waiting[n] > 0) {
+        stuck.push_back(absl::StrFormat("'%s' (node %d)", layers[node_of[n].first].layer->name(),
+                                        node_of[n].second));
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: the inbound nodes of %d layer calls wait on each other in a cycle, and none can be "
+        "computed: %s%s",
+        model_where, node_of.size() - called, absl::StrJoin(stuck, ", "),
+        node_of.size() - called > stuck.size() ? ", ..." : ""));
+  }
+
+  // The model's inputs (InputLayers) and outputs.
+  std::vector<KerasTensor> inputs, outputs;
+  for (const char* key : {"input_layers", "output_layers"}) {
+    const bool input = std::string(key) == "input_layers";
+    // A single reference [name, 0, 0] is also how some versions write one input or output.
+    Json list = config[key];
+    if (!list.empty() && list[0].is_string()) list = Json::array({list});
+    if (list.empty() || list.size() > kMaxGraphNodes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s, config key '%s': expected (1 to %d tensors), got (%d)", model_where, key,
+          kMaxGraphNodes, list.size()));
+    }
+    for (size_t t = 0; t < list.size(); ++t) {
+      const std::string what = absl::StrFormat("%s, config key '%s', tensor %d", model_where, key, t);
+      absl::StatusOr<TensorReference> reference = ParseReference(list[t], what, false, false);
+      if (!reference.ok()) return reference.status();
+      absl::StatusOr<size_t> from = resolve(*reference, what);
+      if (!from.ok()) return from.status();
+      if (input && !layers[*from].input) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: expected (an InputLayer), got (layer '%s' (%s))", what, reference->layer,
+            layers[*from].layer->type()));
+      }
+      const KerasTensors& given = layers[*from].outputs[reference->node];
+      if (reference->tensor >= given.size()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: it names tensor %d of node %d of layer '%s', which gives %d (indices from 0)",
+            what, reference->tensor, reference->node, reference->layer, given.size()));
+      }
+      (input ? inputs : outputs).push_back(given[reference->tensor]);
+    }
+  }
+  auto model = std::make_unique<Model>(inputs, outputs, /*seed=*/0, name);
+  if (!model->status().ok()) {
+    return absl::Status(model->status().code(),
+                        absl::StrFormat("'%s': %s", reader.path(), model->status().message()));
+  }
+  // Keras keeps layers that no output needs (connect_ancillary_layers); they would have no place
+  // in this model's weights.
+  std::set<const Layer*> used;
+  for (const LayerPtr& layer : model->layers()) used.insert(layer.get());
+  for (const FileLayer& file_layer : layers) {
+    if (used.count(file_layer.layer.get()) == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: no output of the model needs it (the outputs are layers %s); this library keeps "
+          "only layers between the inputs and the outputs",
+          file_layer.where, absl::StrJoin(model->OutputNames(), ", ")));
+    }
+  }
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 }  // namespace
@@ -998,17 +1535,19 @@ absl::StatusOr<std::unique_ptr<Model>> ReadModelFile(const std::string& path) {
   if (!weights.ok()) return reader.Error("expected (a group model_weights), got (none)");
   absl::StatusOr<size_t> stored = StoredWeightValues(reader, weights.get());
   if (!stored.ok()) return stored.status();
-  absl::StatusOr<std::unique_ptr<Model>> model = ModelFromConfig(reader, *model_config);
-  if (!model.ok()) return model.status();
-  Model& loaded = **model;
+  absl::StatusOr<std::unique_ptr<Model>> model;
   {
     // The layers are built (weights created) no larger than the file's weights and without
-    // random initialisation: the stored values replace them below.
+    // random initialisation: the stored values replace them below. A Functional model's layers
+    // are built as its graph is made from the config, a Sequential's by Build.
     WeightsFromFile from_file(*stored);
-    if (absl::Status status = loaded.Build(); !status.ok()) {
+    model = ModelFromConfig(reader, *model_config);
+    if (!model.ok()) return model.status();
+    if (absl::Status status = (*model)->Build(); !status.ok()) {
       return reader.Error(std::string(status.message()));
     }
   }
+  Model& loaded = **model;
   if (reader.HasAttribute(reader.file(), "training_config")) {
     absl::StatusOr<Json> training = reader.JsonAttribute(reader.file(), "training_config");
     if (!training.ok()) return training.status();

@@ -2,10 +2,14 @@
 // saving/legacy/hdf5_format.py), written and read through HDF5's C API. A file holds:
 //
 //   /                      attributes keras_version, backend, model_config (JSON: the Sequential
-//                          and every layer's Keras config), training_config (JSON: loss, metrics,
-//                          optimizer_config; when compiled), preprocessing (JSON; when set: what
-//                          turns raw text into the model's input, see Sequential::preprocessing)
-//   /model_weights         attributes layer_names, backend, keras_version
+//                          or Functional config and every layer's Keras config; a Functional's
+//                          layers with their inbound_nodes, input_layers and output_layers, as
+//                          tf.keras 2.11's get_network_config writes them: layers/saving.cc),
+//                          training_config (JSON: loss, metrics, loss_weights, optimizer_config;
+//                          when compiled), preprocessing (JSON; when set: what turns raw text
+//                          into the model's input, see Model::preprocessing)
+//   /model_weights         attributes layer_names (model.layers' order; a Functional's
+//                          InputLayers included, with no weights), backend, keras_version
 //     /<layer>             attribute weight_names; one float32 dataset per weight under its Keras
 //                          name: /model_weights/lstm/lstm/lstm_cell/kernel:0
 //   /optimizer_weights     attribute weight_names: <Optimizer>/iter:0 (int64 scalar), then each
@@ -35,10 +39,13 @@ namespace layers {
 // long one): Save refuses longer ones, LoadModel reads any up to this size.
 inline constexpr size_t kMaxModelFileString = size_t{64} << 20;
 
-// Keras' keras.models.load_model: rebuilds the architecture from model_config, sets the weights
-// and, when the file has a training_config, compiles with the same loss, metrics and optimizer,
-// whose state (and the training state) it restores. Unknown layer classes and config keys are
-// errors naming the layer and the key.
+// Keras' keras.models.load_model: rebuilds the architecture from model_config (Sequential, or
+// Functional: class name "Functional", or "Model" as older Keras wrote), sets the weights and,
+// when the file has a training_config, compiles with the same losses, metrics and optimizer,
+// whose state (and the training state) it restores. Unknown layer classes and config keys, and a
+// graph that does not hold together (a tensor of a layer or call the file does not have, a cycle,
+// a layer no output needs), are errors naming the file and the layer. A model nested inside a
+// Functional model is refused, at Save and here.
 absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
 
 }  // namespace layers
