@@ -9,10 +9,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "layers/convolutional.h"
+#include "layers/core.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/masking.h"
+#include "layers/pooling.h"
 #include "layers/recurrent.h"
 
 namespace layers {
@@ -53,6 +55,10 @@ constexpr LayerClass kLayerClasses[] = {
     {"Bidirectional", BidirectionalLayer::FromConfig},
     {"Conv1D", Conv1DLayer::FromConfig},
     {"MaxPooling1D", MaxPooling1DLayer::FromConfig},
+    {"GlobalMaxPooling1D", GlobalMaxPooling1DLayer::FromConfig},
+    {"GlobalAveragePooling1D", GlobalAveragePooling1DLayer::FromConfig},
+    {"RepeatVector", RepeatVectorLayer::FromConfig},
+    {"Activation", ActivationLayer::FromConfig},
 };
 
 // The optimizers, with Keras' config keys; keys that only Keras implements must hold the value
