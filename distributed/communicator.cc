@@ -294,7 +294,7 @@ absl::Status Communicator::Sum(T* values, size_t count, open_mpi::Datatype type)
         return mpi_.Allreduce(open_mpi::kInPlace, piece, n, type, mpi_.sum, mpi_.comm_world);
       });
 }
-absl::Status Communicator::AllreduceSum(Real* values, size_t count) {
+absl::Status Communicator::AllreduceSum(float* values, size_t count) {
   return Sum(values, count, mpi_.float_type);
 }
 

@@ -52,7 +52,7 @@ class Communicator final : public layers::DataParallel {
   // One MPI_Ibcast from rank 0 (split only past 2^31 - 1 values, MPI's int counts).
   absl::Status Broadcast(Real* values, size_t count) override;
   // One MPI_Iallreduce, in place (split only past 2^31 - 1 values).
-  absl::Status AllreduceSum(Real* values, size_t count) override;
+  absl::Status AllreduceSum(float* values, size_t count) override;
   absl::Status AllreduceSum(double* values, size_t count) override;
   // Stops every process of the job (MPI_Abort) after printing "rank R of N: <message>" to
   // stderr, so that a rank that fails ends the job instead of leaving the others waiting.

@@ -9,11 +9,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "layers/convolutional.h"
+#include "layers/core.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/masking.h"
 #include "layers/merging.h"
+#include "layers/pooling.h"
 #include "layers/recurrent.h"
 
 namespace layers {
@@ -59,6 +61,10 @@ constexpr LayerClass kLayerClasses[] = {
     {"Subtract", ElementwiseMergeLayer::FromConfig<kSubtract>},
     {"Multiply", ElementwiseMergeLayer::FromConfig<kMultiply>},
     {"Average", ElementwiseMergeLayer::FromConfig<kAverage>},
+    {"GlobalMaxPooling1D", GlobalMaxPooling1DLayer::FromConfig},
+    {"GlobalAveragePooling1D", GlobalAveragePooling1DLayer::FromConfig},
+    {"RepeatVector", RepeatVectorLayer::FromConfig},
+    {"Activation", ActivationLayer::FromConfig},
 };
 
 // The optimizers, with Keras' config keys; keys that only Keras implements must hold the value

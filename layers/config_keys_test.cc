@@ -37,6 +37,13 @@
 //                                      (136-175)
 //   keras/layers/pooling/base_pooling1d.py  Pooling1D.__init__ (strides None -> pool_size, 62-63),
 //                                      get_config (101-109); max_pooling1d.py defaults (107-123)
+//   keras/layers/pooling/base_global_pooling1d.py  GlobalPooling1D.__init__ (data_format
+//                                      "channels_last", keepdims False; 28-32), get_config
+//                                      (50-53); global_max_pooling1d.py and
+//                                      global_average_pooling1d.py add no keys
+//   keras/layers/reshaping/repeat_vector.py  RepeatVector.get_config (66-69): "n"
+//   keras/layers/core/activation.py    Activation.get_config (64-67): "activation", the name
+//                                      activations.serialize gives (activations.py 490-)
 //   keras/initializers/initializers_v2.py  Initializer.get_config {} (88-94, so Zeros),
 //                                      RandomUniform (minval -0.05, maxval 0.05, seed; 276-351),
 //                                      Orthogonal (gain 1.0, seed; 678-773), GlorotUniform (seed;
@@ -65,15 +72,16 @@
 #include "absl/strings/str_split.h"
 #include "layers/config.h"
 #include "layers/convolutional.h"
+#include "layers/core.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
+#include "layers/functional.h"
 #include "layers/masking.h"
 #include "layers/merging.h"
-#include "layers/functional.h"
-#include "layers/recurrent.h"
-#include "layers/functional.h"
 #include "layers/model.h"
+#include "layers/pooling.h"
+#include "layers/recurrent.h"
 #include "layers/saving.h"
 #include "layers/sequential.h"
 #include "nlohmann/json.hpp"
@@ -162,6 +170,13 @@ const std::map<std::string, Keys>& KerasOwnKeys() {
       {"Subtract", {}},
       {"Multiply", {}},
       {"Average", {}},
+      // pooling/base_global_pooling1d.py
+      {"GlobalMaxPooling1D", {"data_format", "keepdims"}},
+      {"GlobalAveragePooling1D", {"data_format", "keepdims"}},
+      // reshaping/repeat_vector.py
+      {"RepeatVector", {"n"}},
+      // core/activation.py
+      {"Activation", {"activation"}},
   };
   return *keys;
 }
@@ -246,6 +261,10 @@ void ExpectKerasDefaults(const std::string& class_name, const Json& config) {
         << "pool_size: " << config.value("pool_size", Json()).dump();
     EXPECT_EQ(config.value("strides", Json()), config.value("pool_size", Json()))
         << "strides must default to pool_size";
+  }
+  if (class_name == "GlobalMaxPooling1D" || class_name == "GlobalAveragePooling1D") {
+    ExpectValue(config, "data_format", "\"channels_last\"");
+    ExpectValue(config, "keepdims", "false");
   }
   if (class_name == "Embedding") {
     ExpectValue(config, "embeddings_initializer", kEmbeddingUniform);
@@ -413,6 +432,24 @@ std::vector<std::unique_ptr<Sequential>> EveryLayerKind() {
     m.Add(Dropout(0.5));
     m.Add(Dense(1, "sigmoid"));
   }));
+  // Embedding (masked) -> GlobalAveragePooling1D (ends the mask) -> Dense -> RepeatVector ->
+  // LSTM -> Activation -> GlobalMaxPooling1D -> Dense.
+  models.push_back(Compiled([](Sequential& m) {
+    m.Add(Embedding(20, 6, 8, /*mask_zero=*/true));
+    m.Add(GlobalAveragePooling1D());
+    m.Add(Dense(4, "relu"));
+    m.Add(RepeatVector(3));
+    m.Add(LSTM(LstmOptions(4).return_sequences(true)));
+    m.Add(Activation("tanh"));
+    m.Add(GlobalMaxPooling1D());
+    m.Add(Dense(1, "sigmoid"));
+  }));
+  // Activation first (batch_input_shape on it).
+  models.push_back(Compiled([](Sequential& m) {
+    m.Add(Activation("relu"), {5, 3});
+    m.Add(GlobalAveragePooling1D());
+    m.Add(Dense(1, "sigmoid"));
+  }));
   // Wrappers and recurrent layers as the first layer (batch_input_shape on the wrapper).
   models.push_back(Compiled([](Sequential& m) {
     m.Add(Bidirectional(LSTM(2)), {5, 3});
@@ -493,7 +530,7 @@ std::string ReadStringAttribute(const std::string& path, const char* name) {
 
 TEST(ConfigKeys, EveryRegisteredClassIsListedAndCovered) {
   const std::set<std::string> registered = RegisteredClasses();
-  EXPECT_EQ(registered.size(), 16u) << absl::StrJoin(registered, ", ");
+  EXPECT_EQ(registered.size(), 20u) << absl::StrJoin(registered, ", ");
   for (const std::string& name : registered) {
     EXPECT_EQ(KerasOwnKeys().count(name), 1u) << name << " has no tf.keras 2.11 listing here";
   }
@@ -584,6 +621,21 @@ TEST(ConfigKeys, ValuesGivenAtConstructionAreWritten) {
   const Json td = LayerToConfig(*other->layers()[2])["config"];
   ASSERT_TRUE(td.contains("layer"));
   ExpectValue(td["layer"]["config"], "activation", "\"linear\"");
+  // Activation's name, the global poolings' keepdims, RepeatVector's n.
+  auto pooled = Compiled([](Sequential& m) {
+    m.Add(Activation("softmax"), {4, 2});
+    m.Add(GlobalMaxPooling1D(/*keepdims=*/true));
+    m.Add(GlobalAveragePooling1D(/*keepdims=*/true));
+    m.Add(GlobalMaxPooling1D());
+    m.Add(RepeatVector(5));
+    m.Add(Dense(1, "sigmoid"));
+  });
+  ExpectValue(LayerToConfig(*pooled->layers()[0], &pooled->input_shape())["config"], "activation",
+              "\"softmax\"");
+  ExpectValue(LayerToConfig(*pooled->layers()[1])["config"], "keepdims", "true");
+  ExpectValue(LayerToConfig(*pooled->layers()[2])["config"], "keepdims", "true");
+  ExpectValue(LayerToConfig(*pooled->layers()[3])["config"], "keepdims", "false");
+  ExpectValue(LayerToConfig(*pooled->layers()[4])["config"], "n", "5");
 }
 
 // The check itself: a key dropped from a layer's config, or from a wrapped layer's, or one added,

@@ -43,8 +43,10 @@ class DataParallel {
   virtual int size() const = 0;
   // Rank 0's `count` values replace every other rank's.
   virtual absl::Status Broadcast(autograd::Real* values, size_t count) = 0;
-  // Every rank's `count` values summed, in place on every rank, in one collective call.
-  virtual absl::Status AllreduceSum(autograd::Real* values, size_t count) = 0;
+  // Every rank's `count` values summed, in place on every rank, in one collective call. The two
+  // types are spelled out, not autograd::Real: in the double build (AUTOGRAD_REAL=double) Real
+  // and double would declare the same function twice; there, Real buffers take the double one.
+  virtual absl::Status AllreduceSum(float* values, size_t count) = 0;
   virtual absl::Status AllreduceSum(double* values, size_t count) = 0;
 };
 

@@ -307,7 +307,8 @@ TEST(Saving, ConfigsAreReadStrictly) {
             "m.h5, layer 0: layer 'attention' has class 'Attention', which this library does "
             "not have (expected one of: Dense, TimeDistributed, Embedding, Dropout, Masking, "
             "SimpleRNN, LSTM, GRU, Bidirectional, Conv1D, MaxPooling1D, Concatenate, Add, "
-            "Subtract, Multiply, Average)");
+            "Subtract, Multiply, Average, GlobalMaxPooling1D, GlobalAveragePooling1D, "
+            "RepeatVector, Activation)");
   EXPECT_EQ(
       error(R"({"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_size": 3}})"),
       "m.h5, layer 0: layer 'd' (Dense), config key 'kernel_size': not a key this library "
