@@ -1,6 +1,10 @@
 #include "autograd/optimizers.h"
 
 #include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -8,6 +12,32 @@
 
 namespace autograd {
 namespace {
+
+// The trajectories below start from p = [1, -2, 0.5] and are fed these gradients, one per step.
+const Real kGradients[3][3] = {{0.5f, -4.0f, 0.0f}, {1.0f, 0.25f, -2.0f}, {-0.75f, 3.0f, 1.5f}};
+
+// p after each of the three steps of `optimizer`.
+std::vector<std::vector<double>> Trajectory(Optimizer& optimizer) {
+  Tensor p(Array{1.0f, -2.0f, 0.5f}, true);
+  std::vector<std::vector<double>> values;
+  for (const auto& g : kGradients) {
+    AccumulateGrad(p, Array{g[0], g[1], g[2]}, "test");
+    optimizer.Step({p});
+    EXPECT_FALSE(p.has_grad());
+    values.emplace_back(p.value().begin(), p.value().end());
+  }
+  return values;
+}
+
+void ExpectTrajectory(Optimizer& optimizer, const double (&expected)[3][3]) {
+  const std::vector<std::vector<double>> got = Trajectory(optimizer);
+  for (size_t step = 0; step < 3; ++step) {
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_NEAR(got[step][i], expected[step][i], 2e-6)
+          << "step " << step + 1 << ", p[" << i << "]";
+    }
+  }
+}
 
 TEST(Adam, FirstTwoStepsMatchKerasFormulaByHand) {
   Tensor p(Array{1.0f, -2.0f}, true);
@@ -51,6 +81,149 @@ TEST(Adam, FitsALineAndParametersWithoutGradientsStayPut) {
   EXPECT_NEAR(w.value()(0, 0), 3.0f, 1e-2);
   EXPECT_NEAR(b.value()(0), -1.0f, 1e-2);
   EXPECT_FLOAT_EQ(frozen.value()(0), 5.0f);
+}
+
+// The reference trajectories were computed in float64 by autograd/optimizers_reference.py:
+// PyTorch 1.13 (Debian's python3-torch) where Keras and PyTorch compute the same thing, and
+// Keras 2.11's formulas written out in NumPy where they do not (RMSprop with momentum). Epsilon is
+// 0.25, large enough that where it sits (inside or outside the root) changes the numbers.
+
+TEST(Rmsprop, WithoutMomentumMatchesPyTorch) {
+  // torch.optim.RMSprop(lr=0.01, alpha=0.9, eps=0.25): Keras' update without momentum.
+  const double expected[3][3] = {{0.987748518, -1.97359581, 0.5},
+                                 {0.971081851, -1.97531686, 0.522664032},
+                                 {0.982479263, -1.99262002, 0.507883565}};
+  Rmsprop rmsprop(RmspropOptions{0.01f, 0.9f, 0.0f, 0.25f});
+  ExpectTrajectory(rmsprop, expected);
+}
+
+TEST(Rmsprop, CenteredWithoutMomentumMatchesPyTorch) {
+  // torch.optim.RMSprop(lr=0.01, alpha=0.9, eps=0.25, centered=True).
+  const double expected[3][3] = {{0.9875, -1.97241379, 0.5},
+                                 {0.969911441, -1.97419315, 0.523529412},
+                                 {0.981374912, -1.99149632, 0.508740368}};
+  Rmsprop rmsprop(RmspropOptions{0.01f, 0.9f, 0.0f, 0.25f, /*centered=*/true});
+  ExpectTrajectory(rmsprop, expected);
+}
+
+TEST(Rmsprop, WithMomentumFollowsTensorFlowsKernel) {
+  // Keras' formula by hand (epsilon inside the root); PyTorch's momentum RMSprop differs from
+  // these by up to 0.0054.
+  const double expected[3][3] = {{0.990465374, -1.97059142, 0.5},
+                                 {0.969313423, -1.95780665, 0.524806947},
+                                 {0.970358722, -1.97057422, 0.520795151}};
+  Rmsprop rmsprop(RmspropOptions{0.01f, 0.9f, /*momentum=*/0.5f, 0.25f});
+  ExpectTrajectory(rmsprop, expected);
+}
+
+TEST(Rmsprop, CenteredWithMomentumFollowsTensorFlowsKernel) {
+  const double expected[3][3] = {{0.990421737, -1.96923077, 0.5},
+                                 {0.968765026, -1.95583252, 0.525607376},
+                                 {0.969601157, -1.96829335, 0.521986941}};
+  Rmsprop rmsprop(RmspropOptions{0.01f, 0.9f, 0.5f, 0.25f, /*centered=*/true});
+  ExpectTrajectory(rmsprop, expected);
+}
+
+TEST(Rmsprop, KerasDefaultsAndConfigNames) {
+  Rmsprop rmsprop;
+  EXPECT_EQ(rmsprop.name(), "RMSprop");
+  const std::vector<std::pair<std::string, double>> expected = {{"learning_rate", Real(0.001)},
+                                                                {"rho", Real(0.9)},
+                                                                {"momentum", 0.0},
+                                                                {"epsilon", Real(1e-7)},
+                                                                {"centered", 0.0}};
+  EXPECT_EQ(rmsprop.Hyperparameters(), expected);
+}
+
+TEST(Adagrad, MatchesPyTorch) {
+  // torch.optim.Adagrad(lr=0.1, initial_accumulator_value=0.1, eps=0.25) computes Keras' update.
+  const double expected[3][3] = {{0.940589917, -1.90615793, 0.5},
+                                 {0.86976312, -1.91201237, 0.587918052},
+                                 {0.915692783, -1.96897919, 0.533764876}};
+  Adagrad adagrad(AdagradOptions{0.1f, 0.1f, 0.25f});
+  ExpectTrajectory(adagrad, expected);
+}
+
+TEST(Adagrad, KerasDefaultsAndConfigNames) {
+  Adagrad adagrad;
+  EXPECT_EQ(adagrad.name(), "Adagrad");
+  const std::vector<std::pair<std::string, double>> expected = {
+      {"learning_rate", Real(0.001)},
+      {"initial_accumulator_value", Real(0.1)},
+      {"epsilon", Real(1e-7)}};
+  EXPECT_EQ(adagrad.Hyperparameters(), expected);
+}
+
+// Two steps, the state moved into a fresh optimizer, one more step each: the same numbers.
+template <typename Make>
+void ExpectStateCarriesOver(Make make, const std::vector<std::string>& slot_names) {
+  Tensor a(Array{1.0f, -2.0f, 0.5f}, true), b(Array{1.0f, -2.0f, 0.5f}, true);
+  Tensor untouched(Array{3.0f}, true);  // never gets a gradient
+  std::unique_ptr<Optimizer> first = make(), second = make();
+  for (int step = 0; step < 2; ++step) {
+    AccumulateGrad(a, Array{kGradients[step][0], kGradients[step][1], kGradients[step][2]}, "t");
+    first->Step({a, untouched});
+  }
+  OptimizerState state = first->GetState({a, untouched});
+  EXPECT_EQ(state.iterations, 2);
+  EXPECT_EQ(state.slot_names, slot_names);
+  ASSERT_EQ(state.slots.size(), slot_names.size());
+  b.mutable_value() = a.value();
+  ASSERT_TRUE(second->SetState({b, untouched}, state).ok());
+  for (Tensor* p : {&a, &b}) {
+    AccumulateGrad(*p, Array{kGradients[2][0], kGradients[2][1], kGradients[2][2]}, "t");
+  }
+  first->Step({a, untouched});
+  second->Step({b, untouched});
+  EXPECT_EQ(a.value(), b.value());
+  EXPECT_EQ(second->GetState({b, untouched}).slots, first->GetState({a, untouched}).slots);
+  // A state of another configuration is refused, naming the slots.
+  OptimizerState wrong = state;
+  wrong.slot_names.push_back("extra");
+  wrong.slots.push_back(wrong.slots.back());
+  absl::Status status = second->SetState({b, untouched}, wrong);
+  EXPECT_NE(status.message().find("expected slots ("), std::string::npos) << status;
+}
+
+TEST(Rmsprop, StateHasKerasSlotsInKerasOrderAndCarriesOver) {
+  ExpectStateCarriesOver([] { return std::make_unique<Rmsprop>(); }, {"rms"});
+  ExpectStateCarriesOver(
+      [] {
+        return std::make_unique<Rmsprop>(RmspropOptions{0.01f, 0.9f, 0.5f, 1e-7f, true});
+      },
+      {"rms", "momentum", "mg"});
+  ExpectStateCarriesOver(
+      [] {
+        return std::make_unique<Rmsprop>(RmspropOptions{0.01f, 0.9f, 0.0f, 1e-7f, true});
+      },
+      {"rms", "mg"});
+}
+
+TEST(Adagrad, StateStartsAtTheInitialAccumulatorValueAndCarriesOver) {
+  ExpectStateCarriesOver([] { return std::make_unique<Adagrad>(); }, {"accumulator"});
+  Tensor p(Array{1.0f, 2.0f}, true);
+  Adagrad adagrad(AdagradOptions{0.1f, 0.25f});
+  const OptimizerState state = adagrad.GetState({p});
+  EXPECT_EQ(state.slots[0][0], (Array{0.25f, 0.25f}));
+}
+
+TEST(Optimizers, InvalidOptionsAreAnErrorFromCreate) {
+  EXPECT_EQ(Rmsprop::Create(RmspropOptions{0.001f, 0.9f, 1.5f}).status().message(),
+            "RMSprop: momentum expected (in [0, 1]), got (1.5)");
+  EXPECT_EQ(Adagrad::Create(AdagradOptions{0.001f, -0.1f}).status().message(),
+            "Adagrad: initial_accumulator_value expected (a finite number >= 0), got (-0.1)");
+  EXPECT_EQ(Sgd::Create(SgdOptions{-1.0f}).status().message(),
+            "SGD: learning_rate expected (a finite number >= 0), got (-1)");
+  EXPECT_EQ(Adam::Create(AdamOptions{0.001f, 1.0f}).status().message(),
+            "Adam: beta_1 expected (in [0, 1)), got (1)");
+  EXPECT_TRUE(Adagrad::Create().ok());
+}
+
+TEST(OptimizersDeathTest, TheConstructorRefusesInvalidOptions) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(Rmsprop(RmspropOptions{0.001f, 0.9f, 1.5f}),
+               "autograd::Rmsprop: invalid options: RMSprop: momentum expected \\(in \\[0, "
+               "1\\]\\), got \\(1.5\\) \\(construct it with Rmsprop::Create");
 }
 
 }  // namespace
