@@ -1,5 +1,6 @@
 #include "autograd/optimizers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include "autograd/vector_math.h"
 #include "xtensor/xbuilder.hpp"
 #include "xtensor/xmath.hpp"
+#include "xtensor/xoperation.hpp"
 
 namespace autograd {
 namespace {
@@ -100,12 +102,82 @@ absl::StatusOr<std::unique_ptr<Optimizer>> CreateChecked(const Options& options)
   return std::make_unique<Optimizer>(options);
 }
 
+// Keras' optimizer_v2 _transform_gradients: clipvalue, then clipnorm, then global_clipnorm, on
+// the gradients there are (a parameter without one is not counted). The arithmetic is
+// TensorFlow's: clip_by_value, clip_by_norm (g * c / max(norm, c)) and clip_by_global_norm
+// (g * c min(1 / norm, 1 / c), NaN everywhere when the norm is not finite); norms are summed in
+// double.
+void ClipGradients(const std::vector<Tensor>& parameters, const GradientClipping& clipping) {
+  std::vector<Node*> nodes;
+  for (const Tensor& parameter : parameters) {
+    if (parameter.has_grad()) nodes.push_back(parameter.node().get());
+  }
+  const auto squared_norm = [](const Array& g) {
+    double sum = 0;
+    for (const Real value : g) sum += static_cast<double>(value) * value;
+    return sum;
+  };
+  if (clipping.clipvalue) {
+    const Real c = *clipping.clipvalue;
+    for (Node* node : nodes) node->grad = xt::clip(node->grad, -c, c);
+  }
+  if (clipping.clipnorm) {
+    const Real c = *clipping.clipnorm;
+    for (Node* node : nodes) {
+      const Real norm = static_cast<Real>(std::sqrt(squared_norm(node->grad)));
+      const Real divisor = std::max(norm, c);  // NaN when the norm is (as TensorFlow's maximum)
+      node->grad = node->grad * c / divisor;
+    }
+  }
+  if (clipping.global_clipnorm) {
+    const Real c = *clipping.global_clipnorm;
+    double sum = 0;
+    for (Node* node : nodes) sum += squared_norm(node->grad);
+    const Real norm = static_cast<Real>(std::sqrt(sum));
+    const Real scale = c * std::min(Real(1) / norm, Real(1) / c) + (norm - norm);
+    for (Node* node : nodes) node->grad *= scale;
+  }
+}
+
 }  // namespace
+
+absl::Status GradientClipping::Validate() const {
+  const std::pair<const char*, const std::optional<Real>*> values[] = {
+      {"clipnorm", &clipnorm}, {"clipvalue", &clipvalue}, {"global_clipnorm", &global_clipnorm}};
+  for (const auto& [key, value] : values) {
+    if (value->has_value() && !(std::isfinite(**value) && **value > 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s expected (a finite number > 0, or unset), got (%g)", key, **value));
+    }
+  }
+  if (clipnorm && global_clipnorm) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "expected (at most one of clipnorm and global_clipnorm, as Keras), got (clipnorm %g and "
+        "global_clipnorm %g)",
+        *clipnorm, *global_clipnorm));
+  }
+  return absl::OkStatus();
+}
+
+void Optimizer::Step(const std::vector<Tensor>& parameters) {
+  ClipGradients(parameters, clipping());
+  Update(parameters);
+}
+
+std::vector<std::pair<std::string, double>> Optimizer::Hyperparameters() const {
+  std::vector<std::pair<std::string, double>> result;
+  const GradientClipping& clip = clipping();
+  if (clip.clipnorm) result.emplace_back("clipnorm", *clip.clipnorm);
+  if (clip.clipvalue) result.emplace_back("clipvalue", *clip.clipvalue);
+  if (clip.global_clipnorm) result.emplace_back("global_clipnorm", *clip.global_clipnorm);
+  for (auto& entry : OwnHyperparameters()) result.push_back(std::move(entry));
+  return result;
+}
 
 absl::Status SgdOptions::Validate() const {
   const char* sgd = "SGD";
   return FirstError({CheckNonNegative(sgd, "learning_rate", learning_rate),
-                     CheckRange(sgd, "momentum", momentum, 0, 1)});
+                     CheckRange(sgd, "momentum", momentum, 0, 1), clipping.Validate()});
 }
 
 absl::Status AdamOptions::Validate() const {
@@ -113,7 +185,7 @@ absl::Status AdamOptions::Validate() const {
   return FirstError({CheckNonNegative(adam, "learning_rate", learning_rate),
                      CheckRange(adam, "beta_1", beta1, 0, 1, /*open_high=*/true),
                      CheckRange(adam, "beta_2", beta2, 0, 1, /*open_high=*/true),
-                     CheckNonNegative(adam, "epsilon", epsilon)});
+                     CheckNonNegative(adam, "epsilon", epsilon), clipping.Validate()});
 }
 
 absl::Status RmspropOptions::Validate() const {
@@ -121,7 +193,7 @@ absl::Status RmspropOptions::Validate() const {
   return FirstError({CheckNonNegative(rmsprop, "learning_rate", learning_rate),
                      CheckRange(rmsprop, "rho", rho, 0, 1),
                      CheckRange(rmsprop, "momentum", momentum, 0, 1),
-                     CheckNonNegative(rmsprop, "epsilon", epsilon)});
+                     CheckNonNegative(rmsprop, "epsilon", epsilon), clipping.Validate()});
 }
 
 absl::Status AdagradOptions::Validate() const {
@@ -129,7 +201,7 @@ absl::Status AdagradOptions::Validate() const {
   return FirstError(
       {CheckNonNegative(adagrad, "learning_rate", learning_rate),
        CheckNonNegative(adagrad, "initial_accumulator_value", initial_accumulator_value),
-       CheckNonNegative(adagrad, "epsilon", epsilon)});
+       CheckNonNegative(adagrad, "epsilon", epsilon), clipping.Validate()});
 }
 
 Sgd::Sgd(SgdOptions options) : options_(RequireValid(options, "Sgd")) {}
@@ -150,7 +222,7 @@ absl::StatusOr<std::unique_ptr<Adagrad>> Adagrad::Create(AdagradOptions options)
   return CreateChecked<Adagrad>(options);
 }
 
-void Sgd::Step(const std::vector<Tensor>& parameters) {
+void Sgd::Update(const std::vector<Tensor>& parameters) {
   ++iterations_;
   for (const Tensor& parameter : parameters) {
     if (!parameter.has_grad()) continue;
@@ -168,7 +240,7 @@ void Sgd::Step(const std::vector<Tensor>& parameters) {
   }
 }
 
-void Adam::Step(const std::vector<Tensor>& parameters) {
+void Adam::Update(const std::vector<Tensor>& parameters) {
   ++iterations_;
   const double t = static_cast<double>(iterations_);
   const Real lr_t = static_cast<Real>(options_.learning_rate *
@@ -189,7 +261,7 @@ void Adam::Step(const std::vector<Tensor>& parameters) {
   }
 }
 
-std::vector<std::pair<std::string, double>> Sgd::Hyperparameters() const {
+std::vector<std::pair<std::string, double>> Sgd::OwnHyperparameters() const {
   return {{"learning_rate", options_.learning_rate}, {"momentum", options_.momentum}};
 }
 
@@ -223,7 +295,7 @@ absl::Status Sgd::SetState(const std::vector<Tensor>& parameters, const Optimize
   return absl::OkStatus();
 }
 
-std::vector<std::pair<std::string, double>> Adam::Hyperparameters() const {
+std::vector<std::pair<std::string, double>> Adam::OwnHyperparameters() const {
   return {{"learning_rate", options_.learning_rate},
           {"beta_1", options_.beta1},
           {"beta_2", options_.beta2},
@@ -254,7 +326,7 @@ absl::Status Adam::SetState(const std::vector<Tensor>& parameters, const Optimiz
   return absl::OkStatus();
 }
 
-void Rmsprop::Step(const std::vector<Tensor>& parameters) {
+void Rmsprop::Update(const std::vector<Tensor>& parameters) {
   ++iterations_;
   const Real lr = options_.learning_rate, rho = options_.rho, eps = options_.epsilon;
   const Real momentum = options_.momentum;
@@ -302,7 +374,7 @@ void Rmsprop::Step(const std::vector<Tensor>& parameters) {
   }
 }
 
-std::vector<std::pair<std::string, double>> Rmsprop::Hyperparameters() const {
+std::vector<std::pair<std::string, double>> Rmsprop::OwnHyperparameters() const {
   return {{"learning_rate", options_.learning_rate},
           {"rho", options_.rho},
           {"momentum", options_.momentum},
@@ -352,7 +424,7 @@ absl::Status Rmsprop::SetState(const std::vector<Tensor>& parameters, const Opti
   return absl::OkStatus();
 }
 
-void Adagrad::Step(const std::vector<Tensor>& parameters) {
+void Adagrad::Update(const std::vector<Tensor>& parameters) {
   ++iterations_;
   const Real lr = options_.learning_rate, eps = options_.epsilon;
   for (const Tensor& parameter : parameters) {
@@ -374,7 +446,7 @@ void Adagrad::Step(const std::vector<Tensor>& parameters) {
   }
 }
 
-std::vector<std::pair<std::string, double>> Adagrad::Hyperparameters() const {
+std::vector<std::pair<std::string, double>> Adagrad::OwnHyperparameters() const {
   return {{"learning_rate", options_.learning_rate},
           {"initial_accumulator_value", options_.initial_accumulator_value},
           {"epsilon", options_.epsilon}};

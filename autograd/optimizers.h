@@ -23,8 +23,8 @@ namespace autograd {
 // (keras/optimizers/__init__.py, deserialize), and optimizer_weights named as optimizer_v2 names
 // them ("Adam/iter:0", then every weight's slots), which Keras sets into that optimizer by order
 // (keras/saving/legacy/hdf5_format.py). So the slot names ("m", "v", "momentum", "rms", "mg",
-// "accumulator") and their order and the update formulas (where RMSprop and Adagrad put epsilon)
-// are optimizer_v2's.
+// "accumulator") and their order, the update formulas (where RMSprop and Adagrad put epsilon)
+// and the clipping order are optimizer_v2's.
 // One difference: Keras turns an epsilon of 0 into 1e-7 (`epsilon or backend_config.epsilon()`);
 // here 0 is used as given.
 
@@ -37,6 +37,27 @@ struct OptimizerState {
   std::vector<std::vector<Array>> slots;  // slots[kind][parameter]
 };
 
+// Keras' gradient clipping, which every optimizer takes (optimizer_v2.py, OptimizerV2.__init__
+// and _transform_gradients). Unset (std::nullopt, Keras' None) is off. Applied after the
+// gradients are complete (after a data-parallel allreduce), in Keras' order: clipvalue, then
+// clipnorm or global_clipnorm.
+struct GradientClipping {
+  // Each gradient g scaled to an L2 norm of at most this: g * clipnorm / max(|g|, clipnorm)
+  // (tf.clip_by_norm).
+  std::optional<Real> clipnorm;
+  // Each element of each gradient clipped to [-clipvalue, clipvalue] (tf.clip_by_value).
+  std::optional<Real> clipvalue;
+  // Every gradient scaled by the same factor so that the L2 norm of all of them together is at
+  // most this: g * global_clipnorm * min(1 / norm, 1 / global_clipnorm) (tf.clip_by_global_norm;
+  // a NaN or infinite norm makes every gradient NaN, as there).
+  std::optional<Real> global_clipnorm;
+
+  // Each value set must be finite and > 0 (Keras accepts 0, which zeroes every gradient, or makes
+  // it NaN where it is already 0); clipnorm and global_clipnorm cannot both be set (Keras:
+  // "Cannot accept both `clipnorm` and `global_clipnorm`"). Errors say "expected (...), got (...)".
+  absl::Status Validate() const;
+};
+
 // Options are plain structs (Keras' keyword arguments); each has Validate(). An optimizer built
 // through its Create(options) returns Validate's error; its constructor is for options known to
 // be valid (literals in code) and aborts with that message otherwise. Model files go through
@@ -44,13 +65,18 @@ struct OptimizerState {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // One update of every parameter that has a gradient; gradients are zeroed afterwards.
-  virtual void Step(const std::vector<Tensor>& parameters) = 0;
+  // One update of every parameter that has a gradient: the gradients are clipped (clipping()),
+  // then applied, then cleared. Parameters without a gradient are left alone and do not count in
+  // global_clipnorm's norm (Keras drops None gradients first).
+  void Step(const std::vector<Tensor>& parameters);
   // Keras' class name ("Adam", "SGD", "RMSprop", "Adagrad").
   virtual std::string name() const = 0;
-  // The hyper-parameters under Keras' config names ("learning_rate", "beta_1", ...); a flag
-  // (RMSprop's "centered") is 0 or 1.
-  virtual std::vector<std::pair<std::string, double>> Hyperparameters() const = 0;
+  // The hyper-parameters under Keras' config names: clipnorm, clipvalue and global_clipnorm first
+  // and only those that are set (optimizer_v2's get_config leaves the others out), then the
+  // optimizer's own ("learning_rate", "beta_1", ...); a flag (RMSprop's "centered") is 0 or 1.
+  std::vector<std::pair<std::string, double>> Hyperparameters() const;
+  // The gradient clipping of its options.
+  virtual const GradientClipping& clipping() const = 0;
   // The state for `parameters` (slots a parameter has not needed yet hold their initial value:
   // zeros, or Adagrad's initial_accumulator_value).
   virtual OptimizerState GetState(const std::vector<Tensor>& parameters) const = 0;
@@ -58,6 +84,11 @@ class Optimizer {
   // `parameters`, else an error "expected (...), got (...)" and nothing changes.
   virtual absl::Status SetState(const std::vector<Tensor>& parameters,
                                 const OptimizerState& state) = 0;
+
+ protected:
+  // The update itself, from the clipped gradients of the parameters that have one; clears them.
+  virtual void Update(const std::vector<Tensor>& parameters) = 0;
+  virtual std::vector<std::pair<std::string, double>> OwnHyperparameters() const = 0;
 };
 
 // Plain (optionally momentum) gradient descent, Keras' defaults: learning rate 0.01, momentum 0.
@@ -65,7 +96,8 @@ class Optimizer {
 struct SgdOptions {
   Real learning_rate = Real(0.01);
   Real momentum = Real(0);
-  // learning_rate finite and >= 0, momentum in [0, 1] (Keras).
+  GradientClipping clipping;
+  // learning_rate finite and >= 0, momentum in [0, 1] (Keras), the clipping.
   absl::Status Validate() const;
 };
 
@@ -73,12 +105,15 @@ class Sgd : public Optimizer {
  public:
   explicit Sgd(SgdOptions options = {});
   static absl::StatusOr<std::unique_ptr<Sgd>> Create(SgdOptions options = {});
-  void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "SGD"; }
-  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
                         const OptimizerState& state) override;
+
+ protected:
+  void Update(const std::vector<Tensor>& parameters) override;
+  std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
 
  private:
   SgdOptions options_;
@@ -94,7 +129,8 @@ struct AdamOptions {
   Real beta1 = Real(0.9);
   Real beta2 = Real(0.999);
   Real epsilon = Real(1e-7);
-  // learning_rate and epsilon finite and >= 0, the betas in [0, 1).
+  GradientClipping clipping;
+  // learning_rate and epsilon finite and >= 0, the betas in [0, 1), the clipping.
   absl::Status Validate() const;
 };
 
@@ -102,13 +138,16 @@ class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {});
   static absl::StatusOr<std::unique_ptr<Adam>> Create(AdamOptions options = {});
-  void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "Adam"; }
-  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
                         const OptimizerState& state) override;
   int64_t iterations() const { return iterations_; }
+
+ protected:
+  void Update(const std::vector<Tensor>& parameters) override;
+  std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
 
  private:
   struct Moments {
@@ -135,7 +174,9 @@ struct RmspropOptions {
   Real momentum = Real(0);
   Real epsilon = Real(1e-7);
   bool centered = false;
-  // learning_rate and epsilon finite and >= 0, rho in [0, 1], momentum in [0, 1] (Keras).
+  GradientClipping clipping;
+  // learning_rate and epsilon finite and >= 0, rho in [0, 1], momentum in [0, 1] (Keras), the
+  // clipping.
   absl::Status Validate() const;
 };
 
@@ -143,12 +184,15 @@ class Rmsprop : public Optimizer {
  public:
   explicit Rmsprop(RmspropOptions options = {});
   static absl::StatusOr<std::unique_ptr<Rmsprop>> Create(RmspropOptions options = {});
-  void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "RMSprop"; }
-  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
                         const OptimizerState& state) override;
+
+ protected:
+  void Update(const std::vector<Tensor>& parameters) override;
+  std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
 
  private:
   struct Slots {
@@ -170,7 +214,8 @@ struct AdagradOptions {
   Real learning_rate = Real(0.001);
   Real initial_accumulator_value = Real(0.1);
   Real epsilon = Real(1e-7);
-  // learning_rate, initial_accumulator_value (Keras) and epsilon finite and >= 0.
+  GradientClipping clipping;
+  // learning_rate, initial_accumulator_value (Keras) and epsilon finite and >= 0, the clipping.
   absl::Status Validate() const;
 };
 
@@ -178,12 +223,15 @@ class Adagrad : public Optimizer {
  public:
   explicit Adagrad(AdagradOptions options = {});
   static absl::StatusOr<std::unique_ptr<Adagrad>> Create(AdagradOptions options = {});
-  void Step(const std::vector<Tensor>& parameters) override;
   std::string name() const override { return "Adagrad"; }
-  std::vector<std::pair<std::string, double>> Hyperparameters() const override;
+  const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
                         const OptimizerState& state) override;
+
+ protected:
+  void Update(const std::vector<Tensor>& parameters) override;
+  std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
 
  private:
   AdagradOptions options_;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
 #include "autograd/autograd.h"
 
 namespace autograd {
@@ -224,6 +225,141 @@ TEST(OptimizersDeathTest, TheConstructorRefusesInvalidOptions) {
   EXPECT_DEATH(Rmsprop(RmspropOptions{0.001f, 0.9f, 1.5f}),
                "autograd::Rmsprop: invalid options: RMSprop: momentum expected \\(in \\[0, "
                "1\\]\\), got \\(1.5\\) \\(construct it with Rmsprop::Create");
+}
+
+// Gradient clipping, numbers by hand. SGD with learning rate 1 from p = 0: p = -clipped gradient.
+std::unique_ptr<Sgd> PlainSgd(GradientClipping clipping) {
+  SgdOptions options{1.0f};
+  options.clipping = clipping;
+  return std::make_unique<Sgd>(options);
+}
+
+TEST(GradientClipping, ClipnormScalesEachGradientToItsOwnNorm) {
+  GradientClipping clip;
+  clip.clipnorm = 1.0f;
+  auto sgd = PlainSgd(clip);
+  Tensor a(Array{0.0f, 0.0f}, true), b(Array{0.0f, 0.0f}, true);
+  AccumulateGrad(a, Array{3.0f, 4.0f}, "t");  // norm 5: scaled by 1/5
+  AccumulateGrad(b, Array{0.3f, 0.4f}, "t");  // norm 0.5: below 1, unchanged
+  sgd->Step({a, b});
+  EXPECT_NEAR(a.value()(0), -0.6, 1e-7);
+  EXPECT_NEAR(a.value()(1), -0.8, 1e-7);
+  EXPECT_NEAR(b.value()(0), -0.3, 1e-7);
+  EXPECT_NEAR(b.value()(1), -0.4, 1e-7);
+}
+
+TEST(GradientClipping, GlobalClipnormScalesAllGradientsTogether) {
+  GradientClipping clip;
+  clip.global_clipnorm = 6.5f;
+  auto sgd = PlainSgd(clip);
+  Tensor a(Array{0.0f, 0.0f}, true), b(Array{0.0f}, true), frozen(Array{100.0f}, true);
+  // Global norm sqrt(9 + 16 + 144) = 13: every gradient halved. `frozen` has no gradient and
+  // does not count (were it counted as 0 nothing changes; as its value, the norm would differ).
+  AccumulateGrad(a, Array{3.0f, 4.0f}, "t");
+  AccumulateGrad(b, Array{12.0f}, "t");
+  sgd->Step({a, frozen, b});
+  EXPECT_NEAR(a.value()(0), -1.5, 1e-6);
+  EXPECT_NEAR(a.value()(1), -2.0, 1e-6);
+  EXPECT_NEAR(b.value()(0), -6.0, 1e-6);
+  EXPECT_EQ(frozen.value()(0), 100.0f);
+  // Below the bound nothing changes.
+  AccumulateGrad(b, Array{1.0f}, "t");
+  sgd->Step({a, b});
+  EXPECT_NEAR(b.value()(0), -7.0, 1e-6);
+}
+
+TEST(GradientClipping, ClipvalueComesBeforeClipnormAsInKeras) {
+  // clipvalue 3.5 first: [3, 4] -> [3, 3.5], norm sqrt(21.25) = 4.6097722, then clipnorm 1:
+  // [0.65079137, 0.75925660]. (clipnorm first would give [0.6, 0.8], which clipvalue keeps.)
+  GradientClipping clip;
+  clip.clipvalue = 3.5f;
+  clip.clipnorm = 1.0f;
+  auto sgd = PlainSgd(clip);
+  Tensor a(Array{0.0f, 0.0f}, true);
+  AccumulateGrad(a, Array{3.0f, 4.0f}, "t");
+  sgd->Step({a});
+  EXPECT_NEAR(a.value()(0), -0.65079137, 1e-7);
+  EXPECT_NEAR(a.value()(1), -0.75925660, 1e-7);
+}
+
+TEST(GradientClipping, ANonFiniteGlobalNormMakesEveryGradientNaN) {
+  // As tf.clip_by_global_norm: scale = c min(1 / inf, 1 / c) + (inf - inf) = NaN.
+  GradientClipping clip;
+  clip.global_clipnorm = 1.0f;
+  auto sgd = PlainSgd(clip);
+  Tensor a(Array{0.0f}, true), b(Array{0.0f}, true);
+  AccumulateGrad(a, Array{INFINITY}, "t");
+  AccumulateGrad(b, Array{1.0f}, "t");
+  sgd->Step({a, b});
+  EXPECT_TRUE(std::isnan(b.value()(0)));
+}
+
+// Each optimizer with clipping ends where an unclipped twin fed the hand-clipped gradients
+// ends, and away from where the raw gradients take it.
+template <typename Options, typename Make>
+void ExpectClipped(Options options, Make make) {
+  SCOPED_TRACE(make(options)->name());
+  // clipvalue 5: [3, 4], [12] -> [3, 4], [5]; global norm sqrt(50) = 7.0710678, global_clipnorm
+  // 6.5 scales by 0.91923882: [2.7577164, 3.6769553], [4.5961941].
+  Options clipped_options = options;
+  clipped_options.clipping.clipvalue = 5.0f;
+  clipped_options.clipping.global_clipnorm = 6.5f;
+  const auto run = [](Optimizer& optimizer, const Array& ga, const Array& gb) {
+    Tensor a(Array{1.0f, -1.0f}, true), b(Array{0.5f}, true);
+    for (int step = 0; step < 2; ++step) {
+      AccumulateGrad(a, ga, "t");
+      AccumulateGrad(b, gb, "t");
+      optimizer.Step({a, b});
+    }
+    return std::vector<double>{a.value()(0), a.value()(1), b.value()(0)};
+  };
+  const std::vector<double> clipped = run(*make(clipped_options), Array{3.0f, 4.0f}, Array{12.0f});
+  const std::vector<double> by_hand =
+      run(*make(options), Array{2.7577164f, 3.6769553f}, Array{4.5961941f});
+  const std::vector<double> raw = run(*make(options), Array{3.0f, 4.0f}, Array{12.0f});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(clipped[i], by_hand[i], 1e-6) << i;
+    EXPECT_GT(std::fabs(clipped[i] - raw[i]), 1e-5) << i;  // 10x the tolerance above
+  }
+}
+
+TEST(GradientClipping, EveryOptimizerClips) {
+  // Epsilon 1 for Adam and RMSprop, whose steps otherwise hardly depend on the gradients' scale.
+  ExpectClipped(SgdOptions{0.1f, 0.9f},
+                [](const SgdOptions& o) { return std::make_unique<Sgd>(o); });
+  ExpectClipped(AdamOptions{0.1f, 0.9f, 0.999f, 1.0f},
+                [](const AdamOptions& o) { return std::make_unique<Adam>(o); });
+  ExpectClipped(RmspropOptions{0.1f, 0.9f, 0.5f, 1.0f},
+                [](const RmspropOptions& o) { return std::make_unique<Rmsprop>(o); });
+  ExpectClipped(AdagradOptions{0.1f},
+                [](const AdagradOptions& o) { return std::make_unique<Adagrad>(o); });
+}
+
+TEST(GradientClipping, InTheConfigOnlyWhenSetAndFirst) {
+  RmspropOptions options;
+  options.clipping.global_clipnorm = 2.0f;
+  options.clipping.clipvalue = 0.5f;
+  const std::vector<std::pair<std::string, double>> expected = {
+      {"clipvalue", 0.5}, {"global_clipnorm", 2.0}, {"learning_rate", Real(0.001)},
+      {"rho", Real(0.9)}, {"momentum", 0.0},        {"epsilon", Real(1e-7)},
+      {"centered", 0.0}};
+  EXPECT_EQ(Rmsprop(options).Hyperparameters(), expected);
+  EXPECT_EQ(Sgd().Hyperparameters().front().first, "learning_rate");
+}
+
+TEST(GradientClipping, KerasRefusesClipnormWithGlobalClipnormAndSoDoWe) {
+  AdamOptions options;
+  options.clipping.clipnorm = 1.0f;
+  options.clipping.global_clipnorm = 2.0f;
+  EXPECT_EQ(Adam::Create(options).status().message(),
+            "expected (at most one of clipnorm and global_clipnorm, as Keras), got (clipnorm 1 "
+            "and global_clipnorm 2)");
+  for (const float bad : {0.0f, -1.0f, NAN, INFINITY}) {
+    SgdOptions sgd;
+    sgd.clipping.clipvalue = bad;
+    EXPECT_EQ(Sgd::Create(sgd).status().message(),
+              absl::StrFormat("clipvalue expected (a finite number > 0, or unset), got (%g)", bad));
+  }
 }
 
 }  // namespace
