@@ -18,9 +18,9 @@ void CheckSameShape(const Tensor& predictions, const Array& targets, const char*
   }
 }
 
-// The weights of the loss terms stretched over the last axis to `shape`, or {} without weights.
-Array ElementWeights(const Array* weights, const Shape& shape, const char* op) {
-  if (weights == nullptr) return Array();
+// Throws unless `weights` (when given) has `shape` without its last axis.
+void CheckWeights(const Array* weights, const Shape& shape, const char* op) {
+  if (weights == nullptr) return;
   const Shape rows(shape.begin(), shape.end() - (shape.empty() ? 0 : 1));
   if (shape.empty() || ShapeOf(*weights) != rows) {
     throw ShapeError(
@@ -28,6 +28,13 @@ Array ElementWeights(const Array* weights, const Shape& shape, const char* op) {
                         "last axis), got %s",
                         op, ShapeString(rows), ShapeString(ShapeOf(*weights))));
   }
+}
+
+// The weights of the loss terms stretched over the last axis to `shape`, or {} without weights.
+Array ElementWeights(const Array* weights, const Shape& shape, const char* op) {
+  CheckWeights(weights, shape, op);
+  if (weights == nullptr) return Array();
+  const Shape rows(shape.begin(), shape.end() - 1);
   Shape column = rows;
   column.push_back(1);
   Array by_row = *weights;
@@ -125,6 +132,22 @@ Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets,
             xt::where(q >= kEpsilon && q <= Real(1) - kEpsilon, -scale * targets / q, Real(0));
         AccumulateGrad(normalised, Weighted(std::move(grad), w), "CategoricalCrossentropy");
       });
+}
+
+Tensor MeanSquaredError(const Tensor& predictions, const Array& targets, const Array* weights) {
+  CheckSameShape(predictions, targets, "MeanSquaredError");
+  CheckWeights(weights, predictions.shape(), "MeanSquaredError");
+  // The arithmetic of Sequential's loss before it moved here, so that numbers do not change.
+  const Tensor error = Sub(predictions, Tensor(targets));
+  Tensor squares = Mul(error, error);
+  if (weights != nullptr) {
+    Shape column = ShapeOf(*weights);
+    column.push_back(1);
+    Array by_row = *weights;
+    by_row.reshape(column);
+    squares = Mul(squares, Tensor(std::move(by_row)));
+  }
+  return Mean(squares);
 }
 
 }  // namespace autograd

@@ -1,4 +1,4 @@
-// Softmax and the cross-entropy losses, with Keras' semantics.
+// Softmax and the losses, with Keras' semantics: cross-entropies and the mean squared error.
 #ifndef AUTOGRAD_LOSSES_H_
 #define AUTOGRAD_LOSSES_H_
 
@@ -38,6 +38,12 @@ Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets,
 // -sum(y log p') along the last axis.
 Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets,
                                const Array* weights = nullptr);
+
+// Keras' mean_squared_error ("mse"): predictions and targets of the same shape -> scalar mean of
+// (p - y)^2 over every element; with weights each row's squares (the last axis) take its weight,
+// the divisor staying the count of all elements.
+Tensor MeanSquaredError(const Tensor& predictions, const Array& targets,
+                        const Array* weights = nullptr);
 
 }  // namespace autograd
 
