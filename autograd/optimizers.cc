@@ -174,6 +174,15 @@ std::vector<std::pair<std::string, double>> Optimizer::Hyperparameters() const {
   return result;
 }
 
+absl::Status Optimizer::SetLearningRate(Real learning_rate) {
+  if (absl::Status status = CheckNonNegative(name().c_str(), "learning_rate", learning_rate);
+      !status.ok()) {
+    return status;
+  }
+  StoreLearningRate(learning_rate);
+  return absl::OkStatus();
+}
+
 absl::Status SgdOptions::Validate() const {
   const char* sgd = "SGD";
   return FirstError({CheckNonNegative(sgd, "learning_rate", learning_rate),

@@ -75,6 +75,10 @@ class Optimizer {
   // and only those that are set (optimizer_v2's get_config leaves the others out), then the
   // optimizer's own ("learning_rate", "beta_1", ...); a flag (RMSprop's "centered") is 0 or 1.
   std::vector<std::pair<std::string, double>> Hyperparameters() const;
+  // Keras' optimizer.learning_rate, which callbacks may change (ReduceLROnPlateau); the new rate
+  // must be finite and >= 0, else an error and nothing changes. Saved with the model as it is.
+  virtual Real learning_rate() const = 0;
+  absl::Status SetLearningRate(Real learning_rate);
   // The gradient clipping of its options.
   virtual const GradientClipping& clipping() const = 0;
   // The state for `parameters` (slots a parameter has not needed yet hold their initial value:
@@ -89,6 +93,7 @@ class Optimizer {
   // The update itself, from the clipped gradients of the parameters that have one; clears them.
   virtual void Update(const std::vector<Tensor>& parameters) = 0;
   virtual std::vector<std::pair<std::string, double>> OwnHyperparameters() const = 0;
+  virtual void StoreLearningRate(Real learning_rate) = 0;
 };
 
 // Plain (optionally momentum) gradient descent, Keras' defaults: learning rate 0.01, momentum 0.
@@ -106,6 +111,7 @@ class Sgd : public Optimizer {
   explicit Sgd(SgdOptions options = {});
   static absl::StatusOr<std::unique_ptr<Sgd>> Create(SgdOptions options = {});
   std::string name() const override { return "SGD"; }
+  Real learning_rate() const override { return options_.learning_rate; }
   const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
@@ -114,6 +120,7 @@ class Sgd : public Optimizer {
  protected:
   void Update(const std::vector<Tensor>& parameters) override;
   std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
+  void StoreLearningRate(Real learning_rate) override { options_.learning_rate = learning_rate; }
 
  private:
   SgdOptions options_;
@@ -139,6 +146,7 @@ class Adam : public Optimizer {
   explicit Adam(AdamOptions options = {});
   static absl::StatusOr<std::unique_ptr<Adam>> Create(AdamOptions options = {});
   std::string name() const override { return "Adam"; }
+  Real learning_rate() const override { return options_.learning_rate; }
   const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
@@ -148,6 +156,7 @@ class Adam : public Optimizer {
  protected:
   void Update(const std::vector<Tensor>& parameters) override;
   std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
+  void StoreLearningRate(Real learning_rate) override { options_.learning_rate = learning_rate; }
 
  private:
   struct Moments {
@@ -185,6 +194,7 @@ class Rmsprop : public Optimizer {
   explicit Rmsprop(RmspropOptions options = {});
   static absl::StatusOr<std::unique_ptr<Rmsprop>> Create(RmspropOptions options = {});
   std::string name() const override { return "RMSprop"; }
+  Real learning_rate() const override { return options_.learning_rate; }
   const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
@@ -193,6 +203,7 @@ class Rmsprop : public Optimizer {
  protected:
   void Update(const std::vector<Tensor>& parameters) override;
   std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
+  void StoreLearningRate(Real learning_rate) override { options_.learning_rate = learning_rate; }
 
  private:
   struct Slots {
@@ -224,6 +235,7 @@ class Adagrad : public Optimizer {
   explicit Adagrad(AdagradOptions options = {});
   static absl::StatusOr<std::unique_ptr<Adagrad>> Create(AdagradOptions options = {});
   std::string name() const override { return "Adagrad"; }
+  Real learning_rate() const override { return options_.learning_rate; }
   const GradientClipping& clipping() const override { return options_.clipping; }
   OptimizerState GetState(const std::vector<Tensor>& parameters) const override;
   absl::Status SetState(const std::vector<Tensor>& parameters,
@@ -232,6 +244,7 @@ class Adagrad : public Optimizer {
  protected:
   void Update(const std::vector<Tensor>& parameters) override;
   std::vector<std::pair<std::string, double>> OwnHyperparameters() const override;
+  void StoreLearningRate(Real learning_rate) override { options_.learning_rate = learning_rate; }
 
  private:
   AdagradOptions options_;

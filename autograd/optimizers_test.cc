@@ -362,5 +362,30 @@ TEST(GradientClipping, KerasRefusesClipnormWithGlobalClipnormAndSoDoWe) {
   }
 }
 
+TEST(Optimizers, LearningRateCanBeReadAndChanged) {
+  Sgd sgd(SgdOptions{0.1f});
+  EXPECT_EQ(sgd.learning_rate(), 0.1f);
+  ASSERT_TRUE(sgd.SetLearningRate(0.5f).ok());
+  EXPECT_EQ(sgd.learning_rate(), 0.5f);
+  EXPECT_EQ(sgd.Hyperparameters().front(), (std::pair<std::string, double>("learning_rate", 0.5)));
+  Tensor p(Array{1.0f}, true);
+  AccumulateGrad(p, Array{2.0f}, "t");
+  sgd.Step({p});
+  EXPECT_EQ(p.value()(0), 0.0f);  // 1 - 0.5 * 2
+  EXPECT_EQ(sgd.SetLearningRate(-1.0f).message(),
+            "SGD: learning_rate expected (a finite number >= 0), got (-1)");
+  EXPECT_FALSE(sgd.SetLearningRate(NAN).ok());
+  EXPECT_EQ(sgd.learning_rate(), 0.5f);
+  std::vector<std::unique_ptr<Optimizer>> optimizers;
+  optimizers.push_back(std::make_unique<Adam>());
+  optimizers.push_back(std::make_unique<Rmsprop>());
+  optimizers.push_back(std::make_unique<Adagrad>());
+  for (const std::unique_ptr<Optimizer>& optimizer : optimizers) {
+    EXPECT_EQ(optimizer->learning_rate(), Real(0.001)) << optimizer->name();
+    ASSERT_TRUE(optimizer->SetLearningRate(0.25f).ok());
+    EXPECT_EQ(optimizer->Hyperparameters().front().second, 0.25) << optimizer->name();
+  }
+}
+
 }  // namespace
 }  // namespace autograd
