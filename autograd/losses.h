@@ -1,4 +1,4 @@
-// Softmax and the cross-entropy losses, with Keras' semantics.
+// Softmax and the losses, with Keras' semantics: cross-entropies and the mean squared error.
 #ifndef AUTOGRAD_LOSSES_H_
 #define AUTOGRAD_LOSSES_H_
 
@@ -38,6 +38,24 @@ Tensor SigmoidBinaryCrossentropy(const Tensor& logits, const Array& targets,
 // -sum(y log p') along the last axis.
 Tensor CategoricalCrossentropy(const Tensor& predictions, const Array& targets,
                                const Array* weights = nullptr);
+
+// Keras' sparse_categorical_crossentropy: predictions [..., classes] and integer class targets
+// with one axis fewer ([...]; Keras' [..., 1] is accepted too) -> scalar mean over rows of
+// -log(p'[y] / sum(p')), p' = clip(p, eps, 1 - eps): keras.backend's non-logits path (clip, log,
+// then sparse_softmax_cross_entropy_with_logits), so rows are renormalised after clipping. Where
+// clipping is active the gradient is zero. (Keras 2.11 works from the logits when a softmax made
+// the predictions; like CategoricalCrossentropy here, this uses the probabilities: the same
+// numbers while every probability is above 1e-7.) A target that is not a whole number in
+// [0, classes) throws std::out_of_range naming it and its position (Keras casts 1.5 to 1, and
+// TensorFlow refuses a class out of range).
+Tensor SparseCategoricalCrossentropy(const Tensor& predictions, const Array& targets,
+                                     const Array* weights = nullptr);
+
+// Keras' mean_squared_error ("mse"): predictions and targets of the same shape -> scalar mean of
+// (p - y)^2 over every element; with weights each row's squares (the last axis) take its weight,
+// the divisor staying the count of all elements.
+Tensor MeanSquaredError(const Tensor& predictions, const Array& targets,
+                        const Array* weights = nullptr);
 
 }  // namespace autograd
 

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "layers/convolutional.h"
@@ -67,38 +70,92 @@ constexpr LayerClass kLayerClasses[] = {
     {"Activation", ActivationLayer::FromConfig},
 };
 
-// The optimizers, with Keras' config keys; keys that only Keras implements must hold the value
-// that means "off".
+// The optimizers, with Keras' config keys (optimizer_v2's get_config: see autograd/optimizers.h
+// for why optimizer_v2); keys that only Keras implements must hold the value that means "off".
+// The clipping keys (clipnorm, clipvalue, global_clipnorm) belong to every optimizer: written
+// only when set, as optimizer_v2 does; read when absent or null (the experimental optimizers
+// write null) as unset.
 struct OptimizerClass {
   const char* name;
   std::vector<const char*> numbers;  // hyper-parameters, in Keras' order
+  std::vector<const char*> flags;    // true/false ones (0 or 1 in Hyperparameters()), after them
   Json off;                          // keys accepted only with these values
-  std::unique_ptr<autograd::Optimizer> (*make)(const std::vector<double>& numbers);
+  // From the numbers, then the flags as 0 or 1; an error from the options' Validate().
+  absl::StatusOr<std::unique_ptr<autograd::Optimizer>> (*make)(
+      const std::vector<double>& values, const autograd::GradientClipping& clipping);
 };
+
+// An optimizer's Create result as the registry's type.
+template <typename T>
+absl::StatusOr<std::unique_ptr<autograd::Optimizer>> Upcast(
+    absl::StatusOr<std::unique_ptr<T>> made) {
+  if (!made.ok()) return made.status();
+  return std::unique_ptr<autograd::Optimizer>(*std::move(made));
+}
+
 const std::vector<OptimizerClass>& OptimizerClasses() {
+  using Made = absl::StatusOr<std::unique_ptr<autograd::Optimizer>>;
   static const auto* classes = new std::vector<OptimizerClass>{
       {"Adam",
        {"learning_rate", "beta_1", "beta_2", "epsilon"},
+       {},
        {{"decay", 0.0}, {"amsgrad", false}},
-       [](const std::vector<double>& n) -> std::unique_ptr<autograd::Optimizer> {
+       [](const std::vector<double>& n, const autograd::GradientClipping& clipping) -> Made {
          autograd::AdamOptions options;
          options.learning_rate = static_cast<Real>(n[0]);
          options.beta1 = static_cast<Real>(n[1]);
          options.beta2 = static_cast<Real>(n[2]);
          options.epsilon = static_cast<Real>(n[3]);
-         return std::make_unique<autograd::Adam>(options);
+         options.clipping = clipping;
+         return Upcast(autograd::Adam::Create(options));
        }},
       {"SGD",
        {"learning_rate", "momentum"},
+       {},
        {{"decay", 0.0}, {"nesterov", false}},
-       [](const std::vector<double>& n) -> std::unique_ptr<autograd::Optimizer> {
+       [](const std::vector<double>& n, const autograd::GradientClipping& clipping) -> Made {
          autograd::SgdOptions options;
          options.learning_rate = static_cast<Real>(n[0]);
          options.momentum = static_cast<Real>(n[1]);
-         return std::make_unique<autograd::Sgd>(options);
+         options.clipping = clipping;
+         return Upcast(autograd::Sgd::Create(options));
+       }},
+      {"RMSprop",
+       {"learning_rate", "rho", "momentum", "epsilon"},
+       {"centered"},
+       {{"decay", 0.0}},
+       [](const std::vector<double>& n, const autograd::GradientClipping& clipping) -> Made {
+         autograd::RmspropOptions options;
+         options.learning_rate = static_cast<Real>(n[0]);
+         options.rho = static_cast<Real>(n[1]);
+         options.momentum = static_cast<Real>(n[2]);
+         options.epsilon = static_cast<Real>(n[3]);
+         options.centered = n[4] != 0;
+         options.clipping = clipping;
+         return Upcast(autograd::Rmsprop::Create(options));
+       }},
+      {"Adagrad",
+       {"learning_rate", "initial_accumulator_value", "epsilon"},
+       {},
+       {{"decay", 0.0}},
+       [](const std::vector<double>& n, const autograd::GradientClipping& clipping) -> Made {
+         autograd::AdagradOptions options;
+         options.learning_rate = static_cast<Real>(n[0]);
+         options.initial_accumulator_value = static_cast<Real>(n[1]);
+         options.epsilon = static_cast<Real>(n[2]);
+         options.clipping = clipping;
+         return Upcast(autograd::Adagrad::Create(options));
        }},
   };
   return *classes;
+}
+
+// A hyper-parameter as Keras writes it: float32 values as the shortest decimal that reads back
+// as that float (0.001, not 0.0010000000474974513).
+Json Float32(double value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, static_cast<float>(value)).ptr;
+  return std::strtod(std::string(text, end).c_str(), nullptr);
 }
 
 }  // namespace
@@ -342,18 +399,24 @@ absl::StatusOr<LayerFromFile> LayerFromConfig(const Json& entry, const std::stri
 }
 
 Json OptimizerToConfig(const autograd::Optimizer& optimizer) {
+  const OptimizerClass* optimizer_class = nullptr;
+  for (const OptimizerClass& candidate : OptimizerClasses()) {
+    if (optimizer.name() == candidate.name) optimizer_class = &candidate;
+  }
+  const auto is_flag = [&](const std::string& key) {
+    if (optimizer_class == nullptr) return false;
+    for (const char* flag : optimizer_class->flags) {
+      if (key == flag) return true;
+    }
+    return false;
+  };
   Json config = Json::object();
   config["name"] = optimizer.name();
   for (const auto& [key, value] : optimizer.Hyperparameters()) {
-    // Hyper-parameters are float32: written as the shortest decimal that reads back as that
-    // float (0.001, not 0.0010000000474974513).
-    char text[32];
-    const auto end = std::to_chars(text, text + sizeof text, static_cast<float>(value)).ptr;
-    config[key] = std::strtod(std::string(text, end).c_str(), nullptr);
+    config[key] = is_flag(key) ? Json(value != 0) : Float32(value);
   }
-  for (const OptimizerClass& optimizer_class : OptimizerClasses()) {
-    if (optimizer.name() != optimizer_class.name) continue;
-    for (const auto& [key, value] : optimizer_class.off.items()) config[key] = value;
+  if (optimizer_class != nullptr) {
+    for (const auto& [key, value] : optimizer_class->off.items()) config[key] = value;
   }
   return Json{{"class_name", optimizer.name()}, {"config", config}};
 }
@@ -370,9 +433,10 @@ absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const J
     known.push_back(optimizer_class.name);
     if (class_name != optimizer_class.name) continue;
     const Json config = entry.contains("config") ? entry["config"] : Json::object();
-    ConfigReader reader(config, absl::StrFormat("optimizer '%s'", class_name));
+    const std::string where = absl::StrFormat("optimizer '%s'", class_name);
+    ConfigReader reader(config, where);
     reader.String("name", class_name);
-    std::vector<double> numbers;
+    std::vector<double> values;
     for (const char* key : optimizer_class.numbers) {
       if (!config.is_object() || !config.contains(key)) {
         reader.Fail(key, "missing");
@@ -382,11 +446,36 @@ absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const J
       if (!std::isfinite(value) || value < 0) {
         reader.Fail(key, absl::StrFormat("expected a finite number >= 0, got %g", value));
       }
-      numbers.push_back(value);
+      values.push_back(value);
+    }
+    for (const char* key : optimizer_class.flags) {
+      if (!config.is_object() || !config.contains(key)) {
+        reader.Fail(key, "missing");
+        break;
+      }
+      values.push_back(reader.Bool(key, false) ? 1 : 0);
+    }
+    autograd::GradientClipping clipping;
+    const std::pair<const char*, std::optional<Real>*> clip_keys[] = {
+        {"clipnorm", &clipping.clipnorm},
+        {"clipvalue", &clipping.clipvalue},
+        {"global_clipnorm", &clipping.global_clipnorm}};
+    for (const auto& [key, slot] : clip_keys) {
+      if (!config.is_object() || !config.contains(key) || reader.IsNull(key)) continue;
+      const double value = reader.Number(key, 0);
+      if (!std::isfinite(value) || value <= 0) {
+        reader.Fail(key, absl::StrFormat("expected a finite number > 0 or null, got %g", value));
+      }
+      *slot = static_cast<Real>(value);
     }
     for (const auto& [key, value] : optimizer_class.off.items()) reader.Only(key.c_str(), value);
     if (absl::Status status = reader.Finish(); !status.ok()) return status;
-    return optimizer_class.make(numbers);
+    absl::StatusOr<std::unique_ptr<autograd::Optimizer>> made =
+        optimizer_class.make(values, clipping);
+    if (!made.ok()) {
+      return absl::Status(made.status().code(), absl::StrCat(where, ": ", made.status().message()));
+    }
+    return made;
   }
   return absl::UnimplementedError(
       absl::StrFormat("optimizer '%s' is not one this library has (expected one of: %s)",

@@ -429,6 +429,165 @@ TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
   EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
 }
 
+// Resumes with each optimizer, gradient clipping included: the same weights as not stopping,
+// and the same optimizer (class, hyper-parameters, clipping) after loading.
+TEST(Saving, ResumingWithEveryOptimizerAndClippingGivesTheSameWeights) {
+  const Array x = Random({10, 3}, -1, 1, 4);
+  const Array y = Labels({10, 1});
+  auto build = [](Sequential& m) {
+    m.Add(Dense(4, "tanh"), {3});
+    m.Add(Dropout(0.3));
+    m.Add(Dense(1, "sigmoid"));
+  };
+  // Bounds small enough that every step clips.
+  std::vector<std::function<std::unique_ptr<autograd::Optimizer>()>> optimizers = {
+      [] {
+        autograd::RmspropOptions options{0.01f, 0.8f, /*momentum=*/0.5f, 1e-7f, /*centered=*/true};
+        options.clipping.clipnorm = 0.05f;
+        return std::make_unique<autograd::Rmsprop>(options);
+      },
+      [] {
+        autograd::RmspropOptions options;
+        options.clipping.clipvalue = 0.01f;
+        return std::make_unique<autograd::Rmsprop>(options);
+      },
+      [] {
+        autograd::AdagradOptions options{0.1f, 0.2f};
+        options.clipping.global_clipnorm = 0.05f;
+        return std::make_unique<autograd::Adagrad>(options);
+      },
+      [] {
+        autograd::SgdOptions options{0.1f, 0.9f};
+        options.clipping.clipvalue = 0.02f;
+        options.clipping.clipnorm = 0.03f;
+        return std::make_unique<autograd::Sgd>(options);
+      },
+      [] {
+        autograd::AdamOptions options;
+        options.clipping.global_clipnorm = 0.05f;
+        return std::make_unique<autograd::Adam>(options);
+      },
+  };
+  const FitOptions options = FitOptions().batch_size(3).verbose(0);
+  for (const auto& make : optimizers) {
+    SCOPED_TRACE(make()->name());
+    Sequential straight(11);
+    build(straight);
+    ASSERT_TRUE(straight.Compile("binary_crossentropy", make(), {"acc"}).ok());
+    ASSERT_TRUE(straight.Fit(x, y, FitOptions(options).epochs(5)).ok());
+
+    Sequential first(11);
+    build(first);
+    ASSERT_TRUE(first.Compile("binary_crossentropy", make(), {"acc"}).ok());
+    ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
+    const std::string path = TempPath("resume_optimizer.h5");
+    ASSERT_TRUE(first.Save(path).ok());
+    absl::StatusOr<std::unique_ptr<Sequential>> resumed = LoadModel(path);
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    const autograd::Optimizer& loaded = *(*resumed)->optimizer();
+    EXPECT_EQ(loaded.name(), first.optimizer()->name());
+    EXPECT_EQ(loaded.Hyperparameters(), first.optimizer()->Hyperparameters());
+    ASSERT_TRUE((*resumed)->Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
+    EXPECT_EQ((*resumed)->GetWeights(), straight.GetWeights());
+
+    // Without the optimizer's state, or without the clipping, the result differs: the test can
+    // tell.
+    Sequential fresh(11);
+    build(fresh);
+    ASSERT_TRUE(fresh.Compile("binary_crossentropy", make(), {"acc"}).ok());
+    ASSERT_TRUE(fresh.LoadWeights(path).ok());
+    ASSERT_TRUE(fresh.SetTrainingState(first.GetTrainingState()).ok());
+    ASSERT_TRUE(fresh.Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
+    EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
+    Sequential unclipped(11);
+    build(unclipped);
+    std::unique_ptr<autograd::Optimizer> same = make();
+    absl::StatusOr<std::unique_ptr<autograd::Optimizer>> without = [&] {
+      Json config = OptimizerToConfig(*same);
+      for (const char* key : {"clipnorm", "clipvalue", "global_clipnorm"}) {
+        config["config"].erase(key);
+      }
+      return OptimizerFromConfig(config);
+    }();
+    ASSERT_TRUE(without.ok()) << without.status();
+    ASSERT_TRUE(unclipped.Compile("binary_crossentropy", *std::move(without), {"acc"}).ok());
+    ASSERT_TRUE(unclipped.Fit(x, y, FitOptions(options).epochs(5)).ok());
+    EXPECT_NE(unclipped.GetWeights(), straight.GetWeights());
+  }
+}
+
+// Optimizer configs as tf.keras 2.11's optimizer_v2 get_config writes them (rmsprop.py,
+// adagrad.py, optimizer_v2.py: name, the clipping keys only when set, then the optimizer's own
+// and "decay"), listed here by hand; compared as sets of keys and values (JSON key order does not
+// matter).
+TEST(Saving, OptimizerConfigsAreKerasAndReadStrictly) {
+  const auto unordered = [](const Json& json) { return nlohmann::json::parse(json.dump()); };
+  autograd::RmspropOptions rmsprop{0.01f, 0.9f, 0.5f, 1e-7f, /*centered=*/true};
+  rmsprop.clipping.clipnorm = 1.5f;
+  EXPECT_EQ(unordered(OptimizerToConfig(autograd::Rmsprop(rmsprop))), nlohmann::json::parse(R"(
+      {"class_name": "RMSprop", "config": {"name": "RMSprop", "clipnorm": 1.5,
+       "learning_rate": 0.01, "decay": 0.0, "rho": 0.9, "momentum": 0.5, "epsilon": 1e-07,
+       "centered": true}})"));
+  autograd::AdagradOptions adagrad;
+  adagrad.clipping.global_clipnorm = 2.0f;
+  adagrad.clipping.clipvalue = 0.5f;
+  EXPECT_EQ(unordered(OptimizerToConfig(autograd::Adagrad(adagrad))), nlohmann::json::parse(R"(
+      {"class_name": "Adagrad", "config": {"name": "Adagrad", "clipvalue": 0.5,
+       "global_clipnorm": 2.0, "learning_rate": 0.001, "decay": 0.0,
+       "initial_accumulator_value": 0.1, "epsilon": 1e-07}})"));
+  EXPECT_EQ(unordered(OptimizerToConfig(autograd::Sgd())), nlohmann::json::parse(R"(
+      {"class_name": "SGD", "config": {"name": "SGD", "learning_rate": 0.01, "decay": 0.0,
+       "momentum": 0.0, "nesterov": false}})"));
+
+  // What Keras writes loads, clipping included; null (the experimental optimizers' "unset") too.
+  absl::StatusOr<std::unique_ptr<autograd::Optimizer>> read = OptimizerFromConfig(Json::parse(R"(
+      {"class_name": "RMSprop", "config": {"name": "RMSprop", "clipnorm": 1.5,
+       "learning_rate": 0.01, "decay": 0.0, "rho": 0.9, "momentum": 0.5, "epsilon": 1e-07,
+       "centered": true, "clipvalue": null}})"));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)->Hyperparameters(), autograd::Rmsprop(rmsprop).Hyperparameters());
+  read = OptimizerFromConfig(Json::parse(R"({"class_name": "Adagrad", "config": {"name":
+      "Adagrad", "global_clipnorm": 2.0, "clipvalue": 0.5, "learning_rate": 0.001, "decay": 0.0,
+      "initial_accumulator_value": 0.1, "epsilon": 1e-07}})"));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)->Hyperparameters(), autograd::Adagrad(adagrad).Hyperparameters());
+
+  auto error = [](const std::string& json) {
+    absl::StatusOr<std::unique_ptr<autograd::Optimizer>> optimizer =
+        OptimizerFromConfig(Json::parse(json));
+    EXPECT_FALSE(optimizer.ok());
+    return optimizer.ok() ? std::string() : std::string(optimizer.status().message());
+  };
+  EXPECT_EQ(error(R"({"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.0,
+                     "clipnorm": 1.0, "global_clipnorm": 2.0}})"),
+            "optimizer 'SGD': expected (at most one of clipnorm and global_clipnorm, as Keras), "
+            "got (clipnorm 1 and global_clipnorm 2)");
+  EXPECT_EQ(error(R"({"class_name": "Adagrad", "config": {"learning_rate": 0.01,
+                     "initial_accumulator_value": 0.1, "epsilon": 1e-7, "clipvalue": -1}})"),
+            "optimizer 'Adagrad', config key 'clipvalue': expected a finite number > 0 or null, "
+            "got -1");
+  EXPECT_EQ(error(R"({"class_name": "RMSprop", "config": {"learning_rate": 0.01, "rho": 0.9,
+                     "momentum": 0.0, "epsilon": 1e-7, "centered": false, "nesterov": false}})"),
+            "optimizer 'RMSprop', config key 'nesterov': not a key this library reads (value "
+            "false); remove it or use a model this library can build");
+  EXPECT_EQ(error(R"({"class_name": "RMSprop", "config": {"learning_rate": 0.01, "rho": 0.9,
+                     "momentum": 0.0, "epsilon": 1e-7, "centered": 1}})"),
+            "optimizer 'RMSprop', config key 'centered': expected true or false, got 1");
+  EXPECT_EQ(error(R"({"class_name": "RMSprop", "config": {"learning_rate": 0.01, "rho": 0.9,
+                     "momentum": 0.0, "epsilon": 1e-7}})"),
+            "optimizer 'RMSprop', config key 'centered': missing");
+  EXPECT_EQ(error(R"({"class_name": "RMSprop", "config": {"learning_rate": 0.01, "rho": 0.9,
+                     "momentum": 1.5, "epsilon": 1e-7, "centered": false}})"),
+            "optimizer 'RMSprop': RMSprop: momentum expected (in [0, 1]), got (1.5)");
+  EXPECT_EQ(error(R"({"class_name": "Adagrad", "config": {"learning_rate": 0.01,
+                     "initial_accumulator_value": 0.1, "epsilon": 1e-7, "decay": 0.5}})"),
+            "optimizer 'Adagrad', config key 'decay': expected (0.0), got (0.5): only Keras' "
+            "default is implemented");
+  EXPECT_EQ(error(R"({"class_name": "Adadelta", "config": {}})"),
+            "optimizer 'Adadelta' is not one this library has (expected one of: Adam, SGD, "
+            "RMSprop, Adagrad)");
+}
+
 TEST(Saving, CorruptedBytesGiveAnErrorOrTheSameModel) {
   // Every 97th byte of a saved file flipped in turn: each load either fails with a message naming
   // the file, or (a byte HDF5 does not read, e.g. free space) gives back the saved weights.
