@@ -16,7 +16,9 @@ namespace {
 const LossEntry kLosses[] = {
     {"binary_crossentropy", autograd::BinaryCrossentropy, AccuracyKind::kBinary},
     {"categorical_crossentropy", autograd::CategoricalCrossentropy, AccuracyKind::kCategorical},
-    {"mse", MeanSquaredError, AccuracyKind::kBinary},
+    {"sparse_categorical_crossentropy", autograd::SparseCategoricalCrossentropy,
+     AccuracyKind::kSparseCategorical, /*sparse_targets=*/true},
+    {"mse", autograd::MeanSquaredError, AccuracyKind::kBinary},
 };
 
 // The metrics, by the names Keras accepts; Keras reports each under the name it was given.
@@ -48,19 +50,6 @@ absl::StatusOr<MetricSettings> FindMetrics(const std::vector<std::string>& metri
   return settings;
 }
 
-Tensor MeanSquaredError(const Tensor& output, const Array& targets, const Array* weights) {
-  const Tensor error = autograd::Sub(output, Tensor(targets));
-  Tensor squares = autograd::Mul(error, error);
-  if (weights != nullptr) {
-    autograd::Shape column = autograd::ShapeOf(*weights);
-    column.push_back(1);
-    Array by_row = *weights;
-    by_row.reshape(column);
-    squares = autograd::Mul(squares, Tensor(std::move(by_row)));
-  }
-  return autograd::Mean(squares);
-}
-
 AccuracySums Accuracy(AccuracyKind kind, const Array& predictions, const Array& targets,
                       const Array* mask) {
   using autograd::Real;
@@ -70,11 +59,14 @@ AccuracySums Accuracy(AccuracyKind kind, const Array& predictions, const Array& 
   AccuracySums sums;
   const Real* p = predictions.data();
   const Real* y = targets.data();
-  for (size_t r = 0; r < rows; ++r, p += classes, y += classes) {
+  const size_t target_step = kind == AccuracyKind::kSparseCategorical ? 1 : classes;
+  for (size_t r = 0; r < rows; ++r, p += classes, y += target_step) {
     const double weight = weights != nullptr ? weights[r] : 1.0;
     if (weight == 0) continue;
     double right = 0;
-    if (kind == AccuracyKind::kCategorical) {
+    if (kind == AccuracyKind::kSparseCategorical) {
+      right = static_cast<Real>(std::max_element(p, p + classes) - p) == *y;
+    } else if (kind == AccuracyKind::kCategorical) {
       right = std::max_element(p, p + classes) - p == std::max_element(y, y + classes) - y;
     } else {
       // Keras' binary_accuracy: the fraction of outputs on the right side of 0.5.

@@ -15,7 +15,8 @@ using autograd::Tensor;
 
 // Keras' accuracy for a loss: categorical_accuracy (arg max of prediction and target agree) or
 // binary_accuracy (every output thresholded at 0.5).
-enum class AccuracyKind { kBinary, kCategorical };
+// sparse_categorical_accuracy: the arg max of the prediction is the target's class index.
+enum class AccuracyKind { kBinary, kCategorical, kSparseCategorical };
 
 // A loss under its Keras name, with the accuracy Keras' "acc" means beside it. `loss` takes the
 // output, the targets and the mask that reaches the output (null: none; autograd/losses.h).
@@ -23,9 +24,12 @@ struct LossEntry {
   std::string name;
   Tensor (*loss)(const Tensor& output, const Array& targets, const Array* weights) = nullptr;
   AccuracyKind accuracy = AccuracyKind::kBinary;
+  // The targets are class indices: the output's shape without its last axis (or that axis 1).
+  bool sparse_targets = false;
 };
 
-// "binary_crossentropy", "categorical_crossentropy", "mse"; an error lists them otherwise.
+// "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "mse"; an
+// error lists them otherwise.
 absl::StatusOr<LossEntry> FindLoss(const std::string& name);
 
 // The compiled metrics: accuracy or none, under the name it was given ("acc" or "accuracy").
@@ -35,8 +39,6 @@ struct MetricSettings {
 };
 absl::StatusOr<MetricSettings> FindMetrics(const std::vector<std::string>& metrics);
 
-// Keras' mse; with weights (losses.h), each row's squared errors take the row's weight.
-Tensor MeanSquaredError(const Tensor& output, const Array& targets, const Array* weights);
 
 // Accuracy of one output's batch: the sum of each row's correctness times its weight (the mask's
 // value, 1 without), and the sum of the weights. Keras' accuracies are per row (the last axis).

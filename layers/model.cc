@@ -299,7 +299,7 @@ absl::Status Model::Compile(std::vector<std::string> losses,
   for (size_t k = 0; k < outputs_.size(); ++k) {
     // Softmax cross-entropy over one class is log(1) = 0 whatever the weights: nothing to learn.
     const Shape& shape = output_shapes_[k];
-    if (entries[k].accuracy == AccuracyKind::kCategorical && !shape.empty() && shape.back() < 2) {
+    if (entries[k].accuracy != AccuracyKind::kBinary && !shape.empty() && shape.back() < 2) {
       const Layer& last = *outputs_[k].node()->layer;
       return absl::InvalidArgumentError(absl::StrFormat(
           "compile: loss '%s' needs a distribution over at least 2 classes, but the output of "

@@ -198,6 +198,11 @@ class Trainer {
         Shape expected = {samples};
         const Shape& out = model.output_shapes_[k];
         expected.insert(expected.end(), out.begin(), out.end());
+        if (model.losses_[k].sparse_targets) {
+          // Class indices: one per row of the output (Keras also takes a last axis of 1).
+          expected.back() = 1;
+          if (y_shape.size() + 1 == expected.size()) expected.pop_back();
+        }
         bool fits = y_shape.size() == expected.size() && !y_shape.empty() && y_shape[0] == samples;
         for (size_t a = 1; fits && a < expected.size(); ++a) {
           // An output axis whose length varies takes the length of the input's.
