@@ -1,7 +1,10 @@
 #include "layers/callbacks.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -64,6 +67,36 @@ std::string Shortest(double value) {
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
   return std::string(buffer, result.ptr);
+}
+
+// `value` as Python 3 prints a float (repr: the shortest digits that read back as it, in fixed
+// notation for exponents from -4 to 15, else as 1e-05), as Keras' messages show numbers.
+std::string PythonFloat(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  if (value == 0) return std::signbit(value) ? "-0.0" : "0.0";
+  char buffer[64];
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  const std::string text(buffer, result.ptr);  // "-1.2345e-05"
+  const size_t e = text.find('e');
+  const bool negative = text[0] == '-';
+  std::string digits = text.substr(negative ? 1 : 0, e - (negative ? 1 : 0));
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::stoi(text.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += absl::StrFormat("e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
+  } else if (exponent < 0) {
+    out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+  } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
+    out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+  } else {
+    out += digits.substr(0, exponent + 1) + "." + digits.substr(exponent + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -164,6 +197,90 @@ absl::Status CSVLogger::OnEpochEnd(Model& /*model*/, size_t epoch, const EpochLo
   contents_ += row + "\n";
   if (absl::Status status = io::WriteFileAtomically(path_, contents_); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat("CSVLogger: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options)
+    : options_(std::move(options)) {
+  const std::string& mode = options_.mode();
+  if (mode != "auto" && mode != "min" && mode != "max") {
+    invalid_ = absl::InvalidArgumentError(absl::StrFormat(
+        "ReduceLROnPlateau: mode expected (\"auto\", \"min\" or \"max\"), got (\"%s\")", mode));
+  } else if (!(options_.factor() >= 0 && options_.factor() < 1)) {
+    invalid_ = absl::InvalidArgumentError(absl::StrFormat(
+        "ReduceLROnPlateau: factor expected (in [0, 1): new_lr = lr * factor), got (%g)",
+        options_.factor()));
+  } else if (!(std::isfinite(options_.min_lr()) && options_.min_lr() >= 0)) {
+    invalid_ = absl::InvalidArgumentError(absl::StrFormat(
+        "ReduceLROnPlateau: min_lr expected (a finite number >= 0), got (%g)", options_.min_lr()));
+  } else if (!std::isfinite(options_.min_delta())) {
+    invalid_ = absl::InvalidArgumentError(absl::StrFormat(
+        "ReduceLROnPlateau: min_delta expected (a finite number), got (%g)", options_.min_delta()));
+  }
+  Reset();
+}
+
+void ReduceLROnPlateau::Reset() {
+  increases_ = options_.mode() == "max" ||
+               (options_.mode() == "auto" && MonitorIncreases(options_.monitor()));
+  best_ = increases_ ? -INFINITY : INFINITY;
+  wait_ = cooldown_counter_ = 0;
+}
+
+absl::Status ReduceLROnPlateau::OnTrainBegin(Model& model) {
+  if (!invalid_.ok()) return invalid_;
+  if (model.optimizer() == nullptr) {
+    return absl::FailedPreconditionError(
+        "ReduceLROnPlateau: the model has no optimizer: compile it first");
+  }
+  Reset();
+  return absl::OkStatus();
+}
+
+absl::Status ReduceLROnPlateau::OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
+                                           bool& /*stop*/) {
+  if (!invalid_.ok()) return invalid_;
+  autograd::Optimizer* optimizer = model.optimizer();
+  if (optimizer == nullptr) {
+    return absl::FailedPreconditionError(
+        "ReduceLROnPlateau: the model has no optimizer: compile it first");
+  }
+  absl::StatusOr<double> current = Monitored("ReduceLROnPlateau", options_.monitor(), logs);
+  if (!current.ok()) return current.status();
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    wait_ = 0;
+  }
+  // Keras' monitor_op: np.less(current, best - min_delta), or np.greater(current, best +
+  // min_delta) in max mode (min_delta as given, not its absolute value).
+  const bool improved = increases_ ? *current > best_ + options_.min_delta()
+                                   : *current < best_ - options_.min_delta();
+  if (improved) {
+    best_ = *current;
+    wait_ = 0;
+  } else if (cooldown_counter_ == 0) {
+    ++wait_;
+    if (wait_ >= options_.patience()) {
+      // Keras: old_lr is float32; old_lr * factor and max(..., min_lr) in float64, printed so,
+      // then stored as float32.
+      const float old_lr = static_cast<float>(optimizer->learning_rate());
+      if (old_lr > static_cast<float>(options_.min_lr())) {
+        const double new_lr =
+            std::max(static_cast<double>(old_lr) * options_.factor(), options_.min_lr());
+        if (absl::Status status = optimizer->SetLearningRate(static_cast<Real>(new_lr));
+            !status.ok()) {
+          return status;
+        }
+        if (options_.verbose() > 0 && model.is_chief()) {
+          std::printf("\nEpoch %zu: ReduceLROnPlateau reducing learning rate to %s.\n", epoch + 1,
+                      PythonFloat(new_lr).c_str());
+          std::fflush(stdout);
+        }
+        cooldown_counter_ = options_.cooldown();
+        wait_ = 0;
+      }
+    }
   }
   return absl::OkStatus();
 }

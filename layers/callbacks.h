@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "layers/model.h"
+#include "layers/options.h"
 
 namespace layers {
 
@@ -93,6 +94,50 @@ class CSVLogger : public Callback {
   bool append_;
   std::string contents_;
   std::vector<std::string> keys_;
+};
+
+// Keras 2.11's ReduceLROnPlateau (keras/callbacks.py), with its defaults: monitor "val_loss",
+// factor 0.1, patience 10, verbose 0, mode "auto" ("max" for a monitor containing "acc", else
+// "min"), min_delta 1e-4, cooldown 0, min_lr 0. After each epoch: while cooling down (cooldown
+// epochs after a reduction) the wait is reset; an improvement on the best by more than min_delta
+// becomes the best and resets the wait; otherwise, when not cooling down, the wait grows, and at
+// `patience` the learning rate (Optimizer::learning_rate) becomes max(lr * factor, min_lr), if lr
+// is above min_lr, followed by `cooldown` epochs of rest. With verbose > 0 it prints Keras'
+// message to standard output (on rank 0 only when data-parallel): "\nEpoch 5: ReduceLROnPlateau
+// reducing learning rate to 0.00010000000474974513." (the new rate as Python prints it).
+// Differences from Keras, each an error at OnTrainBegin (or OnEpochEnd) rather than a warning: a
+// monitor missing from the logs, a mode other than auto/min/max, a factor outside [0, 1) (Keras
+// refuses only factor >= 1), a min_lr that is negative or not finite, a model without an
+// optimizer. Keras also adds "lr" to the epoch's logs; the logs are read-only here, so History
+// and CSVLogger do not get it.
+struct ReduceLROnPlateauOptions {
+  LAYERS_ARG(std::string, monitor, "val_loss");
+  LAYERS_ARG(double, factor, 0.1);
+  LAYERS_ARG(size_t, patience, 10);
+  LAYERS_ARG(int, verbose, 0);
+  LAYERS_ARG(std::string, mode, "auto");
+  LAYERS_ARG(double, min_delta, 1e-4);
+  LAYERS_ARG(size_t, cooldown, 0);
+  LAYERS_ARG(double, min_lr, 0);
+};
+
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
+  absl::Status OnTrainBegin(Model& model) override;
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs, bool& stop) override;
+  double best() const { return best_; }
+  size_t wait() const { return wait_; }
+  size_t cooldown_counter() const { return cooldown_counter_; }
+
+ private:
+  // Keras' _reset: the direction from the mode, the best at its worst, the counters at 0.
+  void Reset();
+  ReduceLROnPlateauOptions options_;
+  absl::Status invalid_;  // the options' problem, returned by OnTrainBegin and OnEpochEnd
+  bool increases_ = false;
+  double best_ = 0;
+  size_t wait_ = 0, cooldown_counter_ = 0;
 };
 
 }  // namespace layers

@@ -482,7 +482,7 @@ TEST(Saving, ResumingWithEveryOptimizerAndClippingGivesTheSameWeights) {
     ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
     const std::string path = TempPath("resume_optimizer.h5");
     ASSERT_TRUE(first.Save(path).ok());
-    absl::StatusOr<std::unique_ptr<Sequential>> resumed = LoadModel(path);
+    absl::StatusOr<std::unique_ptr<Model>> resumed = LoadModel(path);
     ASSERT_TRUE(resumed.ok()) << resumed.status();
     const autograd::Optimizer& loaded = *(*resumed)->optimizer();
     EXPECT_EQ(loaded.name(), first.optimizer()->name());

@@ -113,5 +113,38 @@ TEST(Trainer, ClassWeightIsSampleWeightByClass) {
             "give one weight per class");
 }
 
+// sparse_categorical_crossentropy on class indices trains as categorical_crossentropy on their
+// one-hot rows (the same loss, the same accuracy), and takes [samples] or [samples, 1] targets.
+TEST(Trainer, SparseTargetsTrainAsOneHot) {
+  const Array x = Data(6, 3, 7);
+  Array labels = Array::from_shape({6});
+  Array one_hot = xt::zeros<Real>({size_t{6}, size_t{3}});
+  for (size_t i = 0; i < 6; ++i) {
+    labels(i) = static_cast<Real>(i % 3);
+    one_hot(i, i % 3) = 1;
+  }
+  const auto model = [](const std::string& loss) {
+    auto m = std::make_unique<Sequential>(/*seed=*/2);
+    m->Add(Dense(3, "softmax"), {3});
+    EXPECT_TRUE(m->Compile(loss, std::make_unique<autograd::Adam>(), {"acc"}).ok());
+    return m;
+  };
+  auto sparse = model("sparse_categorical_crossentropy"), dense = model("categorical_crossentropy");
+  const FitOptions options = FitOptions().epochs(3).batch_size(2).verbose(0);
+  absl::StatusOr<History> a = sparse->Fit(x, labels, options);
+  absl::StatusOr<History> b = dense->Fit(x, one_hot, options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  for (const char* key : {"loss", "acc"}) {
+    for (size_t e = 0; e < 3; ++e) {
+      EXPECT_NEAR(a->history.at(key)[e], b->history.at(key)[e], 1e-6) << key << " epoch " << e;
+    }
+  }
+  Array column = labels;
+  column.reshape({6, 1});
+  EXPECT_TRUE(model("sparse_categorical_crossentropy")->Evaluate(x, column).ok());
+  EXPECT_FALSE(model("sparse_categorical_crossentropy")->Evaluate(x, one_hot).ok());
+}
+
 }  // namespace
 }  // namespace layers
