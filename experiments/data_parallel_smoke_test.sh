@@ -13,6 +13,8 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A failing job may have trained for minutes: its last lines say enough.
+show() { tail -n 40 "$1"; }
 mpirun_2=(timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2)
 
 data="$out/data"
@@ -27,15 +29,15 @@ for binary in "$@"; do
   ! ldd "$binary" | grep -q "libmpi" || fail "$name links libmpi"
   rm -f "$out/model.h5"
   "${mpirun_2[@]}" "$binary" "${tiny[@]}" --save="$out/model.h5" >"$log" 2>&1 ||
-    { cat "$log"; fail "$name: mpirun exited non-zero"; }
+    { show "$log"; fail "$name: mpirun exited non-zero"; }
   # mpirun gives ranks a terminal, so rank 0 draws a progress bar: one line per update here.
   tr '\r' '\n' <"$log" | sed 's/\x1b\[K//g' >"$log.lines" && mv "$log.lines" "$log"
   # Rank 0 alone reports: one of each line.
-  [ "$(grep -c "^Loaded 12 training and 12 test reviews" "$log")" = 1 ] || { cat "$log"; fail "$name: not one load line"; }
+  [ "$(grep -c "^Loaded 12 training and 12 test reviews" "$log")" = 1 ] || { show "$log"; fail "$name: not one load line"; }
   grep -q "^Data-parallel on 2 processes (mpirun): each trains on 6 of the 12 training reviews, and each step on 2 of a batch's 4$" "$log" ||
-    { cat "$log"; fail "$name: no data-parallel line"; }
-  [ "$(grep -c "^12/12 .* - loss: [0-9.]* - accuracy: [0-9.]*$" "$log")" = 2 ] || { cat "$log"; fail "$name: not two epoch lines of 12 samples"; }
-  [ "$(grep -c "^Accuracy: [0-9]*\.[0-9][0-9]%$" "$log")" = 1 ] || { cat "$log"; fail "$name: not one accuracy line"; }
+    { show "$log"; fail "$name: no data-parallel line"; }
+  [ "$(grep -c "^12/12 .* - loss: [0-9.]* - accuracy: [0-9.]*$" "$log")" = 2 ] || { show "$log"; fail "$name: not two epoch lines of 12 samples"; }
+  [ "$(grep -c "^Accuracy: [0-9]*\.[0-9][0-9]%$" "$log")" = 1 ] || { show "$log"; fail "$name: not one accuracy line"; }
   [ -s "$out/model.h5" ] || fail "$name: rank 0 saved no model"
 done
 
@@ -44,7 +46,7 @@ log="$out/odd_batch.log"
 start=$SECONDS
 if "${mpirun_2[@]}" "$binary" "${tiny[@]}" --batch_size=5 >"$log" 2>&1; then fail "batch 5 on 2 ranks was accepted"; fi
 grep -q "^rank [01] of 2: fit: batch_size 5 is not a multiple of the 2 processes of the job, which take equal shares of every batch: use 4 or 6$" "$log" ||
-  { cat "$log"; fail "no message for batch 5"; }
+  { show "$log"; fail "no message for batch 5"; }
 
 log="$out/failing_rank.log"
 if timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$binary" "${tiny[@]}" : \
@@ -52,7 +54,7 @@ if timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$binary" "${tin
   fail "a rank without data left the job exit 0"
 fi
 grep -q "^rank 1 of 2: IMDB data in '$out/missing/aclImdb': missing folder" "$log" ||
-  { cat "$log"; fail "no message naming rank 1 and the missing data"; }
+  { show "$log"; fail "no message naming rank 1 and the missing data"; }
 [ $((SECONDS - start)) -lt 60 ] || fail "the failing jobs took $((SECONDS - start)) s to stop"
 
 # Ranks started with other flags: the job ends before any work, naming the flag and both values
@@ -63,56 +65,53 @@ for flag in --max_review_length=10 --seed=8 --top_words=30; do
   status=0
   timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$binary" "${tiny[@]}" : \
     -np 1 "$binary" "${tiny[@]}" "$flag" >"$log" 2>&1 || status=$?
-  [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$log"; fail "$flag on rank 1 only: exit $status"; }
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { show "$log"; fail "$flag on rank 1 only: exit $status"; }
   case "$name" in
     --max_review_length) expected="--max_review_length is 10 here but 12 on rank 0" ;;
     --seed) expected="--seed is 8 here but 7 on rank 0" ;;
     --top_words) expected="--top_words is 30 here but 20 on rank 0" ;;
   esac
   grep -q "^rank 1 of 2: $expected: start every rank with the same flags$" "$log" ||
-    { cat "$log"; fail "$flag on rank 1 only: no message naming the flag and both values"; }
-  ! grep -q "^Loaded" "$log" || { cat "$log"; fail "$flag on rank 1 only: rank 0 loaded the data"; }
+    { show "$log"; fail "$flag on rank 1 only: no message naming the flag and both values"; }
+  ! grep -q "^Loaded" "$log" || { show "$log"; fail "$flag on rank 1 only: rank 0 loaded the data"; }
 done
 
 # A rank stopped during training (SIGSTOP: alive, so MPI never notices) ends the job after
-# --collective_timeout_s, named by rank 0. Rank 1 is found by a mark in its environment.
+# --collective_timeout_s, named by rank 0. Each rank starts through a shell that writes its pid
+# (the binary's, after exec) to a file named by its rank, so rank 1 is found at once.
 log="$out/stopped.log"
-mark="data_parallel_smoke_test-$$-$RANDOM"
-timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 -x SEQLEARN_TEST_MARK="$mark" \
-  "$binary" "${tiny[@]}" --epochs=100000 --collective_timeout_s=2 >"$log" 2>&1 &
+pids="$out/pids"
+mkdir -p "$pids"
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 \
+  bash -c 'echo $$ >"$0/rank_$OMPI_COMM_WORLD_RANK.tmp" && mv "$0/rank_$OMPI_COMM_WORLD_RANK.tmp" "$0/rank_$OMPI_COMM_WORLD_RANK" && exec "$@"' \
+  "$pids" "$binary" "${tiny[@]}" --epochs=100000 --collective_timeout_s=2 >"$log" 2>&1 &
 job=$!
-rank_1_pid() {
-  local environ
-  for environ in /proc/[0-9]*/environ; do
-    if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "SEQLEARN_TEST_MARK=$mark" &&
-        { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
-      basename "$(dirname "$environ")"
-    fi
-  done
-}
 stopped=""
 for _ in $(seq 600); do
-  if grep -q "Epoch 2/100000" "$log"; then stopped="$(rank_1_pid)"; break; fi
+  if [ -s "$pids/rank_1" ] && grep -q "Epoch 2/100000" "$log"; then
+    stopped="$(cat "$pids/rank_1")"
+    kill -STOP "$stopped"
+    break
+  fi
   sleep 0.1
 done
-[ -n "$stopped" ] && kill -STOP "$stopped"
 start=$SECONDS
 status=0
 wait "$job" || status=$?
 elapsed=$((SECONDS - start))
-if [ -n "$stopped" ] && [ "$(rank_1_pid)" = "$stopped" ]; then
+if [ -n "$stopped" ]; then
   kill -CONT "$stopped" 2>/dev/null || true
   kill -KILL "$stopped" 2>/dev/null || true
 fi
 tr '\r' '\n' <"$log" | sed 's/\x1b\[K//g' >"$log.lines" && mv "$log.lines" "$log"
-[ -n "$stopped" ] || { cat "$log"; fail "no rank 1 found training"; }
-[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { cat "$log"; fail "a stopped rank: exit $status"; }
+[ -n "$stopped" ] || { show "$log"; fail "no rank 1 found training"; }
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { show "$log"; fail "a stopped rank: exit $status"; }
 grep -q "rank 0 of 2: rank 1 did not reach collective #[0-9]* (allreduce) within 2 s: it is stopped, hung or far slower; ending the job$" "$log" ||
-  { cat "$log"; fail "no message naming the stopped rank 1"; }
+  { show "$log"; fail "no message naming the stopped rank 1"; }
 [ "$elapsed" -lt 15 ] || fail "the job took $elapsed s to end after a timeout of 2 s"
 
 log="$out/one.log"
-timeout 120 mpirun --allow-run-as-root -np 1 "$binary" "${tiny[@]}" >"$log" 2>&1 || { cat "$log"; fail "mpirun -np 1 exited non-zero"; }
+timeout 120 mpirun --allow-run-as-root -np 1 "$binary" "${tiny[@]}" >"$log" 2>&1 || { show "$log"; fail "mpirun -np 1 exited non-zero"; }
 ! grep -q "^Data-parallel" "$log" || fail "mpirun -np 1 claimed to be data-parallel"
-grep -q "^Accuracy:" "$log" || { cat "$log"; fail "mpirun -np 1: no accuracy"; }
+grep -q "^Accuracy:" "$log" || { show "$log"; fail "mpirun -np 1: no accuracy"; }
 echo "IMDB experiments train data-parallel under mpirun; failures end the job"
