@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "io/atomic_file.h"
+#include "layers/model.h"
 
 namespace layers {
 namespace {
@@ -283,6 +284,130 @@ absl::Status ReduceLROnPlateau::OnEpochEnd(Model& model, size_t epoch, const Epo
     }
   }
   return absl::OkStatus();
+}
+
+void CallbackList::SetParams(const FitParams& params) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) callback->SetParams(params);
+}
+
+absl::Status CallbackList::OnTrainBegin(Model& model) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->OnTrainBegin(model); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::OnEpochBegin(Model& model, size_t epoch) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->OnEpochBegin(model, epoch); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::BeforeUpdate(Model& model, size_t batch, double loss) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->BeforeUpdate(model, batch, loss); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::OnTrainBatchEnd(Model& model, const BatchEnd& batch) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->OnTrainBatchEnd(model, batch); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
+                                      bool& stop) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->OnEpochEnd(model, epoch, logs, stop); !status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrFormat("fit: after epoch %zu: %s", epoch + 1, status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::OnTrainEnd(Model& model) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) {
+    if (absl::Status status = callback->OnTrainEnd(model); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CallbackList::Failed(Model& model, absl::Status error) {
+  for (const std::shared_ptr<Callback>& callback : callbacks_) callback->OnTrainError(model, error);
+  return error;
+}
+
+absl::Status History::OnTrainBegin(Model& /*model*/) {
+  epoch.clear();
+  return absl::OkStatus();
+}
+
+absl::Status History::OnEpochEnd(Model& /*model*/, size_t epoch_index, const EpochLogs& logs,
+                                 bool& /*stop*/) {
+  epoch.push_back(epoch_index);
+  for (const auto& [key, value] : logs) history[key].push_back(value);
+  return absl::OkStatus();
+}
+
+absl::Status TerminateOnNaN::BeforeUpdate(Model& /*model*/, size_t /*batch*/, double loss) {
+  if (std::isfinite(loss)) return absl::OkStatus();
+  return absl::OutOfRangeError(absl::StrFormat(
+      "the loss became %g, so training stopped (TerminateOnNaN) before this batch's update; the "
+      "weights are finite: try a smaller learning rate, or look for extreme values in the data",
+      loss));
+}
+
+std::string FormatLogs(const EpochLogs& values, const std::vector<std::string>& keys) {
+  std::string out;
+  for (const std::string& key : keys) {
+    auto it = values.find(key);
+    if (it == values.end()) continue;
+    absl::StrAppend(&out, out.empty() ? "" : " - ", absl::StrFormat("%s: %.4f", key, it->second));
+  }
+  return out;
+}
+
+ProgbarLogger::ProgbarLogger(int verbose, bool terminal) : verbose_(verbose), terminal_(terminal) {}
+
+void ProgbarLogger::SetParams(const FitParams& params) { params_ = params; }
+
+absl::Status ProgbarLogger::OnEpochBegin(Model& /*model*/, size_t epoch) {
+  if (verbose_ > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, params_.epochs);
+  // Verbose 2 draws nothing during the epoch but times it.
+  bar_.emplace(params_.samples, terminal_, verbose_ == 1 ? stdout : nullptr);
+  steps_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status ProgbarLogger::OnTrainBatchEnd(Model& /*model*/, const BatchEnd& batch) {
+  ++steps_;
+  if (bar_->Due(batch.samples_seen)) {
+    bar_->Update(batch.samples_seen, FormatLogs(batch.logs(), params_.keys));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProgbarLogger::OnEpochEnd(Model& /*model*/, size_t /*epoch*/, const EpochLogs& logs,
+                                       bool& /*stop*/) {
+  if (verbose_ == 2) {
+    std::printf(" - %.0fs - %s\n", bar_->ElapsedSeconds(), FormatLogs(logs, params_.keys).c_str());
+  } else if (verbose_ == 1) {
+    bar_->Finish(FormatLogs(logs, params_.keys), steps_);
+  }
+  bar_.reset();  // the line is ended
+  return absl::OkStatus();
+}
+
+void ProgbarLogger::OnTrainError(Model& /*model*/, const absl::Status& /*error*/) {
+  if (verbose_ > 0 && bar_) std::printf("\n");  // end the progress line
 }
 
 }  // namespace layers

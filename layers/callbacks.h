@@ -1,35 +1,137 @@
-// Keras' callbacks: hooks that Model::Fit calls around training, given in
-// FitOptions().callbacks({...}). Each follows Keras 2's semantics, stated on the class.
+// Keras' callbacks: what the training loop does on the side. Fit (layers/trainer.cc) runs a
+// CallbackList of Keras 2's order: the progress bar first, then FitOptions().callbacks({...})
+// (ModelCheckpoint, EarlyStopping, CSVLogger, ReduceLROnPlateau, ...) and TerminateOnNaN, then
+// History, which Fit returns. Each follows Keras 2's semantics, stated on the class.
 #ifndef LAYERS_CALLBACKS_H_
 #define LAYERS_CALLBACKS_H_
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "layers/model.h"
+#include "layers/layer.h"
 #include "layers/options.h"
+#include "layers/progress.h"
 
 namespace layers {
+
+class Model;  // layers/model.h
 
 // One epoch's results: "loss", "acc" (or "accuracy"), "val_loss", "val_acc", as in History.
 using EpochLogs = std::map<std::string, double>;
 
+// What Fit tells every callback before training (Keras' set_params): the epochs, the samples of
+// an epoch (every rank's), and the logs' keys in Keras' order.
+struct FitParams {
+  size_t epochs = 0;
+  size_t samples = 0;
+  std::vector<std::string> keys;
+};
+
+// A finished training batch (Keras' on_train_batch_end): its index in the epoch from 0, the
+// epoch's samples so far (every rank's), and the epoch's running logs, computed only when asked
+// (formatting them every batch would cost the small models a few percent).
+struct BatchEnd {
+  size_t batch = 0;
+  size_t samples_seen = 0;
+  std::function<EpochLogs()> logs;
+};
+
 class Callback {
  public:
   virtual ~Callback() = default;
+  virtual void SetParams(const FitParams& /*params*/) {}
   virtual absl::Status OnTrainBegin(Model& /*model*/) { return absl::OkStatus(); }
+  virtual absl::Status OnEpochBegin(Model& /*model*/, size_t /*epoch*/) { return absl::OkStatus(); }
+  // After a batch's gradients are known (summed over the ranks when data-parallel) and before
+  // the optimizer applies them: an error ends Fit, and this batch's update never happens.
+  virtual absl::Status BeforeUpdate(Model& /*model*/, size_t /*batch*/, double /*loss*/) {
+    return absl::OkStatus();
+  }
+  virtual absl::Status OnTrainBatchEnd(Model& /*model*/, const BatchEnd& /*batch*/) {
+    return absl::OkStatus();
+  }
   // `epoch` counts from 0. Setting `stop` ends training after this epoch (Keras'
   // model.stop_training). An error ends Fit with it.
-  virtual absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
-                                  bool& stop) = 0;
+  virtual absl::Status OnEpochEnd(Model& /*model*/, size_t /*epoch*/, const EpochLogs& /*logs*/,
+                                  bool& /*stop*/) {
+    return absl::OkStatus();
+  }
   virtual absl::Status OnTrainEnd(Model& /*model*/) { return absl::OkStatus(); }
+  // Training ended early with `error` (a bad batch, a failed callback): a progress line ends.
+  virtual void OnTrainError(Model& /*model*/, const absl::Status& /*error*/) {}
   // Whether it writes files: data-parallel, such callbacks run on rank 0 only.
   virtual bool writes_files() const { return false; }
 };
+
+// Keras' CallbackList: each hook called on every callback in order; the first error is returned
+// (OnEpochEnd's prefixed with the epoch) and the callbacks after it are not called.
+class CallbackList {
+ public:
+  explicit CallbackList(std::vector<std::shared_ptr<Callback>> callbacks = {})
+      : callbacks_(std::move(callbacks)) {}
+  void Append(std::shared_ptr<Callback> callback) { callbacks_.push_back(std::move(callback)); }
+  void SetParams(const FitParams& params);
+  absl::Status OnTrainBegin(Model& model);
+  absl::Status OnEpochBegin(Model& model, size_t epoch);
+  absl::Status BeforeUpdate(Model& model, size_t batch, double loss);
+  absl::Status OnTrainBatchEnd(Model& model, const BatchEnd& batch);
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs, bool& stop);
+  absl::Status OnTrainEnd(Model& model);
+  // Tells every callback, then returns `error` (for `return callbacks.Failed(model, status);`).
+  absl::Status Failed(Model& model, absl::Status error);
+
+ private:
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+};
+
+// Keras' History, which Fit returns: `history` maps each log key to its value per epoch.
+class History : public Callback {
+ public:
+  absl::Status OnTrainBegin(Model& model) override;
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs, bool& stop) override;
+  // Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
+  // "accuracy"), and "val_" variants, one value per epoch. With several outputs also each
+  // output's "<layer>_loss" and "<layer>_acc", as tf.keras 2.
+  std::map<std::string, std::vector<double>> history;
+  // The epochs trained, from 0 (Keras' History.epoch).
+  std::vector<size_t> epoch;
+};
+
+// Keras' TerminateOnNaN, stricter: a batch whose loss is NaN or infinite ends Fit with an error
+// before its update (Keras applies the update, then stops), so the weights stay finite.
+class TerminateOnNaN : public Callback {
+ public:
+  absl::Status BeforeUpdate(Model& model, size_t batch, double loss) override;
+};
+
+// Keras' ProgbarLogger, printing to standard output: verbose 1 "Epoch 1/3", then a bar redrawn on
+// a terminal (a plain line every tenth of the epoch otherwise) ending in "250/250 [======] - 4s
+// 15ms/step - loss: 0.6931 - acc: 0.5000"; verbose 2 one line per epoch, " - 4s - loss: ...".
+class ProgbarLogger : public Callback {
+ public:
+  explicit ProgbarLogger(int verbose, bool terminal = IsTerminal(stdout));
+  void SetParams(const FitParams& params) override;
+  absl::Status OnEpochBegin(Model& model, size_t epoch) override;
+  absl::Status OnTrainBatchEnd(Model& model, const BatchEnd& batch) override;
+  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs, bool& stop) override;
+  void OnTrainError(Model& model, const absl::Status& error) override;
+
+ private:
+  int verbose_;
+  bool terminal_;
+  FitParams params_;
+  std::optional<ProgressBar> bar_;
+  size_t steps_ = 0;
+};
+
+// "loss: 0.6931 - acc: 0.5000": `values` in the order of `keys`, as Keras' progress bar.
+std::string FormatLogs(const EpochLogs& values, const std::vector<std::string>& keys);
 
 // Whether `monitor` improves upward: Keras' mode "auto" is "max" for names containing "acc".
 bool MonitorIncreases(const std::string& monitor);

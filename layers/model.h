@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "autograd/optimizers.h"
+#include "layers/callbacks.h"
 #include "layers/compile.h"
 #include "layers/data_parallel.h"
 #include "layers/functional.h"
@@ -34,8 +35,6 @@
 #include "layers/options.h"
 
 namespace layers {
-
-class Callback;  // layers/callbacks.h
 
 struct FitOptions {
   // Trains epochs initial_epoch + 1 .. epochs (Keras' initial_epoch: the epochs already done,
@@ -67,10 +66,11 @@ struct FitOptions {
   // terms take its class's weight (times sample_weight when both are given). Keys must be 0 to
   // classes - 1.
   LAYERS_ARG(std::vector<double>, class_weight, {});
-  // Keras' TerminateOnNaN, on by default here: a batch whose loss is NaN or infinite stops
-  // training with an error, before its update reaches the weights.
+  // Adds Keras' TerminateOnNaN (layers/callbacks.h), on by default here: a batch whose loss is
+  // NaN or infinite stops training with an error, before its update reaches the weights.
   LAYERS_ARG(bool, terminate_on_nan, true);
-  // Called after every epoch, in this order (ModelCheckpoint, EarlyStopping, CSVLogger, ...).
+  // Called in this order, after the progress bar and before History (ModelCheckpoint,
+  // EarlyStopping, CSVLogger, ...).
   LAYERS_ARG(std::vector<std::shared_ptr<Callback>>, callbacks, {});
   // Batches of samples of similar real length (the span of their unmasked steps; needs a model
   // whose first layer makes a mask of the first input): each epoch the samples are shuffled,
@@ -78,13 +78,6 @@ struct FitOptions {
   // the model's generator, so reproducibly. Recurrent layers then skip the steps no sample of a
   // batch needs. Validation is bucketed too.
   LAYERS_ARG(bool, bucket_by_length, false);
-};
-
-// Keras' History.history: "loss", the compiled metric under the name it was given ("acc" or
-// "accuracy"), and "val_" variants, one value per epoch. With several outputs also each
-// output's "<layer>_loss" and "<layer>_acc", as tf.keras 2.
-struct History {
-  std::map<std::string, std::vector<double>> history;
 };
 
 // Loss and, when "acc" was compiled, accuracy (NaN otherwise) of the first output. With a mask at

@@ -17,22 +17,10 @@
 #include "layers/callbacks.h"
 #include "layers/data_adapter.h"
 #include "layers/model.h"
-#include "layers/progress.h"
 #include "xtensor/xmath.hpp"
 
 namespace layers {
 namespace {
-
-std::string Values(const std::map<std::string, double>& values,
-                   const std::vector<std::string>& order) {
-  std::string out;
-  for (const std::string& key : order) {
-    auto it = values.find(key);
-    if (it == values.end()) continue;
-    absl::StrAppend(&out, out.empty() ? "" : " - ", absl::StrFormat("%s: %.4f", key, it->second));
-  }
-  return out;
-}
 
 // The first NaN or infinity in `values`, as "nan at [3, 0, 7]", or "" when all are finite.
 std::string FirstNonFinite(const Array& values) {
@@ -378,12 +366,13 @@ class Trainer {
     return logs;
   }
 
-  // One gradient step; with `terminate_on_nan`, a non-finite loss is an error and no update.
-  // Data-parallel, x and y are rows [first_row, first_row + rows) of a global batch of
-  // `global_rows`; the scores are the global batch's.
+  // One gradient step. Data-parallel, x and y are rows [first_row, first_row + rows) of a global
+  // batch of `global_rows`; the scores are the global batch's. The callbacks' BeforeUpdate sees
+  // the loss before the optimizer does: an error leaves the weights as they were.
   static absl::StatusOr<Scores> TrainStep(Model& model, const std::vector<Array>& x,
-                                          const std::vector<Array>& y, bool terminate_on_nan,
-                                          size_t global_rows = 0, size_t first_row = 0,
+                                          const std::vector<Array>& y, CallbackList& callbacks,
+                                          size_t batch_index, size_t global_rows = 0,
+                                          size_t first_row = 0,
                                           const Array* sample_weight = nullptr) {
     autograd::CurrentTape().Clear();
     DataParallel* group = model.data_parallel_.get();
@@ -393,29 +382,21 @@ class Trainer {
     absl::StatusOr<BatchLoss> batch = LossOnBatch(model, x, y, context, sample_weight);
     if (!batch.ok()) return batch.status();
     Scores scores = BatchScores(model, *batch, y);
+    if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
+      return status;
+    }
+    // Every rank joins the allreduce, so a NaN on one rank is judged on the global loss.
     if (group != nullptr) {
-      // Every rank must join the allreduce, so a NaN on one rank is judged on the global loss.
-      if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
-        return status;
-      }
       if (absl::Status status = AverageGradients(model, x[0].shape()[0], global_rows, scores);
           !status.ok()) {
         return status;
       }
     }
-    if (terminate_on_nan && !std::isfinite(scores.loss)) {
+    if (absl::Status status = callbacks.BeforeUpdate(model, batch_index, scores.loss);
+        !status.ok()) {
       autograd::CurrentTape().Clear();
       for (Tensor parameter : model.parameters_) parameter.ZeroGrad();
-      return absl::OutOfRangeError(absl::StrFormat(
-          "the loss became %g, so training stopped (TerminateOnNaN) before this batch's update; "
-          "the weights are finite: try a smaller learning rate, or look for extreme values in "
-          "the data",
-          scores.loss));
-    }
-    if (group == nullptr) {
-      if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
-        return status;
-      }
+      return status;
     }
     model.optimizer_->Step(model.parameters_);
     return scores;
@@ -601,7 +582,6 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
     if (absl::Status status = Trainer::ShareWeights(*this); !status.ok()) return status;
   }
   if (!usable.ok()) return usable;
-  const int verbose = is_chief() ? options.verbose() : 0;
   std::vector<size_t> lengths;
   if (options.bucket_by_length()) {
     absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "fit");
@@ -612,79 +592,71 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
     order_.resize(samples);
     std::iota(order_.begin(), order_.end(), 0);
   }
-  const std::vector<std::string> keys = Trainer::LogKeys(*this, validate);
-  const bool terminal = IsTerminal(stdout);
-  History history;
-  // Callbacks that write files run on rank 0 only; the others (EarlyStopping) everywhere, on the
-  // same logs, so that every rank stops together.
-  std::vector<std::shared_ptr<Callback>> callbacks;
+  // Keras 2's order: the progress bar, the user's callbacks, History. Callbacks that write
+  // (files, the terminal) run on rank 0 only; the others (EarlyStopping) everywhere, on the same
+  // logs, so that every rank stops together.
+  CallbackList callbacks;
+  const int verbose = is_chief() ? options.verbose() : 0;
+  if (verbose > 0) callbacks.Append(std::make_shared<ProgbarLogger>(verbose));
   for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
-    if (is_chief() || !callback->writes_files()) callbacks.push_back(callback);
+    if (is_chief() || !callback->writes_files()) callbacks.Append(callback);
   }
-  for (const std::shared_ptr<Callback>& callback : callbacks) {
-    if (absl::Status status = callback->OnTrainBegin(*this); !status.ok()) return status;
-  }
+  if (options.terminate_on_nan()) callbacks.Append(std::make_shared<TerminateOnNaN>());
+  auto history = std::make_shared<History>();
+  callbacks.Append(history);
+  const std::vector<std::string> keys = Trainer::LogKeys(*this, validate);
+  callbacks.SetParams(FitParams{options.epochs(), samples * ranks, keys});
+  if (absl::Status status = callbacks.OnTrainBegin(*this); !status.ok()) return status;
   bool stop = false;
   for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
-    if (verbose > 0) std::printf("Epoch %zu/%zu\n", epoch + 1, options.epochs());
-    const EpochPlan plan = TrainingEpoch(order_, batch_size,
-                                         options.bucket_by_length() ? &lengths : nullptr,
-                                         options.shuffle(), *rng_);
-    ProgressBar bar(samples * ranks, terminal, verbose == 1 ? stdout : nullptr);
+    if (absl::Status status = callbacks.OnEpochBegin(*this, epoch); !status.ok()) {
+      return callbacks.Failed(*this, status);
+    }
+    const EpochPlan plan =
+        TrainingEpoch(order_, batch_size, options.bucket_by_length() ? &lengths : nullptr,
+                      options.shuffle(), *rng_);
     Trainer::Totals totals;
-    size_t steps = 0;
-    for (const auto& [begin, end] : plan.batches) {
+    for (size_t step = 0; step < plan.batches.size(); ++step) {
+      const auto [begin, end] = plan.batches[step];
       const Array batch_weights = sample_weight.dimension() > 0
                                       ? GatherRows({sample_weight}, plan.order, begin, end)[0]
                                       : Array();
       absl::StatusOr<Scores> scores = Trainer::TrainStep(
           *this, GatherRows(x, plan.order, begin, end), GatherRows(y, plan.order, begin, end),
-          options.terminate_on_nan(), (end - begin) * ranks, (end - begin) * rank,
+          callbacks, step, (end - begin) * ranks, (end - begin) * rank,
           batch_weights.dimension() > 0 ? &batch_weights : nullptr);
       if (!scores.ok()) {
-        if (verbose > 0) std::printf("\n");  // end the progress line
-        return absl::Status(
-            scores.status().code(),
-            absl::StrFormat("fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
-                            steps + 1, begin, end - 1, scores.status().message()));
+        return callbacks.Failed(
+            *this, absl::Status(scores.status().code(),
+                                absl::StrFormat(
+                                    "fit: epoch %zu, batch %zu (samples %zu to %zu): %s", epoch + 1,
+                                    step + 1, begin, end - 1, scores.status().message())));
       }
-      ++steps;
       totals.Add(*scores, static_cast<double>((end - begin) * ranks));
-      if (bar.Due(static_cast<size_t>(totals.rows))) {
-        bar.Update(static_cast<size_t>(totals.rows), Values(totals.Logs(*this, ""), keys));
+      const BatchEnd batch_end{step, static_cast<size_t>(totals.rows),
+                               [&] { return totals.Logs(*this, ""); }};
+      if (absl::Status status = callbacks.OnTrainBatchEnd(*this, batch_end); !status.ok()) {
+        return callbacks.Failed(*this, status);
       }
     }
-    std::map<std::string, double> epoch_values = totals.Logs(*this, "");
+    EpochLogs epoch_values = totals.Logs(*this, "");
     if (validate) {
       absl::StatusOr<Scores> scores =
           Evaluate(validation_x, validation_y, options.batch_size(), options.bucket_by_length());
-      if (!scores.ok()) return scores.status();
+      if (!scores.ok()) return callbacks.Failed(*this, scores.status());
       for (auto& [key, value] : Trainer::ScoreLogs(*this, *scores, "val_")) {
         epoch_values[key] = value;
       }
     }
-    std::map<std::string, double> logs;
-    for (const std::string& key : keys) {
-      history.history[key].push_back(epoch_values[key]);
-      logs[key] = epoch_values[key];
-    }
+    EpochLogs logs;
+    for (const std::string& key : keys) logs[key] = epoch_values[key];
     epochs_trained_ = static_cast<int64_t>(epoch) + 1;
-    if (verbose == 2) {
-      std::printf(" - %.0fs - %s\n", bar.ElapsedSeconds(), Values(epoch_values, keys).c_str());
-    } else if (verbose == 1) {
-      bar.Finish(Values(epoch_values, keys), steps);
-    }
-    for (const std::shared_ptr<Callback>& callback : callbacks) {
-      if (absl::Status status = callback->OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
-        return absl::Status(status.code(), absl::StrFormat("fit: after epoch %zu: %s", epoch + 1,
-                                                           status.message()));
-      }
+    if (absl::Status status = callbacks.OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
+      return callbacks.Failed(*this, status);
     }
   }
-  for (const std::shared_ptr<Callback>& callback : callbacks) {
-    if (absl::Status status = callback->OnTrainEnd(*this); !status.ok()) return status;
-  }
-  return history;
+  if (absl::Status status = callbacks.OnTrainEnd(*this); !status.ok()) return status;
+  return *history;
 }
 
 absl::StatusOr<Scores> Model::TrainOnBatch(const Array& x, const Array& y) {
@@ -696,7 +668,8 @@ absl::StatusOr<Scores> Model::TrainOnBatch(const std::vector<Array>& x,
   const absl::Status usable = Trainer::CheckData(*this, x, &y, "train_on_batch", /*finite=*/true);
   if (data_parallel_ == nullptr) {
     if (!usable.ok()) return usable;
-    return Trainer::TrainStep(*this, x, y, /*terminate_on_nan=*/true);
+    CallbackList terminate_on_nan({std::make_shared<TerminateOnNaN>()});
+    return Trainer::TrainStep(*this, x, y, terminate_on_nan, /*batch_index=*/0);
   }
   // One collective: whether every rank can train, each rank's rows (its share of the global
   // batch comes after those of the ranks before it) and, on the first call, the model.
@@ -723,7 +696,9 @@ absl::StatusOr<Scores> Model::TrainOnBatch(const std::vector<Array>& x,
     if (r == static_cast<size_t>(data_parallel_->rank())) first_row = global_rows;
     global_rows += static_cast<size_t>((*all)[r * width + 1]);
   }
-  return Trainer::TrainStep(*this, x, y, /*terminate_on_nan=*/true, global_rows, first_row);
+  CallbackList terminate_on_nan({std::make_shared<TerminateOnNaN>()});
+  return Trainer::TrainStep(*this, x, y, terminate_on_nan, /*batch_index=*/0, global_rows,
+                            first_row);
 }
 
 absl::StatusOr<Scores> Model::Evaluate(const Array& x, const Array& y, size_t batch_size,
