@@ -164,8 +164,18 @@ absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasT
   nodes_.clear();
   for (const KerasTensor& input : inputs) nodes_.push_back(input.node());
   nodes_.insert(nodes_.end(), order.begin(), order.end());
-  node_position_.clear();
-  for (size_t i = 0; i < nodes_.size(); ++i) node_position_[nodes_[i].get()] = i;
+  // Where Run finds each call's inputs and the outputs: (node position, output index).
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  const auto slot = [&](const KerasTensor& tensor) {
+    return Slot{position.at(tensor.node().get()), tensor.index()};
+  };
+  input_slots_.assign(nodes_.size(), {});
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    for (const KerasTensor& input : nodes_[i]->inputs) input_slots_[i].push_back(slot(input));
+  }
+  output_slots_.clear();
+  for (const KerasTensor& output : outputs) output_slots_.push_back(slot(output));
   // Every layer once, in the order of its first node; names must tell them apart.
   std::vector<LayerPtr> by_first_node;
   std::set<const Layer*> seen;
@@ -209,16 +219,18 @@ absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>&
   std::vector<std::vector<std::optional<Array>>> value_masks(nodes_.size());
   for (size_t i = 0; i < inputs_.size(); ++i) {
     values[i] = {inputs[i]};
-    value_masks[i] = {masks[i] ? std::optional<Array>(*masks[i]) : std::nullopt};
+    value_masks[i].resize(1);
+    if (masks[i] != nullptr) value_masks[i][0] = *masks[i];
   }
+  std::vector<Tensor> node_inputs;
+  std::vector<const Array*> node_masks;
   for (size_t i = inputs_.size(); i < nodes_.size(); ++i) {
     const Node& node = *nodes_[i];
-    std::vector<Tensor> node_inputs;
-    std::vector<const Array*> node_masks;
-    for (const KerasTensor& input : node.inputs) {
-      const size_t from = node_position_.at(input.node().get());
-      node_inputs.push_back(values[from][input.index()]);
-      const std::optional<Array>& mask = value_masks[from][input.index()];
+    node_inputs.clear();
+    node_masks.clear();
+    for (const Slot& from : input_slots_[i]) {
+      node_inputs.push_back(values[from.node][from.output]);
+      const std::optional<Array>& mask = value_masks[from.node][from.output];
       node_masks.push_back(mask ? &*mask : nullptr);
     }
     try {
@@ -231,9 +243,9 @@ absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>&
     value_masks[i].resize(values[i].size());
   }
   std::vector<Output> outputs;
-  for (const KerasTensor& output : outputs_) {
-    const size_t from = node_position_.at(output.node().get());
-    outputs.push_back({values[from][output.index()], value_masks[from][output.index()]});
+  outputs.reserve(output_slots_.size());
+  for (const Slot& from : output_slots_) {
+    outputs.push_back({values[from.node][from.output], value_masks[from.node][from.output]});
   }
   return outputs;
 }

@@ -263,7 +263,12 @@ class Model : public Layer {
   std::shared_ptr<Rng> rng_;
   std::vector<KerasTensor> inputs_, outputs_;
   std::vector<std::shared_ptr<Node>> nodes_;  // in run order, the inputs' first
-  std::unordered_map<const Node*, size_t> node_position_;
+  // Where Run finds a value: the position of the call in nodes_, and which of its outputs.
+  struct Slot {
+    size_t node, output;
+  };
+  std::vector<std::vector<Slot>> input_slots_;  // per node, its inputs'
+  std::vector<Slot> output_slots_;              // the model's outputs'
   bool compiled_ = false;
   std::vector<LossEntry> losses_;  // one per output
   std::vector<double> loss_weights_;

@@ -42,6 +42,12 @@ std::string FirstNonFinite(const Array& values) {
   return "";
 }
 
+// Output names are needed only with several outputs (the logs' keys name each one).
+const std::vector<std::string>& NoNames() {
+  static const std::vector<std::string> none;
+  return none;
+}
+
 // A metric averaged with weights; 0 when nothing had weight (every step masked), as Keras'
 // metrics report for zero total weight, in Fit, Evaluate and the progress bar alike.
 double WeightedMean(double sum, double weight) { return weight == 0 ? 0.0 : sum / weight; }
@@ -298,8 +304,8 @@ class Trainer {
   // The logs' keys in Keras' order: loss, each output's loss (several outputs), the metric
   // (each output's), then the same with "val_".
   static std::vector<std::string> LogKeys(const Model& model, bool validate) {
-    const std::vector<std::string> names = model.OutputNames();
-    const bool several = names.size() > 1;
+    const bool several = model.outputs_.size() > 1;
+    const std::vector<std::string> names = several ? model.OutputNames() : NoNames();
     std::vector<std::string> keys = {"loss"};
     if (several) {
       for (const std::string& name : names) keys.push_back(name + "_loss");
@@ -334,13 +340,13 @@ class Trainer {
       }
     }
     std::map<std::string, double> Logs(const Model& model, const std::string& prefix) const {
-      const std::vector<std::string> names = model.OutputNames();
       const std::string& acc = model.metrics_.accuracy_name;
       std::map<std::string, double> logs = {{prefix + "loss", loss / rows}};
-      if (names.size() == 1) {
+      if (model.outputs_.size() == 1) {
         if (!correct.empty()) logs[prefix + acc] = WeightedMean(correct[0], weight[0]);
         return logs;
       }
+      const std::vector<std::string> names = model.OutputNames();
       for (size_t k = 0; k < correct.size(); ++k) {
         logs[prefix + names[k] + "_loss"] = output_loss[k] / rows;
         logs[prefix + names[k] + "_" + acc] = WeightedMean(correct[k], weight[k]);
@@ -352,13 +358,13 @@ class Trainer {
   // The logs of finished scores (Evaluate's), under `prefix`.
   static std::map<std::string, double> ScoreLogs(const Model& model, const Scores& scores,
                                                  const std::string& prefix) {
-    const std::vector<std::string> names = model.OutputNames();
     const std::string& acc = model.metrics_.accuracy_name;
     std::map<std::string, double> logs = {{prefix + "loss", scores.loss}};
-    if (names.size() == 1) {
+    if (model.outputs_.size() == 1) {
       logs[prefix + acc] = scores.accuracy;
       return logs;
     }
+    const std::vector<std::string> names = model.OutputNames();
     for (size_t k = 0; k < scores.outputs.size(); ++k) {
       logs[prefix + names[k] + "_loss"] = scores.outputs[k].loss;
       logs[prefix + names[k] + "_" + acc] = scores.outputs[k].accuracy;
@@ -656,7 +662,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
     }
   }
   if (absl::Status status = callbacks.OnTrainEnd(*this); !status.ok()) return status;
-  return *history;
+  return std::move(*history);
 }
 
 absl::StatusOr<Scores> Model::TrainOnBatch(const Array& x, const Array& y) {
