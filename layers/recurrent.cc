@@ -219,7 +219,13 @@ std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
   const bool trimmed = first > 0 || last < time;
   const size_t steps = last - first;
   Tensor run = Sequence(trimmed ? autograd::Slice(inputs, 1, first, last) : inputs, state,
-                        recurrent, mask != nullptr ? &step_mask : nullptr, return_state);
+                        autograd::SequenceOptions()
+                            .go_backwards(options_.go_backwards())
+                            .recurrent_mask(recurrent)
+                            .step_mask(mask != nullptr ? &step_mask : nullptr)
+                            .zero_output_for_mask(zero_output_for_mask_)
+                            .activations(activations_)
+                            .append_state(return_state));
   std::vector<Tensor> final_state;
   if (return_state) {
     for (size_t k = 0; k < state_size(); ++k) {
@@ -277,15 +283,8 @@ void LstmLayer::CreateWeights(size_t input_dim, Rng& rng) {
 }
 
 Tensor LstmLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
-                           const Array* recurrent_mask, const Array* step_mask, bool append_state) {
-  return autograd::LstmSequence(x, state[0], state[1], kernel_, recurrent_kernel_, bias_,
-                                autograd::SequenceOptions()
-                                    .go_backwards(options_.go_backwards())
-                                    .recurrent_mask(recurrent_mask)
-                                    .step_mask(step_mask)
-                                    .zero_output_for_mask(zero_output_for_mask_)
-                                    .activations(activations_)
-                                    .append_state(append_state));
+                           const autograd::SequenceOptions& options) {
+  return autograd::LstmSequence(x, state[0], state[1], kernel_, recurrent_kernel_, bias_, options);
 }
 
 void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -299,16 +298,8 @@ void SimpleRnnLayer::CreateWeights(size_t input_dim, Rng& rng) {
 }
 
 Tensor SimpleRnnLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
-                                const Array* recurrent_mask, const Array* step_mask,
-                                bool append_state) {
-  return autograd::SimpleRnnSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                                     autograd::SequenceOptions()
-                                         .go_backwards(options_.go_backwards())
-                                         .recurrent_mask(recurrent_mask)
-                                         .step_mask(step_mask)
-                                         .zero_output_for_mask(zero_output_for_mask_)
-                                         .activations(activations_)
-                                         .append_state(append_state));
+                                const autograd::SequenceOptions& options) {
+  return autograd::SimpleRnnSequence(x, state[0], kernel_, recurrent_kernel_, bias_, options);
 }
 
 void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
@@ -324,25 +315,12 @@ void GruLayer::CreateWeights(size_t input_dim, Rng& rng) {
 }
 
 Tensor GruLayer::Sequence(const Tensor& x, const std::vector<Tensor>& state,
-                          const Array* recurrent_mask, const Array* step_mask, bool append_state) {
+                          const autograd::SequenceOptions& options) {
   if (!options_.reset_after()) {
     return autograd::GruResetBeforeSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                                            autograd::SequenceOptions()
-                                                .go_backwards(options_.go_backwards())
-                                                .recurrent_mask(recurrent_mask)
-                                                .step_mask(step_mask)
-                                                .zero_output_for_mask(zero_output_for_mask_)
-                                                .activations(activations_)
-                                                .append_state(append_state));
+                                            options);
   }
-  return autograd::GruSequence(x, state[0], kernel_, recurrent_kernel_, bias_,
-                               autograd::SequenceOptions()
-                                   .go_backwards(options_.go_backwards())
-                                   .recurrent_mask(recurrent_mask)
-                                   .step_mask(step_mask)
-                                   .zero_output_for_mask(zero_output_for_mask_)
-                                   .activations(activations_)
-                                   .append_state(append_state));
+  return autograd::GruSequence(x, state[0], kernel_, recurrent_kernel_, bias_, options);
 }
 
 namespace {

@@ -99,12 +99,11 @@ class RecurrentLayer : public Layer {
   virtual void CreateWeights(size_t input_dim, Rng& rng) = 0;
   // The fused op over the whole sequence: [batch, time, input_dim] -> [batch, time, units] in
   // processing order, from a zero initial state.
-  // state: the initial state (state_size() tensors); recurrent_mask: [batch, units]
-  // (recurrent_dropout while training), or null; step_mask: [batch, time] in input order, or null;
-  // append_state: the final state follows the outputs (autograd/recurrent.h).
+  // state: the initial state (state_size() tensors); `options` as Run made them: the layer's
+  // direction, activations and zero_output_for_mask, with the call's recurrent_mask (recurrent
+  // dropout while training), step_mask and append_state (autograd/recurrent.h).
   virtual Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state,
-                          const Array* recurrent_mask, const Array* step_mask,
-                          bool append_state) = 0;
+                          const autograd::SequenceOptions& options) = 0;
   // The recurrent kernel's initial value [units, columns] by recurrent_initializer.
   Array RecurrentInitial(size_t columns, Rng& rng) const;
   // CallMasked and CallWithState: the output, then (with return_state) the final state.
@@ -129,8 +128,8 @@ class LstmLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
-                  const Array* step_mask, bool append_state) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                  const autograd::SequenceOptions& options) override;
 };
 
 // Keras SimpleRNN: kernel [input_dim, units], recurrent_kernel [units, units], bias [units].
@@ -143,8 +142,8 @@ class SimpleRnnLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
-                  const Array* step_mask, bool append_state) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                  const autograd::SequenceOptions& options) override;
 };
 
 // Keras GRU: kernel [input_dim, 3 units], recurrent_kernel [units, 3 units], gate order z, r, h;
@@ -158,8 +157,8 @@ class GruLayer : public RecurrentLayer {
 
  private:
   void CreateWeights(size_t input_dim, Rng& rng) override;
-  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state, const Array* recurrent_mask,
-                  const Array* step_mask, bool append_state) override;
+  Tensor Sequence(const Tensor& x, const std::vector<Tensor>& state,
+                  const autograd::SequenceOptions& options) override;
 };
 
 // Keras Bidirectional: a forward copy and a go_backwards copy of `layer`, each with its own

@@ -473,6 +473,28 @@ class Trainer {
     return absl::OkStatus();
   }
 
+  // Evaluate's and Predict's batches, after checking the data (finite for Evaluate: NaN in, NaN
+  // out is fine for Predict).
+  static absl::StatusOr<EpochPlan> InferencePlan(const Model& model, const std::vector<Array>& x,
+                                                 const std::vector<Array>* y, size_t batch_size,
+                                                 bool bucket_by_length, const char* method) {
+    if (batch_size == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: batch_size is 0; it must be at least 1", method));
+    }
+    if (absl::Status status = CheckData(model, x, y, method, /*finite=*/y != nullptr);
+        !status.ok()) {
+      return status;
+    }
+    std::vector<size_t> lengths;
+    if (bucket_by_length) {
+      absl::StatusOr<std::vector<size_t>> real = Lengths(model, x[0], method);
+      if (!real.ok()) return real.status();
+      lengths = *std::move(real);
+    }
+    return InferenceEpoch(x[0].shape()[0], batch_size, bucket_by_length ? &lengths : nullptr);
+  }
+
   // The mask the first input makes (by the first layer that reads it), for bucketing.
   static absl::StatusOr<std::vector<size_t>> Lengths(const Model& model, const Array& x,
                                                      const char* method) {
@@ -714,29 +736,18 @@ absl::StatusOr<Scores> Model::Evaluate(const Array& x, const Array& y, size_t ba
 
 absl::StatusOr<Scores> Model::Evaluate(const std::vector<Array>& x, const std::vector<Array>& y,
                                        size_t batch_size, bool bucket_by_length) {
-  if (batch_size == 0) {
-    return absl::InvalidArgumentError("evaluate: batch_size is 0; it must be at least 1");
-  }
-  if (absl::Status status = Trainer::CheckData(*this, x, &y, "evaluate", /*finite=*/true);
-      !status.ok()) {
-    return status;
-  }
+  absl::StatusOr<EpochPlan> plan =
+      Trainer::InferencePlan(*this, x, &y, batch_size, bucket_by_length, "evaluate");
+  if (!plan.ok()) return plan.status();
   autograd::NoGradGuard no_grad;
   const size_t samples = x[0].shape()[0];
-  std::vector<size_t> lengths;
-  if (bucket_by_length) {
-    absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "evaluate");
-    if (!real.ok()) return real.status();
-    lengths = *std::move(real);
-  }
-  const EpochPlan plan = InferenceEpoch(samples, batch_size, bucket_by_length ? &lengths : nullptr);
   const size_t outputs = outputs_.size();
   // Sums: the loss, then per output its loss, accuracy's weighted sum and weight; the samples.
   std::vector<double> sums(1 + 3 * outputs + 1, 0.0);
-  for (const auto& [begin, end] : plan.batches) {
-    const std::vector<Array> targets = GatherRows(y, plan.order, begin, end);
+  for (const auto& [begin, end] : plan->batches) {
+    const std::vector<Array> targets = GatherRows(y, plan->order, begin, end);
     absl::StatusOr<Trainer::BatchLoss> batch = Trainer::LossOnBatch(
-        *this, GatherRows(x, plan.order, begin, end), targets, CallContext{/*training=*/false});
+        *this, GatherRows(x, plan->order, begin, end), targets, CallContext{/*training=*/false});
     if (!batch.ok()) return batch.status();
     const Scores scores = Trainer::BatchScores(*this, *batch, targets);
     const double rows = static_cast<double>(end - begin);
@@ -784,27 +795,16 @@ absl::StatusOr<Array> Model::Predict(const Array& x, size_t batch_size, bool buc
 
 absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, size_t batch_size,
                                                   bool bucket_by_length) {
-  if (batch_size == 0) {
-    return absl::InvalidArgumentError("predict: batch_size is 0; it must be at least 1");
-  }
   // No sample is no prediction; NaN in, NaN out (as Keras).
-  if (absl::Status status = Trainer::CheckData(*this, x, nullptr, "predict", /*finite=*/false);
-      !status.ok()) {
-    return status;
-  }
+  absl::StatusOr<EpochPlan> plan =
+      Trainer::InferencePlan(*this, x, nullptr, batch_size, bucket_by_length, "predict");
+  if (!plan.ok()) return plan.status();
   autograd::NoGradGuard no_grad;
   const size_t samples = x[0].shape()[0];
-  std::vector<size_t> lengths;
-  if (bucket_by_length) {
-    absl::StatusOr<std::vector<size_t>> real = Trainer::Lengths(*this, x[0], "predict");
-    if (!real.ok()) return real.status();
-    lengths = *std::move(real);
-  }
-  const EpochPlan plan = InferenceEpoch(samples, batch_size, bucket_by_length ? &lengths : nullptr);
   std::vector<Array> results(outputs_.size());
-  for (const auto& [begin, end] : plan.batches) {
+  for (const auto& [begin, end] : plan->batches) {
     absl::StatusOr<std::vector<Output>> predictions = Trainer::Forward(
-        *this, GatherRows(x, plan.order, begin, end), CallContext{/*training=*/false});
+        *this, GatherRows(x, plan->order, begin, end), CallContext{/*training=*/false});
     if (!predictions.ok()) return predictions.status();
     for (size_t k = 0; k < outputs_.size(); ++k) {
       const Array& values = (*predictions)[k].value.value();
@@ -823,7 +823,7 @@ absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, s
             results[k].size() / std::max<size_t>(samples, 1)));
       }
       for (size_t i = begin; i < end; ++i) {
-        std::memcpy(results[k].data() + plan.order[i] * row, values.data() + (i - begin) * row,
+        std::memcpy(results[k].data() + plan->order[i] * row, values.data() + (i - begin) * row,
                     row * sizeof(Real));
       }
     }
