@@ -48,7 +48,7 @@ EpochPlan InferenceEpoch(size_t samples, size_t batch_size, const std::vector<si
   return plan;
 }
 
-std::vector<autograd::Array> GatherRows(const std::vector<autograd::Array>& arrays,
+std::vector<autograd::Array> GatherRows(absl::Span<const autograd::Array> arrays,
                                         const std::vector<size_t>& order, size_t begin,
                                         size_t end) {
   std::vector<autograd::Array> out;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "autograd/random.h"
 #include "autograd/tensor.h"
 
@@ -30,9 +31,8 @@ EpochPlan TrainingEpoch(std::vector<size_t>& carried, size_t batch_size,
 EpochPlan InferenceEpoch(size_t samples, size_t batch_size, const std::vector<size_t>* lengths);
 
 // Rows order[begin, end) of every array (each [samples, ...]).
-std::vector<autograd::Array> GatherRows(const std::vector<autograd::Array>& arrays,
-                                        const std::vector<size_t>& order, size_t begin,
-                                        size_t end);
+std::vector<autograd::Array> GatherRows(absl::Span<const autograd::Array> arrays,
+                                        const std::vector<size_t>& order, size_t begin, size_t end);
 
 // Each sample's span of real steps in a [samples, time] mask (from its first real step to its
 // last), for bucketing.

@@ -164,11 +164,17 @@ absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasT
   nodes_.clear();
   for (const KerasTensor& input : inputs) nodes_.push_back(input.node());
   nodes_.insert(nodes_.end(), order.begin(), order.end());
-  // Where Run finds each call's inputs and the outputs: (node position, output index).
+  // Run keeps every call's outputs in one flat vector: where each call's begin, and where each
+  // call's inputs and the model's outputs are found in it.
   std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  value_offsets_.assign(nodes_.size() + 1, 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    position[nodes_[i].get()] = i;
+    const size_t outputs = i < inputs.size() ? 1 : nodes_[i]->output_shapes.size();
+    value_offsets_[i + 1] = value_offsets_[i] + outputs;
+  }
   const auto slot = [&](const KerasTensor& tensor) {
-    return Slot{position.at(tensor.node().get()), tensor.index()};
+    return value_offsets_[position.at(tensor.node().get())] + tensor.index();
   };
   input_slots_.assign(nodes_.size(), {});
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -215,38 +221,46 @@ absl::Status Model::Build() { return graph_status_; }
 absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>& inputs,
                                                       const std::vector<const Array*>& masks,
                                                       const CallContext& context) {
-  std::vector<std::vector<Tensor>> values(nodes_.size());
-  std::vector<std::vector<std::optional<Array>>> value_masks(nodes_.size());
+  std::vector<Tensor> values(value_offsets_.back());
+  std::vector<std::optional<Array>> value_masks(value_offsets_.back());
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    values[i] = {inputs[i]};
-    value_masks[i].resize(1);
-    if (masks[i] != nullptr) value_masks[i][0] = *masks[i];
+    values[value_offsets_[i]] = inputs[i];
+    if (!masks.empty() && masks[i] != nullptr) value_masks[value_offsets_[i]] = *masks[i];
   }
   std::vector<Tensor> node_inputs;
   std::vector<const Array*> node_masks;
+  std::vector<std::optional<Array>> output_masks;
   for (size_t i = inputs_.size(); i < nodes_.size(); ++i) {
     const Node& node = *nodes_[i];
     node_inputs.clear();
     node_masks.clear();
-    for (const Slot& from : input_slots_[i]) {
-      node_inputs.push_back(values[from.node][from.output]);
-      const std::optional<Array>& mask = value_masks[from.node][from.output];
-      node_masks.push_back(mask ? &*mask : nullptr);
+    for (size_t from : input_slots_[i]) {
+      node_inputs.push_back(values[from]);
+      node_masks.push_back(value_masks[from] ? &*value_masks[from] : nullptr);
     }
+    std::vector<Tensor> node_outputs;
+    output_masks.clear();
     try {
-      values[i] = node.layer->CallNode(node_inputs, node_masks, context, value_masks[i]);
+      node_outputs = node.layer->CallNode(node_inputs, node_masks, context, output_masks);
     } catch (const std::exception& error) {
       autograd::CurrentTape().Clear();
       return absl::InvalidArgumentError(absl::StrFormat(
           "layer '%s' (%s): %s", node.layer->name(), node.layer->type(), error.what()));
     }
-    value_masks[i].resize(values[i].size());
+    const size_t begin = value_offsets_[i], count = value_offsets_[i + 1] - begin;
+    if (node_outputs.size() != count) {
+      return absl::InternalError(
+          absl::StrFormat("layer '%s' (%s) gave %d tensors where its call was built to give %d",
+                          node.layer->name(), node.layer->type(), node_outputs.size(), count));
+    }
+    for (size_t k = 0; k < count; ++k) {
+      values[begin + k] = std::move(node_outputs[k]);
+      if (k < output_masks.size()) value_masks[begin + k] = std::move(output_masks[k]);
+    }
   }
   std::vector<Output> outputs;
   outputs.reserve(output_slots_.size());
-  for (const Slot& from : output_slots_) {
-    outputs.push_back({values[from.node][from.output], value_masks[from.node][from.output]});
-  }
+  for (size_t from : output_slots_) outputs.push_back({values[from], value_masks[from]});
   return outputs;
 }
 

@@ -126,6 +126,9 @@ class Model : public Layer {
   absl::StatusOr<History> Fit(const std::vector<Array>& x, const std::vector<Array>& y,
                               const FitOptions& options = {});
   absl::StatusOr<History> Fit(const Array& x, const Array& y, const FitOptions& options = {});
+  // Both Fits, on the arrays as they are (a single array is not copied into a vector).
+  absl::StatusOr<History> FitArrays(absl::Span<const Array> x, absl::Span<const Array> y,
+                                    const FitOptions& options);
   // One gradient step on one batch; returns the batch's loss and accuracy before the update.
   absl::StatusOr<Scores> TrainOnBatch(const std::vector<Array>& x, const std::vector<Array>& y);
   absl::StatusOr<Scores> TrainOnBatch(const Array& x, const Array& y);
@@ -247,7 +250,8 @@ class Model : public Layer {
   static const Shape kNoShape;
   static const std::string kNoName;
 
-  // The graph run on `inputs` with their masks: each output and the mask that reaches it.
+  // The graph run on `inputs` with their masks (one per input, or none at all): each output and
+  // the mask that reaches it.
   // Ops throw on bad values (an index out of range); the error names the layer.
   struct Output {
     Tensor value;
@@ -263,12 +267,11 @@ class Model : public Layer {
   std::shared_ptr<Rng> rng_;
   std::vector<KerasTensor> inputs_, outputs_;
   std::vector<std::shared_ptr<Node>> nodes_;  // in run order, the inputs' first
-  // Where Run finds a value: the position of the call in nodes_, and which of its outputs.
-  struct Slot {
-    size_t node, output;
-  };
-  std::vector<std::vector<Slot>> input_slots_;  // per node, its inputs'
-  std::vector<Slot> output_slots_;              // the model's outputs'
+  // Run's flat vector of call outputs: call i's are [value_offsets_[i], value_offsets_[i + 1]);
+  // each call's inputs and the model's outputs are found at these places.
+  std::vector<size_t> value_offsets_;
+  std::vector<std::vector<size_t>> input_slots_;
+  std::vector<size_t> output_slots_;
   bool compiled_ = false;
   std::vector<LossEntry> losses_;  // one per output
   std::vector<double> loss_weights_;

@@ -42,6 +42,13 @@ std::string FirstNonFinite(const Array& values) {
   return "";
 }
 
+// TerminateOnNaN keeps no state: one serves every Fit (the one-sample steps of merge_modes feel
+// every allocation).
+const std::shared_ptr<Callback>& SharedTerminateOnNaN() {
+  static const std::shared_ptr<Callback> terminate = std::make_shared<TerminateOnNaN>();
+  return terminate;
+}
+
 // Output names are needed only with several outputs (the logs' keys name each one).
 const std::vector<std::string>& NoNames() {
   static const std::vector<std::string> none;
@@ -66,14 +73,14 @@ std::string ArrayName(const char* what, size_t index, size_t count) {
 }
 
 // Rows [begin, end) of every array.
-std::vector<Array> Rows(const std::vector<Array>& arrays, size_t begin, size_t end) {
+std::vector<Array> Rows(absl::Span<const Array> arrays, size_t begin, size_t end) {
   std::vector<size_t> order(end);
   std::iota(order.begin(), order.end(), 0);
   return GatherRows(arrays, order, begin, end);
 }
 
 // Each sample's loss weight from sample_weight and class_weight ({} when neither is given).
-absl::StatusOr<Array> SampleWeights(const FitOptions& options, const std::vector<Array>& y,
+absl::StatusOr<Array> SampleWeights(const FitOptions& options, absl::Span<const Array> y,
                                     size_t samples) {
   const bool given = options.sample_weight().dimension() > 0;
   if (!given && options.class_weight().empty()) return Array();
@@ -135,16 +142,20 @@ class Trainer {
   // The loss of a batch: the total (the weighted sum over outputs) and each output's.
   struct BatchLoss {
     Tensor loss;
-    std::vector<double> output_losses;
-    std::vector<Array> predictions;  // each output (probabilities), for the metrics
-    std::vector<std::optional<Array>> masks;
+    struct Output {
+      double loss;
+      Tensor prediction;  // the probabilities, for the metrics
+      std::optional<Array> mask;
+    };
+    std::vector<Output> outputs;
   };
 
   // Compiled (built is enough for predict), x and y (when given) shaped for the model and, with
   // `finite`, free of NaN and infinities; `method` ("fit", "evaluate", ...) begins every error.
-  static absl::Status CheckData(const Model& model, const std::vector<Array>& x,
-                                const std::vector<Array>* y, const char* method, bool finite) {
-    const bool predicting = y == nullptr;
+  static absl::Status CheckData(const Model& model, absl::Span<const Array> x,
+                                std::optional<absl::Span<const Array>> y, const char* method,
+                                bool finite) {
+    const bool predicting = !y.has_value();
     if (!model.graph_status_.ok()) {
       return absl::Status(model.graph_status_.code(),
                           absl::StrCat(method, ": ", model.graph_status_.message()));
@@ -158,7 +169,7 @@ class Trainer {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: model '%s' takes %d inputs, got %d arrays", method, model.name(), inputs, x.size()));
     }
-    if (y != nullptr && y->size() != outputs) {
+    if (y.has_value() && y->size() != outputs) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: model '%s' has %d outputs, got %d target arrays", method,
                           model.name(), outputs, y->size()));
@@ -186,7 +197,7 @@ class Trainer {
             method, ArrayName("x", i, inputs), autograd::ShapeString(x_shape)));
       }
     }
-    if (y != nullptr) {
+    if (y.has_value()) {
       for (size_t k = 0; k < outputs; ++k) {
         const Shape y_shape = autograd::ShapeOf((*y)[k]);
         Shape expected = {samples};
@@ -213,8 +224,8 @@ class Trainer {
     if (!finite) return absl::OkStatus();
     // One NaN would spread to every weight through the first update.
     for (const auto& [what, arrays] :
-         {std::pair<const char*, const std::vector<Array>*>{"x", &x}, {"y", y}}) {
-      if (arrays == nullptr) continue;
+         {std::pair<const char*, std::optional<absl::Span<const Array>>>{"x", x}, {"y", y}}) {
+      if (!arrays.has_value()) continue;
       for (size_t i = 0; i < arrays->size(); ++i) {
         if (const std::string bad = FirstNonFinite((*arrays)[i]); !bad.empty()) {
           return absl::InvalidArgumentError(absl::StrFormat(
@@ -226,12 +237,13 @@ class Trainer {
     return absl::OkStatus();
   }
 
-  static absl::StatusOr<std::vector<Model::Output>> Forward(Model& model,
-                                                            const std::vector<Array>& x,
+  // The batch's arrays become the graph's input tensors (moved: a batch is gathered anew).
+  static absl::StatusOr<std::vector<Model::Output>> Forward(Model& model, std::vector<Array> x,
                                                             const CallContext& context) {
     std::vector<Tensor> inputs;
-    for (const Array& values : x) inputs.push_back(Tensor(values));
-    return model.Run(inputs, std::vector<const Array*>(x.size(), nullptr), context);
+    inputs.reserve(x.size());
+    for (Array& values : x) inputs.push_back(Tensor(std::move(values)));
+    return model.Run(inputs, /*masks=*/{}, context);
   }
 
   // The weights of an output's loss terms ([batch] or [batch, time...], the output's shape
@@ -249,11 +261,11 @@ class Trainer {
     return weights;
   }
 
-  static absl::StatusOr<BatchLoss> LossOnBatch(Model& model, const std::vector<Array>& x,
+  static absl::StatusOr<BatchLoss> LossOnBatch(Model& model, std::vector<Array> x,
                                                const std::vector<Array>& y,
                                                const CallContext& context,
                                                const Array* sample_weight = nullptr) {
-    absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, x, context);
+    absl::StatusOr<std::vector<Model::Output>> outputs = Forward(model, std::move(x), context);
     if (!outputs.ok()) return outputs.status();
     BatchLoss batch;
     for (size_t k = 0; k < outputs->size(); ++k) {
@@ -271,13 +283,12 @@ class Trainer {
                             outputs->size() > 1 ? " of output " + model.OutputNames()[k] : "",
                             error.what()));
       }
-      batch.output_losses.push_back(loss.item());
+      const double output_loss = loss.item();
       // One output of weight 1 is its own loss (no op recorded: Sequential's numbers stay).
       const double weight = model.loss_weights_[k];
       if (weight != 1.0) loss = autograd::Scale(loss, static_cast<Real>(weight));
       batch.loss = k == 0 ? loss : autograd::Add(batch.loss, loss);
-      batch.predictions.push_back(output.value.value());
-      batch.masks.push_back(std::move(output.mask));
+      batch.outputs.push_back({output_loss, output.value, std::move(output.mask)});
     }
     return batch;
   }
@@ -286,11 +297,11 @@ class Trainer {
   static Scores BatchScores(const Model& model, const BatchLoss& batch,
                             const std::vector<Array>& targets) {
     Scores scores{batch.loss.item()};
-    for (size_t k = 0; k < batch.predictions.size(); ++k) {
-      const AccuracySums sums =
-          Accuracy(model.losses_[k].accuracy, batch.predictions[k], targets[k],
-                   batch.masks[k] ? &*batch.masks[k] : nullptr);
-      Scores::Output output{batch.output_losses[k], 0, sums.weight};
+    for (size_t k = 0; k < batch.outputs.size(); ++k) {
+      const BatchLoss::Output& out = batch.outputs[k];
+      const AccuracySums sums = Accuracy(model.losses_[k].accuracy, out.prediction.value(),
+                                         targets[k], out.mask ? &*out.mask : nullptr);
+      Scores::Output output{out.loss, 0, sums.weight};
       output.accuracy = !model.metrics_.accuracy ? std::numeric_limits<double>::quiet_NaN()
                         : sums.weight == 0       ? 0.0
                                                  : sums.correct / sums.weight;
@@ -327,29 +338,33 @@ class Trainer {
   // Running sums of an epoch's scores, and the logs they average to.
   struct Totals {
     double loss = 0, rows = 0;
-    std::vector<double> output_loss, correct, weight;
+    struct Output {
+      double loss = 0, correct = 0, weight = 0;
+    };
+    std::vector<Output> outputs;
     void Add(const Scores& scores, double batch_rows) {
-      const size_t outputs = scores.outputs.size();
-      output_loss.resize(outputs, 0), correct.resize(outputs, 0), weight.resize(outputs, 0);
+      outputs.resize(scores.outputs.size());
       loss += scores.loss * batch_rows;
       rows += batch_rows;
-      for (size_t k = 0; k < outputs; ++k) {
-        output_loss[k] += scores.outputs[k].loss * batch_rows;
-        correct[k] += scores.outputs[k].accuracy * scores.outputs[k].accuracy_weight;
-        weight[k] += scores.outputs[k].accuracy_weight;
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        outputs[k].loss += scores.outputs[k].loss * batch_rows;
+        outputs[k].correct += scores.outputs[k].accuracy * scores.outputs[k].accuracy_weight;
+        outputs[k].weight += scores.outputs[k].accuracy_weight;
       }
     }
     std::map<std::string, double> Logs(const Model& model, const std::string& prefix) const {
       const std::string& acc = model.metrics_.accuracy_name;
       std::map<std::string, double> logs = {{prefix + "loss", loss / rows}};
       if (model.outputs_.size() == 1) {
-        if (!correct.empty()) logs[prefix + acc] = WeightedMean(correct[0], weight[0]);
+        if (!outputs.empty()) {
+          logs[prefix + acc] = WeightedMean(outputs[0].correct, outputs[0].weight);
+        }
         return logs;
       }
       const std::vector<std::string> names = model.OutputNames();
-      for (size_t k = 0; k < correct.size(); ++k) {
-        logs[prefix + names[k] + "_loss"] = output_loss[k] / rows;
-        logs[prefix + names[k] + "_" + acc] = WeightedMean(correct[k], weight[k]);
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        logs[prefix + names[k] + "_loss"] = outputs[k].loss / rows;
+        logs[prefix + names[k] + "_" + acc] = WeightedMean(outputs[k].correct, outputs[k].weight);
       }
       return logs;
     }
@@ -375,7 +390,7 @@ class Trainer {
   // One gradient step. Data-parallel, x and y are rows [first_row, first_row + rows) of a global
   // batch of `global_rows`; the scores are the global batch's. The callbacks' BeforeUpdate sees
   // the loss before the optimizer does: an error leaves the weights as they were.
-  static absl::StatusOr<Scores> TrainStep(Model& model, const std::vector<Array>& x,
+  static absl::StatusOr<Scores> TrainStep(Model& model, std::vector<Array> x,
                                           const std::vector<Array>& y, CallbackList& callbacks,
                                           size_t batch_index, size_t global_rows = 0,
                                           size_t first_row = 0,
@@ -385,7 +400,8 @@ class Trainer {
     // Data-parallel: dropout masks of this rank's rows of the global batch.
     CallContext context{/*training=*/true};
     if (group != nullptr) context.global_rows = global_rows, context.first_row = first_row;
-    absl::StatusOr<BatchLoss> batch = LossOnBatch(model, x, y, context, sample_weight);
+    const size_t rows = x[0].shape()[0];
+    absl::StatusOr<BatchLoss> batch = LossOnBatch(model, std::move(x), y, context, sample_weight);
     if (!batch.ok()) return batch.status();
     Scores scores = BatchScores(model, *batch, y);
     if (absl::Status status = autograd::CurrentTape().Backward(batch->loss); !status.ok()) {
@@ -393,8 +409,7 @@ class Trainer {
     }
     // Every rank joins the allreduce, so a NaN on one rank is judged on the global loss.
     if (group != nullptr) {
-      if (absl::Status status = AverageGradients(model, x[0].shape()[0], global_rows, scores);
-          !status.ok()) {
+      if (absl::Status status = AverageGradients(model, rows, global_rows, scores); !status.ok()) {
         return status;
       }
     }
@@ -482,7 +497,9 @@ class Trainer {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: batch_size is 0; it must be at least 1", method));
     }
-    if (absl::Status status = CheckData(model, x, y, method, /*finite=*/y != nullptr);
+    const std::optional<absl::Span<const Array>> targets =
+        y != nullptr ? std::optional<absl::Span<const Array>>(*y) : std::nullopt;
+    if (absl::Status status = CheckData(model, x, targets, method, /*finite=*/y != nullptr);
         !status.ok()) {
       return status;
     }
@@ -516,11 +533,16 @@ class Trainer {
 };
 
 absl::StatusOr<History> Model::Fit(const Array& x, const Array& y, const FitOptions& options) {
-  return Fit(std::vector<Array>{x}, std::vector<Array>{y}, options);
+  return FitArrays(absl::MakeConstSpan(&x, 1), absl::MakeConstSpan(&y, 1), options);
 }
 
-absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
-                                   const std::vector<Array>& all_y, const FitOptions& options) {
+absl::StatusOr<History> Model::Fit(const std::vector<Array>& x, const std::vector<Array>& y,
+                                   const FitOptions& options) {
+  return FitArrays(x, y, options);
+}
+
+absl::StatusOr<History> Model::FitArrays(absl::Span<const Array> all_x,
+                                         absl::Span<const Array> all_y, const FitOptions& options) {
   std::vector<Array> train_x, train_y;  // set when validation_split cuts the data
   std::vector<Array> validation_x = options.validation_inputs();
   std::vector<Array> validation_y = options.validation_targets();
@@ -536,7 +558,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
   absl::Status usable =
       options.batch_size() == 0
           ? absl::InvalidArgumentError("fit: batch_size is 0; it must be at least 1")
-          : Trainer::CheckData(*this, all_x, &all_y, "fit", /*finite=*/true);
+          : Trainer::CheckData(*this, all_x, all_y, "fit", /*finite=*/true);
   Array sample_weight;
   if (usable.ok()) {
     absl::StatusOr<Array> weights = SampleWeights(options, all_y, all_x[0].shape()[0]);
@@ -562,11 +584,12 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
       if (sample_weight.dimension() > 0) sample_weight = Rows({sample_weight}, 0, at)[0];
     }
   }
-  const std::vector<Array>& x = train_x.empty() ? all_x : train_x;
-  const std::vector<Array>& y = train_x.empty() ? all_y : train_y;
+  const absl::Span<const Array> x = train_x.empty() ? all_x : absl::MakeConstSpan(train_x);
+  const absl::Span<const Array> y = train_x.empty() ? all_y : absl::MakeConstSpan(train_y);
   const bool validate = !validation_x.empty();
   if (usable.ok() && validate) {
-    usable = Trainer::CheckData(*this, validation_x, &validation_y, "fit (validation_data)",
+    usable = Trainer::CheckData(*this, validation_x, absl::MakeConstSpan(validation_y),
+                                "fit (validation_data)",
                                 /*finite=*/true);
   }
   const size_t samples = usable.ok() ? x[0].shape()[0] : 0;
@@ -623,17 +646,20 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
   // Keras 2's order: the progress bar, the user's callbacks, History. Callbacks that write
   // (files, the terminal) run on rank 0 only; the others (EarlyStopping) everywhere, on the same
   // logs, so that every rank stops together.
-  CallbackList callbacks;
+  std::vector<std::shared_ptr<Callback>> list;
+  list.reserve(options.callbacks().size() + 3);
   const int verbose = is_chief() ? options.verbose() : 0;
-  if (verbose > 0) callbacks.Append(std::make_shared<ProgbarLogger>(verbose));
+  if (verbose > 0) list.push_back(std::make_shared<ProgbarLogger>(verbose));
   for (const std::shared_ptr<Callback>& callback : options.callbacks()) {
-    if (is_chief() || !callback->writes_files()) callbacks.Append(callback);
+    if (is_chief() || !callback->writes_files()) list.push_back(callback);
   }
-  if (options.terminate_on_nan()) callbacks.Append(std::make_shared<TerminateOnNaN>());
+  if (options.terminate_on_nan()) list.push_back(SharedTerminateOnNaN());
   auto history = std::make_shared<History>();
-  callbacks.Append(history);
-  const std::vector<std::string> keys = Trainer::LogKeys(*this, validate);
-  callbacks.SetParams(FitParams{options.epochs(), samples * ranks, keys});
+  list.push_back(history);
+  CallbackList callbacks(std::move(list));
+  const FitParams params{options.epochs(), samples * ranks, Trainer::LogKeys(*this, validate)};
+  const std::vector<std::string>& keys = params.keys;
+  callbacks.SetParams(params);
   if (absl::Status status = callbacks.OnTrainBegin(*this); !status.ok()) return status;
   bool stop = false;
   for (size_t epoch = options.initial_epoch(); epoch < options.epochs() && !stop; ++epoch) {
@@ -646,13 +672,15 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
     Trainer::Totals totals;
     for (size_t step = 0; step < plan.batches.size(); ++step) {
       const auto [begin, end] = plan.batches[step];
-      const Array batch_weights = sample_weight.dimension() > 0
-                                      ? GatherRows({sample_weight}, plan.order, begin, end)[0]
-                                      : Array();
+      std::optional<Array> batch_weights;
+      if (sample_weight.dimension() > 0) {
+        batch_weights =
+            GatherRows(absl::MakeConstSpan(&sample_weight, 1), plan.order, begin, end)[0];
+      }
       absl::StatusOr<Scores> scores = Trainer::TrainStep(
           *this, GatherRows(x, plan.order, begin, end), GatherRows(y, plan.order, begin, end),
           callbacks, step, (end - begin) * ranks, (end - begin) * rank,
-          batch_weights.dimension() > 0 ? &batch_weights : nullptr);
+          batch_weights ? &*batch_weights : nullptr);
       if (!scores.ok()) {
         return callbacks.Failed(
             *this, absl::Status(scores.status().code(),
@@ -676,10 +704,15 @@ absl::StatusOr<History> Model::Fit(const std::vector<Array>& all_x,
         epoch_values[key] = value;
       }
     }
-    EpochLogs logs;
-    for (const std::string& key : keys) logs[key] = epoch_values[key];
+    // The logs hold exactly the keys (a metric not compiled is left out).
+    for (auto it = epoch_values.begin(); it != epoch_values.end();) {
+      it = std::find(keys.begin(), keys.end(), it->first) == keys.end() ? epoch_values.erase(it)
+                                                                        : std::next(it);
+    }
+    for (const std::string& key : keys) epoch_values.try_emplace(key, 0.0);
     epochs_trained_ = static_cast<int64_t>(epoch) + 1;
-    if (absl::Status status = callbacks.OnEpochEnd(*this, epoch, logs, stop); !status.ok()) {
+    if (absl::Status status = callbacks.OnEpochEnd(*this, epoch, epoch_values, stop);
+        !status.ok()) {
       return callbacks.Failed(*this, status);
     }
   }
@@ -693,10 +726,11 @@ absl::StatusOr<Scores> Model::TrainOnBatch(const Array& x, const Array& y) {
 
 absl::StatusOr<Scores> Model::TrainOnBatch(const std::vector<Array>& x,
                                            const std::vector<Array>& y) {
-  const absl::Status usable = Trainer::CheckData(*this, x, &y, "train_on_batch", /*finite=*/true);
+  const absl::Status usable = Trainer::CheckData(*this, x, absl::MakeConstSpan(y), "train_on_batch",
+                                                 /*finite=*/true);
   if (data_parallel_ == nullptr) {
     if (!usable.ok()) return usable;
-    CallbackList terminate_on_nan({std::make_shared<TerminateOnNaN>()});
+    CallbackList terminate_on_nan({SharedTerminateOnNaN()});
     return Trainer::TrainStep(*this, x, y, terminate_on_nan, /*batch_index=*/0);
   }
   // One collective: whether every rank can train, each rank's rows (its share of the global
@@ -724,7 +758,7 @@ absl::StatusOr<Scores> Model::TrainOnBatch(const std::vector<Array>& x,
     if (r == static_cast<size_t>(data_parallel_->rank())) first_row = global_rows;
     global_rows += static_cast<size_t>((*all)[r * width + 1]);
   }
-  CallbackList terminate_on_nan({std::make_shared<TerminateOnNaN>()});
+  CallbackList terminate_on_nan({SharedTerminateOnNaN()});
   return Trainer::TrainStep(*this, x, y, terminate_on_nan, /*batch_index=*/0, global_rows,
                             first_row);
 }
