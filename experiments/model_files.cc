@@ -7,7 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "io/atomic_file.h"
 #include "layers/callbacks.h"
-#include "layers/saving.h"
+#include "saving/model_checkpoint.h"
+#include "saving/model_file.h"
 
 ABSL_FLAG(std::string, save, "",
           "save the model here (Keras' HDF5 layout) after every epoch, with its text "
@@ -23,7 +24,7 @@ absl::StatusOr<std::unique_ptr<layers::Model>> NewOrResumedModel(
     const layers::Shape& input_shape) {
   const std::string resume = absl::GetFlag(FLAGS_resume);
   if (resume.empty()) return make();
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(resume);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(resume);
   if (!model.ok()) return model.status();
   if (!(*model)->compiled()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -56,15 +57,15 @@ absl::Status AddModelFiles(layers::Model& model,
     return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
   }
   std::string json = datasets::ToJson(preprocessing);
-  if (json.size() > layers::kMaxModelFileString) {
+  if (json.size() > saving::kMaxModelFileString) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "--save: the text preprocessing (the word index) takes %d bytes, more than the %d a "
         "model file holds: lower --top_words",
-        json.size(), layers::kMaxModelFileString));
+        json.size(), saving::kMaxModelFileString));
   }
   model.set_preprocessing(std::move(json));
   std::vector<std::shared_ptr<layers::Callback>> callbacks = options.callbacks();
-  callbacks.push_back(std::make_shared<layers::ModelCheckpoint>(save));
+  callbacks.push_back(std::make_shared<saving::ModelCheckpoint>(save));
   options.callbacks(callbacks);
   return absl::OkStatus();
 }

@@ -1,4 +1,4 @@
-// libFuzzer target: the model-file loader (layers::LoadModel, the attribute and dataset readers,
+// libFuzzer target: the model-file loader (saving::LoadModel, the attribute and dataset readers,
 // the JSON configs, datasets::TextPreprocessingFromJson) on hostile files. The first byte picks
 // what the rest is:
 //   0: the bytes of a whole file. HDF5's own parser meets them: LoadModel must answer with an
@@ -23,7 +23,8 @@
 #include "layers/dense.h"
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
-#include "layers/saving.h"
+#include "layers/sequential.h"
+#include "saving/model_file.h"
 
 namespace {
 
@@ -53,7 +54,7 @@ const std::string& Template() {
         R"( "oov_char": 2, "maxlen": 4, "padding": "pre", "truncating": "pre",)"
         R"( "labels": ["negative", "positive"]})");
     const std::string file = Directory() + "/template.h5";
-    if (!model.Save(file).ok()) std::abort();
+    if (!saving::SaveModel(model, file).ok()) std::abort();
     return file;
   }();
   return path;
@@ -105,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < texts.size() && i < 3; ++i) SetAttribute(file, names[i], texts[i]);
     H5Fclose(file);
   }
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(path);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
   if (!model.ok()) {
     if (model.status().message().find(path) == absl::string_view::npos) std::abort();
     // With a valid HDF5 file (mode 1) HDF5 does not crash: a crash in the child-first read is

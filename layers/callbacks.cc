@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "io/atomic_file.h"
@@ -34,31 +33,6 @@ absl::StatusOr<double> Monitored(const std::string& callback, const std::string&
 
 bool Improved(bool increases, double current, double best, double min_delta) {
   return increases ? current - min_delta > best : current + min_delta < best;
-}
-
-// "{epoch}" and "{epoch:02d}" in `path` replaced by `epoch` (from 1), as Keras' filepath.format.
-std::string FormatEpoch(const std::string& path, size_t epoch) {
-  std::string out;
-  for (size_t i = 0; i < path.size();) {
-    if (path.compare(i, 6, "{epoch") == 0) {
-      const size_t close = path.find('}', i);
-      if (close != std::string::npos) {
-        const std::string spec = path.substr(i + 6, close - i - 6);  // "" or ":02d"
-        int width = 0;
-        if (spec.empty() || (spec.size() >= 3 && spec[0] == ':' && spec.back() == 'd' &&
-                             absl::SimpleAtoi(spec.substr(1, spec.size() - 2), &width) &&
-                             width >= 0 && width <= 20)) {
-          const bool zero = spec.size() >= 3 && spec[1] == '0';
-          out +=
-              zero ? absl::StrFormat("%0*d", width, epoch) : absl::StrFormat("%*d", width, epoch);
-          i = close + 1;
-          continue;
-        }
-      }
-    }
-    out += path[i++];
-  }
-  return out;
 }
 
 // The shortest text that reads back as `value` (Python's repr, which Keras' CSVLogger writes).
@@ -103,22 +77,6 @@ std::string PythonFloat(double value) {
 }  // namespace
 
 bool MonitorIncreases(const std::string& monitor) { return absl::StrContains(monitor, "acc"); }
-
-ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool save_best_only)
-    : path_(std::move(path)), monitor_(std::move(monitor)), save_best_only_(save_best_only) {
-  best_ = MonitorIncreases(monitor_) ? -INFINITY : INFINITY;
-}
-
-absl::Status ModelCheckpoint::OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
-                                         bool& /*stop*/) {
-  if (save_best_only_) {
-    absl::StatusOr<double> current = Monitored("ModelCheckpoint", monitor_, logs);
-    if (!current.ok()) return current.status();
-    if (!Improved(MonitorIncreases(monitor_), *current, best_, 0)) return absl::OkStatus();
-    best_ = *current;
-  }
-  return model.Save(FormatEpoch(path_, epoch + 1));
-}
 
 EarlyStopping::EarlyStopping(std::string monitor, size_t patience, bool restore_best_weights,
                              double min_delta)

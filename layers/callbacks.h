@@ -1,7 +1,7 @@
 // Keras' callbacks: what the training loop does on the side. Fit (layers/trainer.cc) runs a
 // CallbackList of Keras 2's order: the progress bar first, then FitOptions().callbacks({...})
-// (ModelCheckpoint, EarlyStopping, CSVLogger, ReduceLROnPlateau, ...) and TerminateOnNaN, then
-// History, which Fit returns. Each follows Keras 2's semantics, stated on the class.
+// (EarlyStopping, CSVLogger, ReduceLROnPlateau, saving::ModelCheckpoint, ...) and
+// TerminateOnNaN, then History, which Fit returns. Each follows Keras 2's semantics, stated on the class.
 #ifndef LAYERS_CALLBACKS_H_
 #define LAYERS_CALLBACKS_H_
 
@@ -135,23 +135,6 @@ std::string FormatLogs(const EpochLogs& values, const std::vector<std::string>& 
 
 // Whether `monitor` improves upward: Keras' mode "auto" is "max" for names containing "acc".
 bool MonitorIncreases(const std::string& monitor);
-
-// Keras' ModelCheckpoint(filepath, monitor, save_best_only): saves the model (Model::Save)
-// after every epoch, or with save_best_only only when `monitor` beat its best so far. `{epoch}`
-// or `{epoch:02d}` in the path become the epoch's number from 1. A monitor missing from the logs
-// is an error (Keras warns and skips: a checkpoint that never saves is worth knowing about).
-class ModelCheckpoint : public Callback {
- public:
-  ModelCheckpoint(std::string path, std::string monitor = "val_loss", bool save_best_only = false);
-  absl::Status OnEpochEnd(Model& model, size_t epoch, const EpochLogs& logs,
-                          bool& stop) override;
-  bool writes_files() const override { return true; }
-
- private:
-  std::string path_, monitor_;
-  bool save_best_only_;
-  double best_;
-};
 
 // Keras 2's EarlyStopping(monitor, patience, restore_best_weights, min_delta): stops when
 // `monitor` has not improved by more than min_delta for `patience` epochs. With

@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "layers/dense.h"
-#include "layers/saving.h"
+#include "layers/sequential.h"
 #include "xtensor/xtensor.hpp"
 
 namespace layers {
@@ -80,21 +80,6 @@ TEST(EarlyStopping, MissingMonitorIsAnError) {
   EXPECT_EQ(status.message(),
             "EarlyStopping monitors 'val_loss', which this fit does not report (it reports: "
             "loss; val_ values need validation data)");
-}
-
-TEST(ModelCheckpoint, SavesOnlyImprovementsUnderTheEpochsName) {
-  auto model = SmallModel();
-  const std::string pattern = TempPath("checkpoint-{epoch:02d}.h5");
-  ModelCheckpoint checkpoint(pattern, "val_loss", /*save_best_only=*/true);
-  bool stop = false;
-  const double losses[] = {0.7, 0.8, 0.6};
-  for (size_t epoch = 0; epoch < 3; ++epoch) {
-    ASSERT_TRUE(checkpoint.OnEpochEnd(*model, epoch, {{"val_loss", losses[epoch]}}, stop).ok());
-  }
-  EXPECT_EQ(access(TempPath("checkpoint-01.h5").c_str(), F_OK), 0);
-  EXPECT_NE(access(TempPath("checkpoint-02.h5").c_str(), F_OK), 0);
-  EXPECT_EQ(access(TempPath("checkpoint-03.h5").c_str(), F_OK), 0);
-  EXPECT_TRUE(LoadModel(TempPath("checkpoint-03.h5")).ok());
 }
 
 TEST(CSVLogger, OneRowPerEpochWithTheHistorysValues) {

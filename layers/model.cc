@@ -556,7 +556,7 @@ std::vector<Tensor> Model::CallNode(const std::vector<Tensor>& inputs,
 }
 
 void Model::GetConfig(Json& config) const {
-  // A model inside another is saved through layers/saving.cc, which writes its whole graph.
+  // A model inside another is saved through saving/model_file.cc, which writes its whole graph.
   config["name"] = name();
 }
 

@@ -105,7 +105,7 @@ class Model : public Layer {
   const absl::Status& status() const { return graph_status_; }
 
   // Keras' model.build(): creates every layer's weights (errors name the layer). Enough for
-  // Predict and SaveWeights; Compile builds too.
+  // Predict and saving::SaveWeights; Compile builds too.
   virtual absl::Status Build();
 
   // Builds every layer and sets the loss of every output ("binary_crossentropy",
@@ -148,13 +148,11 @@ class Model : public Layer {
   // the last axis (that axis dropped).
   absl::StatusOr<Array> PredictClasses(const Array& x, size_t batch_size = 32);
 
-  // Keras' model.save(path, save_format="h5") and save_weights / load_weights (layers/saving.h).
-  // Data-parallel: only rank 0 writes; other ranks return OkStatus.
-  absl::Status Save(const std::string& path) const;
-  absl::Status SaveWeights(const std::string& path) const;
-  absl::Status LoadWeights(const std::string& path);
+  // Model files (Keras' model.save, save_weights, load_weights and load_model) are the free
+  // functions of //saving (saving/model_file.h), so that //layers does not link HDF5.
 
-  // What an exact resumption needs besides the weights and the optimizer's state.
+  // What an exact resumption needs besides the weights and the optimizer's state (model files
+  // keep it: saving::SaveModel, saving::LoadModel).
   struct TrainingState {
     std::string rng;              // the generator's state (std::mt19937_64's text form)
     std::vector<uint64_t> order;  // the sample order the next epoch's shuffle starts from

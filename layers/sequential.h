@@ -28,7 +28,7 @@ class Sequential : public Model {
 
   // Keras' model.build(): the chain Input -> layers[0] -> ... -> layers[n-1], every layer's
   // weights created from the model's generator in order (errors name the layer). Enough for
-  // Predict and SaveWeights; Compile builds too.
+  // Predict and saving::SaveWeights; Compile builds too.
   //
   // Keras' masking: a mask made by Embedding(mask_zero=true) or Masking travels through the
   // layers that support masks (an error names the first that does not) until a recurrent layer

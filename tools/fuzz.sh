@@ -12,15 +12,17 @@ seconds="${1:-20}"
 [[ "$seconds" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "fuzz: SECONDS must be an integer in [1, 999999], got '$seconds'" >&2; exit 2; }
 shift $(($# > 0 ? 1 : 0))
 
-# The model-file loader needs the library whole: autograd (oneDNN, OpenMP), layers, io, HDF5.
+# The model-file loader needs the library whole: autograd (oneDNN, OpenMP), layers, saving, io,
+# HDF5.
 AUTOGRAD="$(ls autograd/*.cc | grep -v _test.cc | tr '\n' ' ')"
 LAYERS="$(ls layers/*.cc | grep -v -e _test.cc -e _main.cc | tr '\n' ' ')"
+SAVING="$(ls saving/*.cc | grep -v -e _test.cc -e _main.cc | tr '\n' ' ')"
 TEXT="datasets/preprocessing.cc datasets/airline.cc datasets/imdb.cc datasets/text.cc datasets/csv.cc datasets/files.cc"
 declare -A SOURCES=(
   [csv_fuzz]="datasets/csv.cc datasets/files.cc"
   [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
   [flags_fuzz]="experiments/command_line.cc experiments/flagfiles.cc"
-  [model_file_fuzz]="$LAYERS $AUTOGRAD $TEXT io/atomic_file.cc io/isolated.cc io/json_nesting.cc"
+  [model_file_fuzz]="$LAYERS $SAVING $AUTOGRAD $TEXT io/atomic_file.cc io/isolated.cc io/json_nesting.cc"
   [predict_lines_fuzz]="tools/predict_lines.cc $TEXT autograd/random.cc autograd/tensor.cc io/json_nesting.cc"
 )
 declare -A LIBS=(

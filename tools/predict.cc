@@ -23,7 +23,7 @@
 #include "datasets/preprocessing.h"
 #include "experiments/command_line.h"
 #include "layers/embedding.h"
-#include "layers/saving.h"
+#include "saving/model_file.h"
 #include "tools/predict_lines.h"
 
 using BatchSize = experiments::IntIn<1, 100000>;
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
           errno == EBADF ? "closed" : S_ISDIR(input.st_mode) ? "a directory" : "unreadable")));
     }
   }
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(path);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
   if (!model.ok()) return experiments::ExitWithUsageError(model.status());
   const layers::Layer& output = *(*model)->layers().back();
   if (output.output_shape().size() != 1) {

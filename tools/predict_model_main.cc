@@ -14,6 +14,7 @@
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
+#include "saving/model_file.h"
 
 int main(int argc, char** argv) {
   const std::string kind = argc == 3 ? argv[2] : "";
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     if (kind == "other_length") saved.maxlen = p.maxlen + 1;
     model.set_preprocessing(datasets::ToJson(saved));
     absl::Status status = model.Compile("binary_crossentropy", std::make_unique<autograd::Adam>());
-    if (status.ok()) status = model.Save(argv[1]);
+    if (status.ok()) status = saving::SaveModel(model, argv[1]);
     if (!status.ok()) std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
     return status.ok() ? 0 : 1;
   }
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
       status.ok() ? model.Fit(*x, y, layers::FitOptions().epochs(60).batch_size(4).verbose(0))
                   : absl::StatusOr<layers::History>(status);
   model.set_preprocessing(datasets::ToJson(p));
-  if (history.ok()) status = model.Save(argv[1]);
+  if (history.ok()) status = saving::SaveModel(model, argv[1]);
   if (!history.ok() || !status.ok()) {
     std::fprintf(stderr, "%s\n",
                  std::string((history.ok() ? status : history.status()).message()).c_str());

@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "experiments/command_line.h"
 #include "layers/config.h"
-#include "layers/saving.h"
+#include "saving/model_file.h"
 
 ABSL_FLAG(std::string, model, "", "the model file (model.save's HDF5, from Keras or this library)");
 ABSL_FLAG(bool, weights, false, "also list every weight: its name in the file and its shape");
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     return experiments::ExitWithUsageError(absl::InvalidArgumentError(
         "--model is required: a model file (model.save's HDF5), e.g. --model=$PWD/imdb_lstm.h5"));
   }
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(path);
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
   if (!model.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(model.status().message()).c_str());
     return 1;

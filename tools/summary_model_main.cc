@@ -13,6 +13,7 @@
 #include "layers/model.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
+#include "saving/model_file.h"
 
 namespace {
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<layers::Real>(i % 20);
   for (size_t i = 0; i < y.size(); ++i) y.data()[i] = static_cast<layers::Real>(i % 2);
   if (!Check(sequential.Fit(x, y, layers::FitOptions().epochs(1).verbose(0)).status()) ||
-      !Check(sequential.Save(dir + "/sequential.h5"))) {
+      !Check(saving::SaveModel(sequential, dir + "/sequential.h5"))) {
     return 1;
   }
 
@@ -57,8 +58,9 @@ int main(int argc, char** argv) {
                       {Named(layers::Dense(1), "a")(shared(left)),
                        Named(layers::Dense(1), "b")(shared(right))},
                       1, "two_heads");
-  if (!Check(graph.Compile(std::vector<std::string>{"mse", "mse"}, std::make_unique<autograd::Adam>(), {}, {1.0, 0.5})) ||
-      !Check(graph.Save(dir + "/graph.h5"))) {
+  if (!Check(graph.Compile(std::vector<std::string>{"mse", "mse"},
+                           std::make_unique<autograd::Adam>(), {}, {1.0, 0.5})) ||
+      !Check(saving::SaveModel(graph, dir + "/graph.h5"))) {
     return 1;
   }
 
@@ -67,5 +69,5 @@ int main(int argc, char** argv) {
   layers::Model plain({words},
                       {Named(layers::Dense(1), "dense")(Named(layers::GRU(2), "gru")(embedded))},
                       2, "plain");
-  return Check(plain.Save(dir + "/plain.h5")) ? 0 : 1;
+  return Check(saving::SaveModel(plain, dir + "/plain.h5")) ? 0 : 1;
 }

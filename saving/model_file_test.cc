@@ -1,4 +1,4 @@
-#include "layers/saving.h"
+#include "saving/model_file.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -25,6 +25,7 @@
 #include "layers/embedding.h"
 #include "layers/masking.h"
 #include "layers/recurrent.h"
+#include "layers/sequential.h"
 
 // HDF5 1.10.8 leaks a few of its own allocations when it gives up on a damaged file
 // (CorruptedBytesGiveAnErrorOrTheSameModel): not ours to free. Read by LeakSanitizer in the
@@ -79,8 +80,8 @@ void ExpectRoundTrip(const std::string& name, const Builder& build, const Array&
   SCOPED_TRACE(name);
   auto model = Trained(build, x, y);
   const std::string path = TempPath(name + ".h5");
-  ASSERT_TRUE(model->Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
+  absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->Summary(), model->Summary());
   EXPECT_EQ((*loaded)->loss(), "binary_crossentropy");
@@ -222,7 +223,7 @@ void WriteAll(const std::string& path, const std::string& bytes) {
 
 // The error of loading `path`, which must fail.
 std::string LoadError(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
   EXPECT_FALSE(loaded.ok());
   return loaded.ok() ? "" : std::string(loaded.status().message());
 }
@@ -231,7 +232,7 @@ TEST(Saving, BadFilesGiveOneClearError) {
   const Array x = Random({4, 5, 3}, -1, 1, 1);
   auto model = Trained(SmallModel, x, Labels({4, 5, 1}));
   const std::string good = TempPath("good.h5");
-  ASSERT_TRUE(model->Save(good).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, good).ok());
   const std::string bytes = ReadAll(good);
 
   const std::string missing = TempPath("missing.h5");
@@ -260,7 +261,7 @@ TEST(Saving, BadFilesGiveOneClearError) {
   Sequential wider(1);
   wider.Add(LSTM(LstmOptions(5).return_sequences(true)), {5, 3});
   wider.Add(TimeDistributed(Dense(1, "sigmoid")));
-  absl::Status status = wider.LoadWeights(good);
+  absl::Status status = saving::LoadWeights(wider, good);
   EXPECT_EQ(status.message(), absl::StrFormat("'%s': layer 'lstm' (LSTM), weight "
                                               "'lstm/lstm_cell/kernel:0': expected shape (3, 20), "
                                               "got (3, 16)",
@@ -268,7 +269,7 @@ TEST(Saving, BadFilesGiveOneClearError) {
   Sequential longer(1);
   SmallModel(longer);
   longer.Add(Dense(2));
-  status = longer.LoadWeights(good);
+  status = saving::LoadWeights(longer, good);
   EXPECT_EQ(status.message(),
             absl::StrFormat("'%s': the layers with weights do not match model 'sequential': "
                             "expected (3: lstm, time_distributed, dense), got (2: lstm, "
@@ -277,7 +278,7 @@ TEST(Saving, BadFilesGiveOneClearError) {
   Sequential other(1);
   other.Add(GRU(RecurrentOptions(4).return_sequences(true)), {5, 3});
   other.Add(TimeDistributed(Dense(1, "sigmoid")));
-  status = other.LoadWeights(good);
+  status = saving::LoadWeights(other, good);
   EXPECT_NE(status.message().find("expected (2: gru, time_distributed), got (2: lstm, "
                                   "time_distributed)"),
             absl::string_view::npos)
@@ -285,13 +286,13 @@ TEST(Saving, BadFilesGiveOneClearError) {
   // The same architecture loads, from a model file or a weights file.
   Sequential same(99);
   SmallModel(same);
-  ASSERT_TRUE(same.LoadWeights(good).ok());
+  ASSERT_TRUE(saving::LoadWeights(same, good).ok());
   EXPECT_EQ(same.GetWeights(), model->GetWeights());
   const std::string weights_only = TempPath("weights.h5");
-  ASSERT_TRUE(model->SaveWeights(weights_only).ok());
+  ASSERT_TRUE(saving::SaveWeights(*model, weights_only).ok());
   Sequential again(98);
   SmallModel(again);
-  ASSERT_TRUE(again.LoadWeights(weights_only).ok());
+  ASSERT_TRUE(saving::LoadWeights(again, weights_only).ok());
   EXPECT_EQ(again.GetWeights(), model->GetWeights());
   EXPECT_NE(LoadError(weights_only).find("expected (a model: the attribute model_config)"),
             std::string::npos);
@@ -354,7 +355,7 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
   const std::string dir = TempPath("killed");
   mkdir(dir.c_str(), 0755);
   const std::string path = dir + "/big.h5";
-  ASSERT_TRUE(big.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(big, path).ok());
   const std::vector<Array> weights = big.GetWeights();
   // The file is built in memory, then written: kill while the bytes are being written until
   // two temporaries are left (a kill may land just after a rename), and check every time.
@@ -364,7 +365,7 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-      for (;;) (void)big.Save(path);
+      for (;;) (void)saving::SaveModel(big, path);
     }
     // Kill as soon as a temporary shows up: while the bytes are being written.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -375,7 +376,7 @@ TEST(Saving, KilledDuringSaveLeavesTheOldFile) {
     int status = 0;
     waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status));
-    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     EXPECT_EQ((*loaded)->GetWeights(), weights);
     temporaries = 0;
@@ -412,8 +413,8 @@ TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
       first.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
   ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
   const std::string path = TempPath("resume.h5");
-  ASSERT_TRUE(first.Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Model>> resumed = LoadModel(path);
+  ASSERT_TRUE(saving::SaveModel(first, path).ok());
+  absl::StatusOr<std::unique_ptr<Model>> resumed = saving::LoadModel(path);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ((*resumed)->GetTrainingState().epochs, 2);
   ASSERT_TRUE((*resumed)->Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
@@ -423,7 +424,7 @@ TEST(Saving, ResumingGivesTheSameWeightsAsNotStopping) {
   build(fresh);
   ASSERT_TRUE(
       fresh.Compile("binary_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
-  ASSERT_TRUE(fresh.LoadWeights(path).ok());
+  ASSERT_TRUE(saving::LoadWeights(fresh, path).ok());
   ASSERT_TRUE(fresh.SetTrainingState(first.GetTrainingState()).ok());
   ASSERT_TRUE(fresh.Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
   EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
@@ -481,8 +482,8 @@ TEST(Saving, ResumingWithEveryOptimizerAndClippingGivesTheSameWeights) {
     ASSERT_TRUE(first.Compile("binary_crossentropy", make(), {"acc"}).ok());
     ASSERT_TRUE(first.Fit(x, y, FitOptions(options).epochs(2)).ok());
     const std::string path = TempPath("resume_optimizer.h5");
-    ASSERT_TRUE(first.Save(path).ok());
-    absl::StatusOr<std::unique_ptr<Model>> resumed = LoadModel(path);
+    ASSERT_TRUE(saving::SaveModel(first, path).ok());
+    absl::StatusOr<std::unique_ptr<Model>> resumed = saving::LoadModel(path);
     ASSERT_TRUE(resumed.ok()) << resumed.status();
     const autograd::Optimizer& loaded = *(*resumed)->optimizer();
     EXPECT_EQ(loaded.name(), first.optimizer()->name());
@@ -495,7 +496,7 @@ TEST(Saving, ResumingWithEveryOptimizerAndClippingGivesTheSameWeights) {
     Sequential fresh(11);
     build(fresh);
     ASSERT_TRUE(fresh.Compile("binary_crossentropy", make(), {"acc"}).ok());
-    ASSERT_TRUE(fresh.LoadWeights(path).ok());
+    ASSERT_TRUE(saving::LoadWeights(fresh, path).ok());
     ASSERT_TRUE(fresh.SetTrainingState(first.GetTrainingState()).ok());
     ASSERT_TRUE(fresh.Fit(x, y, FitOptions(options).epochs(5).initial_epoch(2)).ok());
     EXPECT_NE(fresh.GetWeights(), straight.GetWeights());
@@ -594,14 +595,14 @@ TEST(Saving, CorruptedBytesGiveAnErrorOrTheSameModel) {
   const Array x = Random({4, 5, 3}, -1, 1, 1);
   auto model = Trained(SmallModel, x, Labels({4, 5, 1}));
   const std::string good = TempPath("flip_source.h5"), bad = TempPath("flipped.h5");
-  ASSERT_TRUE(model->Save(good).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, good).ok());
   const std::string bytes = ReadAll(good);
   int refused = 0, loaded_count = 0;
   for (size_t at = 0; at < bytes.size(); at += 97) {
     std::string flipped = bytes;
     flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
     WriteAll(bad, flipped);
-    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(bad);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(bad);
     if (loaded.ok()) {
       // A byte HDF5 does not read, or one inside a stored number: the same architecture and at
       // most one weight value changed (a flipped weight loads as that value, as in Keras).
@@ -704,8 +705,7 @@ void ReplaceDataset(const std::string& path, const std::string& dataset_path,
   H5Pclose(creation);
   ASSERT_GE(dataset, 0);
   if (!values.empty()) {
-    ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
-              0);
+    ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
   }
   H5Dclose(dataset);
   H5Sclose(space);
@@ -721,10 +721,10 @@ TEST(HostileFiles, DeeplyNestedJsonIsRefusedBeforeParsing) {
   const std::string path = TempPath("deep.h5");
   for (const char* attribute : {"model_config", "training_config", "preprocessing"}) {
     SCOPED_TRACE(attribute);
-    ASSERT_TRUE(model->Save(path).ok());
-    SetStringAttribute(path, "/", attribute,
-                       R"({"class_name": "Sequential", "config": {"layers": )" + Nested(100000) +
-                           "}}");
+    ASSERT_TRUE(saving::SaveModel(*model, path).ok());
+    SetStringAttribute(
+        path, "/", attribute,
+        R"({"class_name": "Sequential", "config": {"layers": )" + Nested(100000) + "}}");
     EXPECT_EQ(LoadError(path),
               absl::StrFormat("'%s': attribute '%s': JSON nested more than 64 levels deep (at "
                               "byte 112): not a configuration this library writes",
@@ -737,7 +737,7 @@ TEST(HostileFiles, DeclaredSizesAreCheckedAgainstTheStoredData) {
   auto model = Trained(SmallModel, x, Labels({4, 5, 1}));
   const std::string path = TempPath("declared.h5");
   // training_state/order declaring 2^32 values and storing none (was: std::bad_alloc).
-  ASSERT_TRUE(model->Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
   // Chunked (a chunk index declares what it likes), as Keras never writes: refused.
   ReplaceDataset(path, "/training_state/order", {hsize_t{1} << 32}, {}, H5T_STD_U64LE,
                  /*chunked=*/true);
@@ -746,14 +746,14 @@ TEST(HostileFiles, DeclaredSizesAreCheckedAgainstTheStoredData) {
                             "stored in the file, as Keras writes), got (a chunked one)",
                             path));
   // Contiguous, declaring 2^26 indices (512 MB) and storing none.
-  ASSERT_TRUE(model->Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
   ReplaceDataset(path, "/training_state/order", {hsize_t{1} << 26}, {}, H5T_STD_U64LE);
   EXPECT_EQ(LoadError(path),
             absl::StrFormat("'%s': training_state, weight 'order': expected (the 67108864 "
                             "values it declares), got (0 bytes stored): the file is damaged",
                             path));
   // A weight declaring more values than it stores.
-  ASSERT_TRUE(model->Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
   ReplaceDataset(path, "/model_weights/lstm/lstm/lstm_cell/bias:0", {hsize_t{1} << 30}, {});
   EXPECT_EQ(LoadError(path),
             absl::StrFormat("'%s': layer 'lstm', weight 'lstm/lstm_cell/bias:0': expected (the "
@@ -762,7 +762,7 @@ TEST(HostileFiles, DeclaredSizesAreCheckedAgainstTheStoredData) {
                             path));
   // Data in another file (an external file list: here /dev/zero, never opened by the test):
   // refused before anything is read.
-  ASSERT_TRUE(model->Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
   {
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     ASSERT_GE(file, 0);
@@ -794,10 +794,11 @@ TEST(HostileFiles, AConfigLargerThanTheStoredWeightsIsRefusedAtOnce) {
   small.Add(Dense(1, "sigmoid"));
   ASSERT_TRUE(small.Compile("binary_crossentropy", std::make_unique<autograd::Adam>()).ok());
   const std::string path = TempPath("lstm12000.h5");
-  ASSERT_TRUE(small.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(small, path).ok());
   const std::string config = LayerToConfig(small.layer(0), &small.input_shape()).dump();
-  std::string huge = R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [)" +
-                     config + "," + LayerToConfig(small.layer(1)).dump() + "]}}";
+  std::string huge =
+      R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [)" + config +
+      "," + LayerToConfig(small.layer(1)).dump() + "]}}";
   const size_t units = huge.find("\"units\":12,");
   ASSERT_NE(units, std::string::npos);
   huge.replace(units, std::string("\"units\":12,").size(), "\"units\":12000,");
@@ -831,7 +832,7 @@ TEST(HostileFiles, NonFiniteWeightsAndOptimizerStateAreRefused) {
             "optimizer_weights, weight 'Adam/time_distributed/kernel/m:0'"}}) {
     for (const float bad : {nan, inf, -inf}) {
       SCOPED_TRACE(dataset);
-      ASSERT_TRUE(model->Save(path).ok());
+      ASSERT_TRUE(saving::SaveModel(*model, path).ok());
       std::vector<float> values(kernel.size(), 0.5f);
       values[2] = bad;
       ReplaceDataset(path, dataset, dims, values);
@@ -853,17 +854,17 @@ TEST(HostileFiles, LargeStringsSaveAndLoadUpToTheLimit) {
   ASSERT_GT(preprocessing.size(), size_t{2} << 20);
   model->set_preprocessing(preprocessing);
   const std::string path = TempPath("large.h5");
-  ASSERT_TRUE(model->Save(path).ok());
-  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
+  absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->preprocessing(), preprocessing);
   // Past the limit, Save refuses and leaves the old file.
-  model->set_preprocessing(std::string(kMaxModelFileString + 1, ' '));
-  EXPECT_EQ(model->Save(path).message(),
+  model->set_preprocessing(std::string(saving::kMaxModelFileString + 1, ' '));
+  EXPECT_EQ(saving::SaveModel(*model, path).message(),
             absl::StrFormat("cannot save to '%s': attribute preprocessing: 67108865 bytes, more "
                             "than the 67108864 a model file may hold in one string",
                             path));
-  loaded = LoadModel(path);
+  loaded = saving::LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->preprocessing(), preprocessing);
 }
@@ -881,12 +882,12 @@ TEST(HostileFiles, SavingOntoADeviceFifoOrDirectoryIsRefused) {
                                                             {dir, "a directory"}};
   if (have_device) cases.push_back({device, "a character device"});
   for (const auto& [path, kind] : cases) {
-    const std::string expected =
-        absl::StrFormat("cannot write '%s': it is %s, and only a regular file may be replaced: "
-                        "choose a file name",
-                        path, kind);
-    EXPECT_EQ(model->Save(path).message(), expected);
-    EXPECT_EQ(model->SaveWeights(path).message(), expected);
+    const std::string expected = absl::StrFormat(
+        "cannot write '%s': it is %s, and only a regular file may be replaced: "
+        "choose a file name",
+        path, kind);
+    EXPECT_EQ(saving::SaveModel(*model, path).message(), expected);
+    EXPECT_EQ(saving::SaveWeights(*model, path).message(), expected);
   }
   struct stat info {};
   if (have_device) {

@@ -23,11 +23,11 @@
 #include "layers/functional.h"
 #include "layers/model.h"
 #include "layers/recurrent.h"
-#include "layers/saving.h"
 #include "nlohmann/json.hpp"
+#include "saving/model_file.h"
 #include "xtensor/xbuilder.hpp"
 
-// HDF5 1.10.8 leaks a few of its own allocations on damaged files (see saving_test.cc).
+// HDF5 1.10.8 leaks a few of its own allocations on damaged files (see model_file_test.cc).
 extern "C" const char* __lsan_default_suppressions() { return "leak:libhdf5_serial.so\n"; }
 
 namespace layers {
@@ -148,9 +148,9 @@ std::unique_ptr<Model> ExpectRoundTrip(const Model& model, const std::string& na
                                        const std::vector<Array>& x) {
   SCOPED_TRACE(name);
   const std::string path = TempPath(name + ".h5");
-  const absl::Status saved = model.Save(path);
+  const absl::Status saved = saving::SaveModel(model, path);
   EXPECT_TRUE(saved.ok()) << saved;
-  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
   EXPECT_TRUE(loaded.ok()) << loaded.status();
   if (!saved.ok() || !loaded.ok()) return nullptr;
   Model& back = **loaded;
@@ -205,16 +205,18 @@ TEST(FunctionalSaving, ImdbLstmRoundTripAndResume) {
   std::unique_ptr<Model> loaded = ExpectRoundTrip(*model, "imdb_functional", {x});
   ASSERT_NE(loaded, nullptr);
   EXPECT_EQ(loaded->GetTrainingState().epochs, 2);
-  absl::StatusOr<History> going_on = model->Fit(x, y, FitOptions(options).epochs(4).initial_epoch(2));
-  absl::StatusOr<History> resumed = loaded->Fit(x, y, FitOptions(options).epochs(4).initial_epoch(2));
+  absl::StatusOr<History> going_on =
+      model->Fit(x, y, FitOptions(options).epochs(4).initial_epoch(2));
+  absl::StatusOr<History> resumed =
+      loaded->Fit(x, y, FitOptions(options).epochs(4).initial_epoch(2));
   ASSERT_TRUE(going_on.ok() && resumed.ok());
   EXPECT_EQ(resumed->history, going_on->history);
   EXPECT_EQ(loaded->GetWeights(), model->GetWeights());
   // The same weights without the optimizer's state train to other weights: the test can tell.
   auto fresh = build(11);
-  absl::StatusOr<std::unique_ptr<Model>> again = LoadModel(TempPath("imdb_functional.h5"));
+  absl::StatusOr<std::unique_ptr<Model>> again = saving::LoadModel(TempPath("imdb_functional.h5"));
   ASSERT_TRUE(again.ok()) << again.status();
-  ASSERT_TRUE(fresh->LoadWeights(TempPath("imdb_functional.h5")).ok());
+  ASSERT_TRUE(saving::LoadWeights(*fresh, TempPath("imdb_functional.h5")).ok());
   ASSERT_TRUE(fresh->SetTrainingState((*again)->GetTrainingState()).ok());
   ASSERT_TRUE(fresh->Fit(x, y, FitOptions(options).epochs(4).initial_epoch(2)).ok());
   EXPECT_NE(fresh->GetWeights(), model->GetWeights());
@@ -274,8 +276,7 @@ TEST(FunctionalSaving, EncoderDecoderAndItsInferenceModels) {
   ASSERT_TRUE(
       model.Compile("categorical_crossentropy", std::make_unique<autograd::Adam>(), {"acc"}).ok());
   ASSERT_TRUE(
-      model.Fit({source, target}, {one_hot}, FitOptions().epochs(2).batch_size(4).verbose(0))
-          .ok());
+      model.Fit({source, target}, {one_hot}, FitOptions().epochs(2).batch_size(4).verbose(0)).ok());
   std::unique_ptr<Model> loaded = ExpectRoundTrip(model, "seq2seq", {source, target});
   ASSERT_NE(loaded, nullptr);
   // Keras' None for the varying time axes; the encoder's states as extra tensors of the
@@ -309,11 +310,11 @@ TEST(FunctionalSaving, EncoderDecoderAndItsInferenceModels) {
   Model decoder_model({s.decoder_words, h, c}, {step}, 0, "decoder");
   ASSERT_TRUE(decoder_model.status().ok()) << decoder_model.status();
   const std::string path = TempPath("seq2seq_decoder.h5");
-  ASSERT_TRUE(decoder_model.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(decoder_model, path).ok());
   const Json lstm = Entry(ModelConfigOf(path), "decoder_lstm");
   EXPECT_EQ(lstm["inbound_nodes"], Json::parse(R"([[["decoder_embedding", 0, 0, {}],
       ["decoder_h", 0, 0, {}], ["decoder_c", 0, 0, {}]]])"));
-  absl::StatusOr<std::unique_ptr<Model>> decoder_loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> decoder_loaded = saving::LoadModel(path);
   ASSERT_TRUE(decoder_loaded.ok()) << decoder_loaded.status();
   const std::string summary = decoder_model.Summary();
   ASSERT_NE(summary.find("decoder_embedding[1][0]"), std::string::npos) << summary;
@@ -339,12 +340,12 @@ TEST(FunctionalSaving, LayersInTfKerasOrder) {
   Seq2Seq s = MakeSeq2Seq();
   Model model({s.encoder_words, s.decoder_words}, {s.outputs}, 0, "seq2seq_order");
   ASSERT_TRUE(model.status().ok()) << model.status();
-  const std::vector<std::string> keras = {"encoder_words", "decoder_words", "encoder_embedding",
-                                          "decoder_embedding", "encoder_lstm", "decoder_lstm",
+  const std::vector<std::string> keras = {"encoder_words",     "decoder_words", "encoder_embedding",
+                                          "decoder_embedding", "encoder_lstm",  "decoder_lstm",
                                           "decoder_dense"};
   EXPECT_EQ(LayerNames(model), keras);
   const std::string path = TempPath("seq2seq_order.h5");
-  ASSERT_TRUE(model.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(model, path).ok());
   EXPECT_EQ(ReadStringList(path, "/model_weights", "layer_names"), keras);
   // InputLayers have a group with no weights, as in Keras' files.
   EXPECT_EQ(ReadStringList(path, "/model_weights/encoder_words", "weight_names"),
@@ -380,8 +381,10 @@ Model* TwoInTwoOut(std::unique_ptr<Model>& holder, uint64_t seed) {
   holder = std::make_unique<Model>(std::vector<KerasTensor>{left, right},
                                    std::vector<KerasTensor>{out_a, out_b}, seed, "two_heads");
   EXPECT_TRUE(holder->status().ok()) << holder->status();
-  EXPECT_TRUE(
-      holder->Compile(std::vector<std::string>{"mse", "mse"}, std::make_unique<autograd::Adam>(), {}, {1.0, 0.5}).ok());
+  EXPECT_TRUE(holder
+                  ->Compile(std::vector<std::string>{"mse", "mse"},
+                            std::make_unique<autograd::Adam>(), {}, {1.0, 0.5})
+                  .ok());
   return holder.get();
 }
 
@@ -416,16 +419,16 @@ TEST(FunctionalSaving, TwoInputsTwoOutputsSharedLayer) {
   // A list of one loss per output (what Keras writes for compile(loss=[...])) reads the same; a
   // list of another length is refused naming the outputs.
   const std::string edited = TempPath("two_heads_losses.h5");
-  ASSERT_TRUE(model.Save(edited).ok());
+  ASSERT_TRUE(saving::SaveModel(model, edited).ok());
   training["loss"] = Json::parse(R"(["mse", "mse"])");
   SetRootAttribute(edited, "training_config", training.dump());
-  absl::StatusOr<std::unique_ptr<Model>> listed = LoadModel(edited);
+  absl::StatusOr<std::unique_ptr<Model>> listed = saving::LoadModel(edited);
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ((*listed)->losses(), (std::vector<std::string>{"mse", "mse"}));
   EXPECT_EQ((*listed)->loss_weights(), (std::vector<double>{1.0, 0.5}));
   training["loss"] = Json::parse(R"(["mse", "mse", "mse"])");
   SetRootAttribute(edited, "training_config", training.dump());
-  EXPECT_EQ(LoadModel(edited).status().message(),
+  EXPECT_EQ(saving::LoadModel(edited).status().message(),
             absl::StrFormat("'%s': training_config: compile: model 'two_heads' has 2 outputs (a, "
                             "b), but 3 losses were given: give one, or one per output",
                             edited));
@@ -456,12 +459,12 @@ TEST(FunctionalSaving, SharedLayerAndSharedHead) {
 // the call keeps initial_state and constants as None in its kwargs (bidirectional.py 265-350).
 TEST(FunctionalSaving, BidirectionalStates) {
   KerasTensor first = Input({6, 3}, "first"), second = Input({4, 3}, "second");
-  KerasTensors encoder = Named(Bidirectional(LSTM(RecurrentOptions(2).return_state(true))),
-                               "encoder")(first);
+  KerasTensors encoder =
+      Named(Bidirectional(LSTM(RecurrentOptions(2).return_state(true))), "encoder")(first);
   ASSERT_EQ(encoder.size(), 5u);
-  KerasTensor decoded = Named(Bidirectional(LSTM(RecurrentOptions(2).return_sequences(true))),
-                              "decoder")(second, InitialState{encoder[1], encoder[2], encoder[3],
-                                                              encoder[4]});
+  KerasTensor decoded =
+      Named(Bidirectional(LSTM(RecurrentOptions(2).return_sequences(true))), "decoder")(
+          second, InitialState{encoder[1], encoder[2], encoder[3], encoder[4]});
   Model model({first, second}, {decoded, encoder[0]}, 8, "bidirectional_states");
   ASSERT_TRUE(model.status().ok()) << model.status();
   ExpectRoundTrip(model, "bidirectional_states", {Uniform({2, 6, 3}, 1), Uniform({2, 4, 3}, 2)});
@@ -481,7 +484,7 @@ TEST(FunctionalSaving, AModelInsideAModelIsRefusedAtSave) {
   Model outer({outer_in}, {Named(Dense(1), "outer_dense")(LayerPtr(inner)(outer_in))}, 9, "outer");
   ASSERT_TRUE(outer.status().ok()) << outer.status();
   const std::string path = TempPath("nested.h5");
-  EXPECT_EQ(outer.Save(path).message(),
+  EXPECT_EQ(saving::SaveModel(outer, path).message(),
             absl::StrFormat("cannot save to '%s': model 'outer': layer 'inner' is a model inside "
                             "this model, and saving a model nested in another is not "
                             "implemented: save the inner model on its own, or build this model "
@@ -495,14 +498,14 @@ class HostileGraphs : public ::testing::Test {
  protected:
   void SetUp() override {
     TwoInTwoOut(holder_, 1);
-    ASSERT_TRUE(holder_->Save(source_).ok());
+    ASSERT_TRUE(saving::SaveModel(*holder_, source_).ok());
     config_ = ModelConfigOf(source_);
   }
   // Writes `config` as the model_config of a copy of the saved file and loads it.
   absl::StatusOr<std::unique_ptr<Model>> Load(const Json& config) {
-    EXPECT_TRUE(holder_->Save(edited_).ok());
+    EXPECT_TRUE(saving::SaveModel(*holder_, edited_).ok());
     SetRootAttribute(edited_, "model_config", config.dump());
-    return LoadModel(edited_);
+    return saving::LoadModel(edited_);
   }
   std::string Error(const Json& config) {
     absl::StatusOr<std::unique_ptr<Model>> loaded = Load(config);
@@ -712,7 +715,7 @@ TEST(FunctionalSavingDeep, ALongChainLoads) {
   KerasTensor in = Input({4}, "in");
   Model model({in}, {Named(Dense(2), "dense")(in)}, 3, "deep");
   const std::string path = TempPath("deep.h5");
-  ASSERT_TRUE(model.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(model, path).ok());
   Json config = ModelConfigOf(path);
   Json& layers = config["config"]["layers"];
   Json dense = layers[1];
@@ -720,17 +723,18 @@ TEST(FunctionalSavingDeep, ALongChainLoads) {
   std::string previous = "in";
   for (int i = 0; i < 10000; ++i) {
     const std::string name = absl::StrCat("dropout_", i);
-    layers.push_back(Json{{"class_name", "Dropout"},
-                          {"config", Json{{"name", name}, {"rate", 0.5}}},
-                          {"name", name},
-                          {"inbound_nodes", Json::array({Json::array({Json::array(
-                                                {previous, 0, 0, Json::object()})})})}});
+    layers.push_back(
+        Json{{"class_name", "Dropout"},
+             {"config", Json{{"name", name}, {"rate", 0.5}}},
+             {"name", name},
+             {"inbound_nodes",
+              Json::array({Json::array({Json::array({previous, 0, 0, Json::object()})})})}});
     previous = name;
   }
   dense["inbound_nodes"][0][0][0] = previous;
   layers.push_back(dense);
   SetRootAttribute(path, "model_config", config.dump());
-  absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+  absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->layers().size(), 10002u);
   const Array x = Uniform({3, 4}, 1);

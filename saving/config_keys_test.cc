@@ -82,9 +82,9 @@
 #include "layers/model.h"
 #include "layers/pooling.h"
 #include "layers/recurrent.h"
-#include "layers/saving.h"
 #include "layers/sequential.h"
 #include "nlohmann/json.hpp"
+#include "saving/model_file.h"
 
 namespace layers {
 namespace {
@@ -689,7 +689,7 @@ TEST(ConfigKeys, SavedAndLoadedModelsKeepTfKeras211Keys) {
   for (const auto& model : EveryLayerKind()) {
     SCOPED_TRACE(Describe(*model));
     const std::string path = TempPath("config_keys_" + std::to_string(index++) + ".h5");
-    const absl::Status saved = model->Save(path);
+    const absl::Status saved = saving::SaveModel(*model, path);
     ASSERT_TRUE(saved.ok()) << saved;
 
     // What the file holds: model_config's layers, each checked as Keras writes it.
@@ -711,7 +711,7 @@ TEST(ConfigKeys, SavedAndLoadedModelsKeepTfKeras211Keys) {
     }
 
     // What the loaded model writes again.
-    absl::StatusOr<std::unique_ptr<Model>> loaded = LoadModel(path);
+    absl::StatusOr<std::unique_ptr<Model>> loaded = saving::LoadModel(path);
     if (!loaded.ok()) {
       ADD_FAILURE() << "the saved model does not load: " << loaded.status();
       continue;
@@ -732,7 +732,7 @@ TEST(ConfigKeys, SavedModelConfigStartsWithAnInputLayerAsTfKeras211) {
     m.Add(Dense(1, "sigmoid"));
   });
   const std::string path = TempPath("config_keys_input_layer.h5");
-  ASSERT_TRUE(model->Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(*model, path).ok());
   const Json model_config = Json::parse(ReadStringAttribute(path, "model_config"), nullptr, false);
   ASSERT_FALSE(model_config.is_discarded());
   EXPECT_EQ(KeysOf(model_config), (Keys{"class_name", "config"}));
@@ -750,7 +750,6 @@ TEST(ConfigKeys, SavedModelConfigStartsWithAnInputLayerAsTfKeras211) {
   ExpectValue(input, "ragged", "false");
   ExpectValue(input, "name", "\"dense_input\"");
 }
-
 
 // keras/saving/legacy/saving_utils.py model_metadata (161-177): model_config is the class name
 // and model.get_config(); for a graph that is Functional.get_config (keras/engine/functional.py
@@ -782,7 +781,7 @@ TEST(ConfigKeys, FunctionalModelConfigHasTfKeras211Keys) {
   ASSERT_TRUE(model.status().ok()) << model.status();
   ASSERT_TRUE(model.Compile("mse", std::make_unique<autograd::Adam>()).ok());
   const std::string path = TempPath("config_keys_functional.h5");
-  ASSERT_TRUE(model.Save(path).ok());
+  ASSERT_TRUE(saving::SaveModel(model, path).ok());
   const Json model_config = Json::parse(ReadStringAttribute(path, "model_config"), nullptr, false);
   ASSERT_FALSE(model_config.is_discarded());
   EXPECT_EQ(KeysOf(model_config), (Keys{"class_name", "config"}));
@@ -799,8 +798,10 @@ TEST(ConfigKeys, FunctionalModelConfigHasTfKeras211Keys) {
                                              "dense", "dense_1"}));
   // The initializers that carry an id, by where they are: everything else carries none.
   const std::map<std::string, int> kExpectedIds = {
-      {"lstm/kernel_initializer", 4},          {"lstm/recurrent_initializer", 5},
-      {"lstm/bias_initializer", 6},            {"bidirectional/layer/kernel_initializer", 9},
+      {"lstm/kernel_initializer", 4},
+      {"lstm/recurrent_initializer", 5},
+      {"lstm/bias_initializer", 6},
+      {"bidirectional/layer/kernel_initializer", 9},
       {"bidirectional/layer/recurrent_initializer", 10},
       {"bidirectional/layer/bias_initializer", 11}};
   std::map<std::string, int> ids;
@@ -812,12 +813,11 @@ TEST(ConfigKeys, FunctionalModelConfigHasTfKeras211Keys) {
     plain.erase("name");
     plain.erase("inbound_nodes");
     // Take the ids out (checked below), then check the layer's keys as every other test does.
-    for (Json* layer_config : {&plain["config"], plain["config"].contains("layer")
-                                                     ? &plain["config"]["layer"]["config"]
-                                                     : nullptr}) {
+    for (Json* layer_config :
+         {&plain["config"],
+          plain["config"].contains("layer") ? &plain["config"]["layer"]["config"] : nullptr}) {
       if (layer_config == nullptr) continue;
-      const std::string where =
-          layer_config == &plain["config"] ? name : name + "/layer";
+      const std::string where = layer_config == &plain["config"] ? name : name + "/layer";
       for (auto& item : layer_config->items()) {
         if (!item.value().is_object() || !item.value().contains("shared_object_id")) continue;
         EXPECT_EQ(KeysOf(item.value()), (Keys{"class_name", "config", "shared_object_id"}));
@@ -828,7 +828,8 @@ TEST(ConfigKeys, FunctionalModelConfigHasTfKeras211Keys) {
     if (entry.value("class_name", "") == "InputLayer") {
       EXPECT_EQ(KeysOf(entry["config"]),
                 (Keys{"batch_input_shape", "dtype", "sparse", "ragged", "name"}));
-      ExpectValue(entry["config"], "batch_input_shape", name == "seq" ? "[null, 5, 3]" : "[null, 7]");
+      ExpectValue(entry["config"], "batch_input_shape",
+                  name == "seq" ? "[null, 5, 3]" : "[null, 7]");
       EXPECT_EQ(entry["inbound_nodes"], Json::array());
       continue;
     }

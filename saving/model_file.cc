@@ -1,19 +1,10 @@
-#include "layers/saving.h"
+#include "saving/model_file.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <cmath>
-#include <cstdlib>
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -26,55 +17,59 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "io/atomic_file.h"
-#include "io/isolated.h"
 #include "io/json_nesting.h"
 #include "layers/config.h"
 #include "layers/functional.h"
 #include "layers/recurrent.h"
+#include "layers/sequential.h"
+#include "saving/hdf5.h"
 
-namespace layers {
+namespace saving {
 namespace {
+
+// What the Keras layout takes from //layers and from saving/hdf5.h.
+using hdf5::CreateGroup;
+using hdf5::Failed;
+using hdf5::Hid;
+using hdf5::WriteDataset;
+using hdf5::WriteInt64;
+using hdf5::WriteStringList;
+using layers::Array;
+using layers::BatchInputShape;
+using layers::BidirectionalLayer;
+using layers::CallLayer;
+using layers::ConfigReader;
+using layers::Input;
+using layers::InputLayer;
+using layers::Json;
+using layers::KerasTensor;
+using layers::KerasTensors;
+using layers::kMaxLayerSize;
+using layers::kVaries;
+using layers::Layer;
+using layers::LayerFromConfig;
+using layers::LayerFromFile;
+using layers::LayerPtr;
+using layers::LayerToConfig;
+using layers::Model;
+using layers::Node;
+using layers::OptimizerFromConfig;
+using layers::OptimizerToConfig;
+using layers::Quote;
+using layers::Real;
+using layers::RecurrentLayer;
+using layers::Sequential;
+using layers::Shape;
+using layers::Tensor;
+using layers::Weight;
+using layers::WeightsFromFile;
 
 constexpr char kKerasVersion[] = "2.11.0";
 constexpr char kBackend[] = "tensorflow";
-// A hostile file must not make us allocate without bound.
-constexpr hssize_t kMaxListEntries = hssize_t{1} << 20;
 // The most layer calls (nodes) a model file's graph may hold, and tensors one call may take: far
 // above any real model, and what keeps a hostile config from making us build without bound.
 constexpr size_t kMaxGraphNodes = size_t{1} << 16;
 constexpr size_t kMaxNodeTensors = 1024;
-
-
-// Owns one HDF5 identifier and closes it.
-class Hid {
- public:
-  Hid(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Hid() {
-    if (id_ >= 0) close_(id_);
-  }
-  Hid(Hid&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
-  Hid& operator=(Hid&& other) noexcept {
-    if (this != &other) {
-      if (id_ >= 0) close_(id_);
-      id_ = std::exchange(other.id_, -1);
-      close_ = other.close_;
-    }
-    return *this;
-  }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-  // Closes now and reports whether that worked (closing a file writes what is buffered).
-  bool Close() {
-    const herr_t result = id_ >= 0 ? close_(id_) : -1;
-    id_ = -1;
-    return result >= 0;
-  }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
 
 // The floating type of Array in memory, and in the file (float32 as Keras, unless Real is double).
 hid_t MemoryRealType() {
@@ -82,119 +77,20 @@ hid_t MemoryRealType() {
 }
 hid_t FileRealType() { return std::is_same<Real, double>::value ? H5T_IEEE_F64LE : H5T_IEEE_F32LE; }
 
-herr_t KeepInnermost(unsigned /*n*/, const H5E_error2_t* error, void* data) {
-  auto* message = static_cast<std::string*>(data);
-  char minor[160] = "";
-  H5Eget_msg(error->min_num, nullptr, minor, sizeof minor);
-  *message = absl::StrCat(error->desc != nullptr ? error->desc : "", *minor != 0 ? " (" : "", minor,
-                          *minor != 0 ? ")" : "");
-  return 0;
-}
-
-// HDF5's own account of the last failure, its innermost entry; the stack is then cleared.
-std::string Hdf5Message() {
-  std::string message;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, KeepInnermost, &message);
-  H5Eclear2(H5E_DEFAULT);
-  return message.empty() ? "unknown HDF5 error" : message;
-}
-
-// HDF5 prints its error stack to stderr by default; we report through Status instead.
-void SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
-absl::Status Failed(const std::string& what) {
-  return absl::InternalError(absl::StrFormat("%s: %s", what, Hdf5Message()));
-}
-
-// ---- Writing ---------------------------------------------------------------------------------
-
-// A scalar fixed-length string (numpy's bytes, which Keras' loader decodes as UTF-8). Not the
-// variable-length kind h5py writes for a str: HDF5 1.10 reads those through its global heap
-// without checking lengths, and a damaged file crashes the reader (Reader::StringList).
+// A scalar fixed-length string (numpy's bytes, which Keras' loader decodes as UTF-8), of at most
+// kMaxModelFileString bytes.
 absl::Status WriteString(hid_t object, const char* name, const std::string& value) {
   if (value.size() > kMaxModelFileString) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "attribute %s: %d bytes, more than the %d a model file may hold in one string", name,
         value.size(), kMaxModelFileString));
   }
-  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
-  if (!type.ok() || H5Tset_size(type.get(), std::max<size_t>(value.size(), 1)) < 0 ||
-      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
-      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0) {
-    return Failed(absl::StrCat("attribute ", name));
-  }
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose);
-  std::string data = value;
-  data.resize(std::max<size_t>(value.size(), 1), '\0');
-  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), data.data()) < 0) {
-    return Failed(absl::StrCat("attribute ", name));
-  }
-  return absl::OkStatus();
-}
-
-// A list of fixed-length, null-padded strings, as h5py writes numpy's 'S' arrays (Keras'
-// layer_names and weight_names).
-absl::Status WriteStringList(hid_t object, const char* name,
-                             const std::vector<std::string>& values) {
-  size_t width = 1;
-  for (const std::string& value : values) width = std::max(width, value.size());
-  std::string buffer(width * std::max<size_t>(values.size(), 1), '\0');
-  for (size_t i = 0; i < values.size(); ++i) buffer.replace(i * width, values[i].size(), values[i]);
-  Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
-  if (!type.ok() || H5Tset_size(type.get(), width) < 0 ||
-      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0) {
-    return Failed(absl::StrCat("attribute ", name));
-  }
-  const hsize_t dims[1] = {values.size()};
-  Hid space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-  Hid attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose);
-  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), buffer.data()) < 0) {
-    return Failed(absl::StrCat("attribute ", name));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteInt64(hid_t object, const char* name, int64_t value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attribute(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose);
-  if (!attribute.ok() || H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
-    return Failed(absl::StrCat("attribute ", name));
-  }
-  return absl::OkStatus();
-}
-
-// A dataset at `path` under `group` ("lstm/lstm_cell/kernel:0": the groups on the way are
-// created, as h5py does for a name with slashes).
-absl::Status WriteDataset(hid_t group, const std::string& path, hid_t file_type, hid_t memory_type,
-                          const std::vector<hsize_t>& dims, const void* data) {
-  Hid links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  Hid space(dims.empty() ? H5Screate(H5S_SCALAR)
-                         : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-            H5Sclose);
-  if (!links.ok() || H5Pset_create_intermediate_group(links.get(), 1) < 0 || !space.ok()) {
-    return Failed(absl::StrCat("dataset ", path));
-  }
-  Hid dataset(H5Dcreate2(group, path.c_str(), file_type, space.get(), links.get(), H5P_DEFAULT,
-                         H5P_DEFAULT),
-              H5Dclose);
-  if (!dataset.ok() ||
-      H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-    return Failed(absl::StrCat("dataset ", path));
-  }
-  return absl::OkStatus();
+  return hdf5::WriteString(object, name, value);
 }
 
 absl::Status WriteArray(hid_t group, const std::string& path, const Array& value) {
   std::vector<hsize_t> dims(value.shape().begin(), value.shape().end());
   return WriteDataset(group, path, FileRealType(), MemoryRealType(), dims, value.data());
-}
-
-Hid CreateGroup(hid_t parent, const char* name) {
-  return Hid(H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
 }
 
 // Keras' save_weights_to_hdf5_group: layer_names, then a group per layer with weight_names and
@@ -291,8 +187,7 @@ absl::StatusOr<Json> ModelConfig(const Model& model) {
               {"config", Json{{"name", model.name()}, {"layers", layers}}}};
 }
 
-absl::Status WriteModel(hid_t file, const Model& model,
-                        const Model::TrainingState& state) {
+absl::Status WriteModel(hid_t file, const Model& model, const Model::TrainingState& state) {
   absl::StatusOr<Json> model_config = ModelConfig(model);
   if (!model_config.ok()) return model_config.status();
   for (const auto& [name, value] :
@@ -353,309 +248,10 @@ absl::Status WriteModel(hid_t file, const Model& model,
                       {state.order.size()}, state.order.data());
 }
 
-// The bytes of an HDF5 file built in memory. HDF5's core driver keeps the file in one buffer that
-// it allocates through these callbacks and frees at close, after writing the last of it (the
-// superblock's final flags: H5Fget_file_image, taken before close, does not open again).
-struct FileImage {
-  size_t capacity = 0;  // of the driver's buffer
-  std::vector<char> bytes;
-};
-
-void* ImageMalloc(size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
-  static_cast<FileImage*>(udata)->capacity = size;
-  return std::malloc(size);
-}
-void* ImageMemcpy(void* dest, const void* src, size_t size, H5FD_file_image_op_t /*op*/,
-                  void* /*udata*/) {
-  return std::memcpy(dest, src, size);
-}
-void* ImageRealloc(void* buffer, size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
-  static_cast<FileImage*>(udata)->capacity = size;
-  return std::realloc(buffer, size);
-}
-herr_t ImageFree(void* buffer, H5FD_file_image_op_t op, void* udata) {
-  auto* image = static_cast<FileImage*>(udata);
-  if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && buffer != nullptr) {
-    // The buffer grows in steps; the file ends where its superblock (version 2, the 1.8 format,
-    // 8-byte addresses) says: the end-of-file address at byte 28.
-    const char* bytes = static_cast<const char*>(buffer);
-    uint64_t end = 0;
-    if (image->capacity >= 36 && bytes[8] == 2 && bytes[9] == 8) {
-      std::memcpy(&end, bytes + 28, sizeof end);
-    }
-    if (end > 0 && end <= image->capacity) image->bytes.assign(bytes, bytes + end);
-  }
-  std::free(buffer);
-  return 0;
-}
-void* ImageUdataCopy(void* udata) { return udata; }
-herr_t ImageUdataFree(void* /*udata*/) { return 0; }
-
-// Writes through `write` into a new HDF5 file that replaces `path` only once whole and readable.
-// HDF5 builds the file in memory (its core driver, no backing store); the bytes then go through
-// io::AtomicFile. So a failing disk (full, a file-size limit) meets our own write, which removes
-// the temporary and reports, never HDF5's I/O layer, which is left in a state that crashes it
-// when the library closes at exit.
-absl::Status SaveFile(const std::string& path, const std::function<absl::Status(hid_t)>& write) {
-  SilenceHdf5();
-  if (absl::Status status = io::CheckReplaceable(path); !status.ok()) return status;
-  FileImage image;
-  {
-    // The 1.8 file format (read by every HDF5 since 2008, h5py included) stores attributes over
-    // 64 KiB, such as a large vocabulary's preprocessing.
-    H5FD_file_image_callbacks_t callbacks = {ImageMalloc,    ImageMemcpy,    ImageRealloc,
-                                             ImageFree,      ImageUdataCopy, ImageUdataFree,
-                                             &image};
-    Hid access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    if (!access.ok() ||
-        H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
-        H5Pset_fapl_core(access.get(), /*increment=*/size_t{1} << 16, /*backing_store=*/0) < 0 ||
-        H5Pset_file_image_callbacks(access.get(), &callbacks) < 0) {
-      return Failed(absl::StrFormat("cannot save to '%s'", path));
-    }
-    Hid h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose);
-    if (!h5.ok()) return Failed(absl::StrFormat("cannot save to '%s'", path));
-    if (absl::Status status = write(h5.get()); !status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrFormat("cannot save to '%s': %s", path, status.message()));
-    }
-    if (!h5.Close() || image.bytes.empty()) {
-      return Failed(absl::StrFormat("cannot save to '%s'", path));
-    }
-  }
-  absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
-  if (!file.ok()) return file.status();
-  if (absl::Status status =
-          (*file)->Write(std::string_view(image.bytes.data(), image.bytes.size()));
-      !status.ok()) {
-    return status;
-  }
-  return (*file)->Commit([&path](const std::string& temporary) -> absl::Status {
-    Hid h5(H5Fopen(temporary.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!h5.ok())
-      return Failed(absl::StrFormat("'%s' was not written: it does not read back", path));
-    return absl::OkStatus();
-  });
-}
-
-// ---- Reading ---------------------------------------------------------------------------------
-
-// Reads from one open file; every error names it.
-class Reader {
+// The model file's reader: hdf5::Reader with the arrays and JSON attributes of the Keras layout.
+class Reader : public hdf5::Reader {
  public:
-  explicit Reader(std::string path) : path_(std::move(path)), file_(-1, H5Fclose) {}
-
-  absl::Status Open() {
-    SilenceHdf5();
-    struct stat info;
-    if (stat(path_.c_str(), &info) != 0) {
-      return absl::NotFoundError(
-          absl::StrFormat("cannot open model file '%s': %s", path_, std::strerror(errno)));
-    }
-    if (!S_ISREG(info.st_mode)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "'%s': expected (a model file), got (%s)", path_,
-          S_ISDIR(info.st_mode) ? "a directory" : "something that is not a regular file"));
-    }
-    if (H5Fis_hdf5(path_.c_str()) <= 0) {
-      H5Eclear2(H5E_DEFAULT);
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "'%s': expected (an HDF5 file, as model.save writes), got (%d bytes that are not one)",
-          path_, static_cast<int64_t>(info.st_size)));
-    }
-    file_bytes_ = static_cast<size_t>(info.st_size);
-    file_ = Hid(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!file_.ok()) return Error("cannot open it as HDF5: " + Hdf5Message());
-    return absl::OkStatus();
-  }
-
-  hid_t file() const { return file_.get(); }
-  size_t file_bytes() const { return file_bytes_; }
-  const std::string& path() const { return path_; }
-
-  absl::Status Error(const std::string& problem) const {
-    return absl::InvalidArgumentError(absl::StrFormat("'%s': %s", path_, problem));
-  }
-
-  bool HasAttribute(hid_t object, const char* name) const {
-    const htri_t exists = H5Aexists(object, name);
-    H5Eclear2(H5E_DEFAULT);
-    return exists > 0;
-  }
-  bool HasLink(hid_t group, const char* name) const {
-    const htri_t exists = H5Lexists(group, name, H5P_DEFAULT);
-    H5Eclear2(H5E_DEFAULT);
-    return exists > 0;
-  }
-
-  absl::StatusOr<std::vector<std::string>> StringList(hid_t object, const std::string& where,
-                                                      const char* name) const {
-    const std::string what = absl::StrFormat("%s attribute '%s'", where, name);
-    if (!HasAttribute(object, name)) return Error(what + ": expected (it), got (nothing)");
-    Hid attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
-    Hid type(H5Aget_type(attribute.get()), H5Tclose);
-    Hid space(H5Aget_space(attribute.get()), H5Sclose);
-    if (!attribute.ok() || !type.ok() || !space.ok()) return Error(what + ": " + Hdf5Message());
-    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-    if (count == 0) return std::vector<std::string>();  // h5py writes an empty list as floats
-    if (H5Tget_class(type.get()) != H5T_STRING || count < 0 || count > kMaxListEntries) {
-      return Error(
-          absl::StrFormat("%s: expected (a list of strings), got (%d values of another "
-                          "kind)",
-                          what, static_cast<int64_t>(count)));
-    }
-    std::vector<std::string> values;
-    if (H5Tis_variable_str(type.get()) > 0) {
-      // HDF5 1.10.8 follows a variable-length string's heap reference without bounds: a damaged
-      // file crashes it (H5HG_read). Files from this library never hold them.
-      return Error(absl::StrFormat(
-          "%s: expected (fixed-length strings, as this library writes), got (variable-length "
-          "ones, as h5py writes for Python str, which HDF5 1.10 cannot read safely from an "
-          "untrusted file); re-save the model with this library",
-          what));
-    } else {
-      const size_t width = H5Tget_size(type.get());
-      if (width == 0 || width > kMaxModelFileString) {
-        return Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (%d)", what,
-                                     kMaxModelFileString, width));
-      }
-      // Read as stored (null-padded or null-terminated), then cut at the first NUL.
-      std::string buffer(width * count, '\0');
-      if (H5Aread(attribute.get(), type.get(), buffer.data()) < 0) {
-        return Error(what + ": " + Hdf5Message());
-      }
-      for (hssize_t i = 0; i < count; ++i) {
-        std::string value = buffer.substr(i * width, width);
-        values.push_back(value.substr(0, value.find('\0')));
-      }
-    }
-    return values;
-  }
-
-  absl::StatusOr<std::string> String(hid_t object, const std::string& where,
-                                     const char* name) const {
-    absl::StatusOr<std::vector<std::string>> values = StringList(object, where, name);
-    if (!values.ok()) return values.status();
-    if (values->size() != 1) {
-      return Error(absl::StrFormat("%s attribute '%s': expected (one string), got (%d)", where,
-                                   name, values->size()));
-    }
-    return (*values)[0];
-  }
-
-  absl::StatusOr<int64_t> Int64(hid_t object, const std::string& where, const char* name) const {
-    const std::string what = absl::StrFormat("%s attribute '%s'", where, name);
-    if (!HasAttribute(object, name)) return Error(what + ": expected (it), got (nothing)");
-    Hid attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
-    Hid type(H5Aget_type(attribute.get()), H5Tclose);
-    Hid space(H5Aget_space(attribute.get()), H5Sclose);
-    int64_t value = 0;
-    if (!attribute.ok() || H5Tget_class(type.get()) != H5T_INTEGER ||
-        H5Sget_simple_extent_npoints(space.get()) != 1 ||
-        H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
-      H5Eclear2(H5E_DEFAULT);
-      return Error(what + ": expected (one integer), got (something else)");
-    }
-    return value;
-  }
-
-  struct OpenDataset {
-    Hid dataset, type, space;
-  };
-  // The dataset `path` under `group`, with its type and extent; errors name `what`.
-  absl::StatusOr<OpenDataset> Open(hid_t group, const std::string& path,
-                                   const std::string& what) const {
-    Hid dataset(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!dataset.ok()) {
-      H5Eclear2(H5E_DEFAULT);
-      return Error(what + ": expected (a dataset), got (nothing under that name)");
-    }
-    Hid type(H5Dget_type(dataset.get()), H5Tclose);
-    Hid space(H5Dget_space(dataset.get()), H5Sclose);
-    if (!type.ok() || !space.ok()) {
-      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
-    }
-    return OpenDataset{std::move(dataset), std::move(type), std::move(space)};
-  }
-
-  // The dataset `path` under `group`, of numbers shaped `expected` (empty `expected`: scalar),
-  // read as `memory_type` into `data` (sized by the caller).
-  absl::Status Dataset(hid_t group, const std::string& where, const std::string& path,
-                       const Shape& expected, H5T_class_t kind, hid_t memory_type,
-                       void* data) const {
-    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
-    absl::StatusOr<OpenDataset> opened = Open(group, path, what);
-    if (!opened.ok()) return opened.status();
-    const Hid &dataset = opened->dataset, &type = opened->type, &space = opened->space;
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (rank < 0 || rank > 8) {
-      return Error(what + ": expected (an array), got (an unreadable one): " + Hdf5Message());
-    }
-    std::vector<hsize_t> dims(rank);
-    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    const Shape got(dims.begin(), dims.end());
-    if (got != expected) {
-      return Error(absl::StrFormat("%s: expected shape %s, got %s", what,
-                                   autograd::ShapeString(expected), autograd::ShapeString(got)));
-    }
-    if (H5Tget_class(type.get()) != kind) {
-      return Error(absl::StrFormat("%s: expected (%s), got (another type)", what,
-                                   kind == H5T_FLOAT ? "floating-point numbers" : "integers"));
-    }
-    if (absl::Status status = CheckStored(dataset.get(), type.get(), space.get(), what);
-        !status.ok()) {
-      return status;
-    }
-    if (H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-      return Error(absl::StrFormat("%s: %s", what, Hdf5Message()));
-    }
-    return absl::OkStatus();
-  }
-
-  // A dataset's declared values must all be stored: a few bytes of file cannot make us allocate
-  // gigabytes, and what is not stored would read as made-up fill values.
-  // Only the layouts Keras and this library write, contiguous or compact, stored in this file:
-  // a chunk index or an external file list (data in another file, /dev/zero or a FIFO) declares
-  // sizes the file does not hold.
-  absl::Status CheckStored(hid_t dataset, hid_t type, hid_t space, const std::string& what) const {
-    Hid creation(H5Dget_create_plist(dataset), H5Pclose);
-    const H5D_layout_t layout = creation.ok() ? H5Pget_layout(creation.get()) : H5D_LAYOUT_ERROR;
-    const int external = creation.ok() ? H5Pget_external_count(creation.get()) : -1;
-    H5Eclear2(H5E_DEFAULT);
-    if ((layout != H5D_CONTIGUOUS && layout != H5D_COMPACT) || external != 0) {
-      return Error(absl::StrFormat(
-          "%s: expected (a contiguous dataset stored in the file, as Keras writes), got (%s)",
-          what,
-          external > 0                ? "one whose data lies in other files"
-          : layout == H5D_CHUNKED     ? "a chunked one"
-          : layout == H5D_VIRTUAL     ? "a virtual one"
-                                      : "an unreadable layout"));
-    }
-    const hssize_t count = H5Sget_simple_extent_npoints(space);
-    const size_t element = H5Tget_size(type);
-    const hsize_t stored = H5Dget_storage_size(dataset);
-    H5Eclear2(H5E_DEFAULT);
-    if (count < 0 || element == 0 || static_cast<hsize_t>(count) > stored / element) {
-      return Error(absl::StrFormat(
-          "%s: expected (the %d values it declares), got (%d bytes stored): the file is damaged",
-          what, static_cast<int64_t>(count), static_cast<uint64_t>(stored)));
-    }
-    return absl::OkStatus();
-  }
-
-  // The number of values of the dataset `path` under `group`, once checked to be stored.
-  absl::StatusOr<size_t> StoredValues(hid_t group, const std::string& where,
-                                      const std::string& path) const {
-    const std::string what = absl::StrFormat("%s, weight '%s'", where, path);
-    absl::StatusOr<OpenDataset> opened = Open(group, path, what);
-    if (!opened.ok()) return opened.status();
-    if (absl::Status status =
-            CheckStored(opened->dataset.get(), opened->type.get(), opened->space.get(), what);
-        !status.ok()) {
-      return status;
-    }
-    return static_cast<size_t>(H5Sget_simple_extent_npoints(opened->space.get()));
-  }
+  explicit Reader(std::string path) : hdf5::Reader(std::move(path), kMaxModelFileString) {}
 
   // Weights and optimizer state: floating-point and finite (a NaN loaded is a NaN predicted).
   absl::StatusOr<Array> ReadArray(hid_t group, const std::string& where, const std::string& path,
@@ -690,17 +286,6 @@ class Reader {
     }
     return parsed;
   }
-
-  Hid OpenGroup(hid_t parent, const char* name) const {
-    Hid group(H5Gopen2(parent, name, H5P_DEFAULT), H5Gclose);
-    if (!group.ok()) H5Eclear2(H5E_DEFAULT);
-    return group;
-  }
-
- private:
-  std::string path_;
-  size_t file_bytes_ = 0;
-  Hid file_;
 };
 
 // The number of weight values stored under `group` (Keras' layout), each dataset checked to hold
@@ -838,13 +423,13 @@ absl::Status ReadTrainingState(const Reader& reader, Model& model) {
   absl::StatusOr<size_t> count = reader.StoredValues(group.get(), "training_state", "order");
   if (!count.ok()) return count.status();
   if (*count > reader.file_bytes() / sizeof(uint64_t)) {
-    return reader.Error("training_state, weight 'order': expected (at most one index per 8 bytes "
-                        "of the file), got (more): the file is damaged");
+    return reader.Error(
+        "training_state, weight 'order': expected (at most one index per 8 bytes "
+        "of the file), got (more): the file is damaged");
   }
   state.order.resize(*count);
-  if (absl::Status status =
-          reader.Dataset(group.get(), "training_state", "order", {*count},
-                         H5T_INTEGER, H5T_NATIVE_UINT64, state.order.data());
+  if (absl::Status status = reader.Dataset(group.get(), "training_state", "order", {*count},
+                                           H5T_INTEGER, H5T_NATIVE_UINT64, state.order.data());
       !status.ok()) {
     return status;
   }
@@ -876,9 +461,8 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model
   }
   // Null (every output weighs 1) or one number per output.
   std::vector<double> loss_weights;
-  const Json& weights = training.is_object() && training.contains("loss_weights")
-                            ? training["loss_weights"]
-                            : Json();
+  const Json& weights =
+      training.is_object() && training.contains("loss_weights") ? training["loss_weights"] : Json();
   if (weights.is_array()) {
     config.Ignore("loss_weights");
     for (const Json& weight : weights) {
@@ -1129,9 +713,9 @@ absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::stri
                       data[1].get<int64_t>() >= 0 && data[2].is_number_integer() &&
                       data[2].get<int64_t>() >= 0;
   if (!shaped) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: expected ([layer name, node index, tensor index%s]), got (%s)", what,
-        kwargs ? ", {}" : "", Quote(data)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: expected ([layer name, node index, tensor index%s]), got (%s)", what,
+                        kwargs ? ", {}" : "", Quote(data)));
   }
   if (data.size() == 4) {
     const Json& arguments = data[3];
@@ -1147,12 +731,10 @@ absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::stri
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: the call's keyword argument '%s' (value %s) is not one this library reads: "
           "expected ({}%s)",
-          what, key, Quote(value),
-          state_kwargs ? ", or initial_state and constants null" : ""));
+          what, key, Quote(value), state_kwargs ? ", or initial_state and constants null" : ""));
     }
   }
-  return TensorReference{data[0].get<std::string>(), data[1].get<size_t>(),
-                         data[2].get<size_t>()};
+  return TensorReference{data[0].get<std::string>(), data[1].get<size_t>(), data[2].get<size_t>()};
 }
 
 // Keras' reconstruct_from_config: a Functional model_config -> the graph, built as the file's
@@ -1160,13 +742,12 @@ absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::stri
 // first call).
 absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader,
                                                             const Json& model_config) {
-  const std::string model_where = absl::StrFormat(
-      "'%s': model_config (%s)", reader.path(), model_config["class_name"].get<std::string>());
+  const std::string model_where = absl::StrFormat("'%s': model_config (%s)", reader.path(),
+                                                  model_config["class_name"].get<std::string>());
   for (const auto& [key, value] : model_config.items()) {
     if (key != "class_name" && key != "config") {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: key '%s' (value %s) is not one this library reads", model_where, key,
-          Quote(value)));
+          "%s: key '%s' (value %s) is not one this library reads", model_where, key, Quote(value)));
     }
   }
   const Json empty_object = Json::object(), empty_array = Json::array();
@@ -1183,9 +764,9 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
   if (absl::Status status = top.Finish(); !status.ok()) return status;
   const Json& entries = config["layers"];
   if (entries.empty() || entries.size() > kMaxGraphNodes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s, config key 'layers': expected (1 to %d layers), got (%d)", model_where,
-        kMaxGraphNodes, entries.size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s, config key 'layers': expected (1 to %d layers), got (%d)", model_where,
+                        kMaxGraphNodes, entries.size()));
   }
 
   // First every layer, with its inbound nodes parsed (as Keras: an entry may name a layer that
@@ -1226,9 +807,9 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
     }
     const Json& layer_config = entry["config"];
     if (layer_config.value("name", Json(layer_name)) != Json(layer_name)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: expected (its config's name to be its name), got (config name %s)",
-          file_layer.where, Quote(layer_config["name"])));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: expected (its config's name to be its name), got (config name %s)",
+                          file_layer.where, Quote(layer_config["name"])));
     }
     if (!by_name.emplace(layer_name, i).second) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -1291,9 +872,9 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
     for (size_t k = 0; k < inbound.size(); ++k) {
       const Json& node = inbound[k];
       if (!node.is_array() || node.empty() || node.size() > kMaxNodeTensors) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s, inbound node %d: expected (a list of 1 to %d tensors), got (%s)",
-            file_layer.where, k, kMaxNodeTensors, Quote(node)));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s, inbound node %d: expected (a list of 1 to %d tensors), got (%s)",
+                            file_layer.where, k, kMaxNodeTensors, Quote(node)));
       }
       std::vector<TensorReference> references;
       for (size_t t = 0; t < node.size(); ++t) {
@@ -1313,15 +894,14 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
     auto it = by_name.find(reference.layer);
     if (it == by_name.end()) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: it names layer '%s', which the model_config does not have", what,
-          reference.layer));
+          "%s: it names layer '%s', which the model_config does not have", what, reference.layer));
     }
     const FileLayer& from = layers[it->second];
     const size_t count = from.input ? 1 : from.nodes.size();
     if (reference.node >= count) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: it names node %d of layer '%s', which has %d (indices from 0)", what,
-          reference.node, reference.layer, count));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: it names node %d of layer '%s', which has %d (indices from 0)", what,
+                          reference.node, reference.layer, count));
     }
     return it->second;
   };
@@ -1347,8 +927,8 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
     }
     for (size_t t = 0; t < layers[i].nodes[k].size(); ++t) {
       const TensorReference& reference = layers[i].nodes[k][t];
-      absl::StatusOr<size_t> from =
-          resolve(reference, absl::StrFormat("%s, inbound node %d, tensor %d", layers[i].where, k, t));
+      absl::StatusOr<size_t> from = resolve(
+          reference, absl::StrFormat("%s, inbound node %d, tensor %d", layers[i].where, k, t));
       if (!from.ok()) return from.status();
       sources[n].push_back(*from);
       if (layers[*from].input) continue;
@@ -1417,20 +997,21 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
     Json list = config[key];
     if (!list.empty() && list[0].is_string()) list = Json::array({list});
     if (list.empty() || list.size() > kMaxGraphNodes) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s, config key '%s': expected (1 to %d tensors), got (%d)", model_where, key,
-          kMaxGraphNodes, list.size()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s, config key '%s': expected (1 to %d tensors), got (%d)", model_where,
+                          key, kMaxGraphNodes, list.size()));
     }
     for (size_t t = 0; t < list.size(); ++t) {
-      const std::string what = absl::StrFormat("%s, config key '%s', tensor %d", model_where, key, t);
+      const std::string what =
+          absl::StrFormat("%s, config key '%s', tensor %d", model_where, key, t);
       absl::StatusOr<TensorReference> reference = ParseReference(list[t], what, false, false);
       if (!reference.ok()) return reference.status();
       absl::StatusOr<size_t> from = resolve(*reference, what);
       if (!from.ok()) return from.status();
       if (input && !layers[*from].input) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s: expected (an InputLayer), got (layer '%s' (%s))", what, reference->layer,
-            layers[*from].layer->type()));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: expected (an InputLayer), got (layer '%s' (%s))", what,
+                            reference->layer, layers[*from].layer->type()));
       }
       const KerasTensors& given = layers[*from].outputs[reference->node];
       if (reference->tensor >= given.size()) {
@@ -1463,48 +1044,30 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
 
 }  // namespace
 
-absl::Status Model::Save(const std::string& path) const {
-  if (!built_) {
+absl::Status SaveModel(const Model& model, const std::string& path) {
+  if (!model.built()) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)", name(),
-        path));
+        "cannot save model '%s' to '%s': it has no weights yet (compile or build it first)",
+        model.name(), path));
   }
-  if (!is_chief()) return absl::OkStatus();  // rank 0 writes for the whole job
-  const TrainingState state = GetTrainingState();
-  return SaveFile(path, [&](hid_t file) { return WriteModel(file, *this, state); });
+  if (!model.is_chief()) return absl::OkStatus();  // rank 0 writes for the whole job
+  const Model::TrainingState state = model.GetTrainingState();
+  return hdf5::WriteFile(path, [&](hid_t file) { return WriteModel(file, model, state); });
 }
 
-absl::Status Model::SaveWeights(const std::string& path) const {
-  if (!built_) {
+absl::Status SaveWeights(const Model& model, const std::string& path) {
+  if (!model.built()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "cannot save the weights of model '%s' to '%s': it has none yet (compile or build it "
         "first)",
-        name(), path));
+        model.name(), path));
   }
-  if (!is_chief()) return absl::OkStatus();
+  if (!model.is_chief()) return absl::OkStatus();
   // Keras' save_weights: the weights' layout at the root of the file.
-  return SaveFile(path, [&](hid_t file) { return WriteWeights(file, *this); });
+  return hdf5::WriteFile(path, [&](hid_t file) { return WriteWeights(file, model); });
 }
 
 namespace {
-
-// HDF5 1.10 is not hardened against hostile files: some damaged ones crash its parser (reads out
-// of bounds) or make it loop, instead of giving an error. So a file is read first in a forked
-// child (io::SurvivesInChild); only when the child finished, with the file read or with one of
-// our errors, does this process read it (and meet the same result). Costs a second read of the
-// file: milliseconds for the experiments' models.
-absl::Status ReadInChildFirst(const std::string& path, const std::function<absl::Status()>& read) {
-  // One of several processes of an Open MPI job: its transports may forbid fork() (memory
-  // registered for RDMA is missing in a child), so the file is read directly.
-  if (const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE"); ranks != nullptr && std::atoi(ranks) > 1) {
-    return absl::OkStatus();
-  }
-  absl::Status status = io::SurvivesInChild([&] { return read().ok(); }, /*seconds=*/120,
-                                            absl::StrFormat("HDF5 reading '%s'", path));
-  if (status.ok()) return status;
-  return absl::DataLossError(absl::StrFormat("'%s': the file is damaged: %s; nothing was loaded",
-                                             path, status.message()));
-}
 
 absl::Status ReadWeightsFile(const std::string& path, Model& model) {
   Reader reader(path);
@@ -1575,23 +1138,25 @@ absl::StatusOr<std::unique_ptr<Model>> ReadModelFile(const std::string& path) {
 
 }  // namespace
 
-absl::Status Model::LoadWeights(const std::string& path) {
-  if (!built_) {
-    if (absl::Status status = Build(); !status.ok()) return status;
+absl::Status LoadWeights(Model& model, const std::string& path) {
+  if (!model.built()) {
+    if (absl::Status status = model.Build(); !status.ok()) return status;
   }
-  if (absl::Status status = ReadInChildFirst(path, [&] { return ReadWeightsFile(path, *this); });
+  if (absl::Status status =
+          hdf5::ReadInChildFirst(path, [&] { return ReadWeightsFile(path, model); });
       !status.ok()) {
     return status;
   }
-  return ReadWeightsFile(path, *this);
+  return ReadWeightsFile(path, model);
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path) {
-  if (absl::Status status = ReadInChildFirst(path, [&] { return ReadModelFile(path).status(); });
+  if (absl::Status status =
+          hdf5::ReadInChildFirst(path, [&] { return ReadModelFile(path).status(); });
       !status.ok()) {
     return status;
   }
   return ReadModelFile(path);
 }
 
-}  // namespace layers
+}  // namespace saving

@@ -1,4 +1,4 @@
-// A small model saved, resumed and printed in separate processes, for model_file_test.sh:
+// A small model saved, resumed and printed in separate processes, for model_file_processes_test.sh:
 //   model_file_main fit EPOCHS OUT.h5             train from scratch, save
 //   model_file_main resume IN.h5 EPOCHS OUT.h5    load, train up to EPOCHS in all, save
 //   model_file_main print IN.h5                   every weight, bit for bit (hex floats)
@@ -11,7 +11,8 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/recurrent.h"
-#include "layers/saving.h"
+#include "layers/sequential.h"
+#include "saving/model_file.h"
 
 namespace {
 
@@ -49,7 +50,7 @@ int Train(layers::Model& model, size_t epochs, const std::string& out) {
   absl::StatusOr<layers::History> history = model.Fit(
       x, y, layers::FitOptions().epochs(epochs).initial_epoch(done).batch_size(5).verbose(0));
   if (!history.ok()) return Fail(history.status());
-  if (absl::Status status = model.Save(out); !status.ok()) return Fail(status);
+  if (absl::Status status = saving::SaveModel(model, out); !status.ok()) return Fail(status);
   return 0;
 }
 
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     return Train(*NewModel(), epochs, argv[3]);
   }
   if ((mode == "resume" || mode == "print") && argc >= 3) {
-    absl::StatusOr<std::unique_ptr<layers::Model>> model = layers::LoadModel(argv[2]);
+    absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(argv[2]);
     if (!model.ok()) return Fail(model.status());
     if (mode == "resume" && argc == 5 && absl::SimpleAtoi(argv[3], &epochs)) {
       return Train(**model, epochs, argv[4]);

@@ -4,7 +4,7 @@
 //   /                      attributes keras_version, backend, model_config (JSON: the Sequential
 //                          or Functional config and every layer's Keras config; a Functional's
 //                          layers with their inbound_nodes, input_layers and output_layers, as
-//                          tf.keras 2.11's get_network_config writes them: layers/saving.cc),
+//                          tf.keras 2.11's get_network_config writes them: saving/model_file.cc),
 //                          training_config (JSON: loss, metrics, loss_weights, optimizer_config;
 //                          when compiled), preprocessing (JSON; when set: what turns raw text
 //                          into the model's input, see Model::preprocessing)
@@ -24,20 +24,39 @@
 // HDF5's own error printing is switched off; its innermost message ends ours. Variable-length
 // strings (what h5py writes for a Python str, so files written by Keras itself) are refused:
 // HDF5 1.10.8 reads them without bounds checks and a damaged one crashes it.
-#ifndef LAYERS_SAVING_H_
-#define LAYERS_SAVING_H_
+//
+// The generic HDF5 reading and writing is saving/hdf5.h's; //layers itself does not link HDF5.
+#ifndef SAVING_MODEL_FILE_H_
+#define SAVING_MODEL_FILE_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "layers/sequential.h"
+#include "layers/model.h"
 
-namespace layers {
+namespace saving {
 
 // The longest string a model file holds (the text preprocessing, with its word index, is the
-// long one): Save refuses longer ones, LoadModel reads any up to this size.
+// long one): SaveModel refuses longer ones, LoadModel reads any up to this size.
 inline constexpr size_t kMaxModelFileString = size_t{64} << 20;
+
+// Keras' model.save(path, save_format="h5"): the architecture, the weights, the compile settings
+// with the optimizer's state, the training state and the preprocessing. The model must be built
+// (an error otherwise). Data-parallel: only rank 0 writes; other ranks return OkStatus. The file
+// replaces `path` only once whole and readable.
+absl::Status SaveModel(const layers::Model& model, const std::string& path);
+
+// Keras' model.save_weights(path) (HDF5): the weights' layout at the root of the file. Rank 0
+// only, as SaveModel.
+absl::Status SaveWeights(const layers::Model& model, const std::string& path);
+
+// Keras' model.load_weights(path): the weights of a weights file, or of a model file, into
+// `model` (built first when it is not), matched by the layers that have weights (count, names,
+// order) and every shape; nothing is set unless all of it is right.
+absl::Status LoadWeights(layers::Model& model, const std::string& path);
 
 // Keras' keras.models.load_model: rebuilds the architecture from model_config (Sequential, or
 // Functional: class name "Functional", or "Model" as older Keras wrote), sets the weights and,
@@ -45,9 +64,9 @@ inline constexpr size_t kMaxModelFileString = size_t{64} << 20;
 // whose state (and the training state) it restores. Unknown layer classes and config keys, and a
 // graph that does not hold together (a tensor of a layer or call the file does not have, a cycle,
 // a layer no output needs), are errors naming the file and the layer. A model nested inside a
-// Functional model is refused, at Save and here.
-absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path);
+// Functional model is refused, at SaveModel and here.
+absl::StatusOr<std::unique_ptr<layers::Model>> LoadModel(const std::string& path);
 
-}  // namespace layers
+}  // namespace saving
 
-#endif  // LAYERS_SAVING_H_
+#endif  // SAVING_MODEL_FILE_H_
