@@ -221,15 +221,34 @@ absl::Status Model::Build() { return graph_status_; }
 absl::StatusOr<std::vector<Model::Output>> Model::Run(const std::vector<Tensor>& inputs,
                                                       const std::vector<const Array*>& masks,
                                                       const CallContext& context) {
-  std::vector<Tensor> values(value_offsets_.back());
-  std::vector<std::optional<Array>> value_masks(value_offsets_.back());
+  // The working vectors are the model's own, kept between calls (the one-sample steps of
+  // merge_modes feel every allocation); a call inside a call (none is expected) gets fresh ones.
+  RunBuffers fresh;
+  RunBuffers& buffers = run_buffers_busy_ ? fresh : run_buffers_;
+  struct Release {
+    RunBuffers& buffers;
+    bool& busy;
+    const bool owner = !busy;
+    ~Release() {
+      buffers.values.clear();  // the tensors go now: they hold the step's graph
+      buffers.value_masks.clear();
+      buffers.node_inputs.clear();
+      buffers.output_masks.clear();
+      if (owner) busy = false;
+    }
+  } release{buffers, run_buffers_busy_};
+  run_buffers_busy_ = true;
+  std::vector<Tensor>& values = buffers.values;
+  std::vector<std::optional<Array>>& value_masks = buffers.value_masks;
+  values.resize(value_offsets_.back());
+  value_masks.resize(value_offsets_.back());
   for (size_t i = 0; i < inputs_.size(); ++i) {
     values[value_offsets_[i]] = inputs[i];
     if (!masks.empty() && masks[i] != nullptr) value_masks[value_offsets_[i]] = *masks[i];
   }
-  std::vector<Tensor> node_inputs;
-  std::vector<const Array*> node_masks;
-  std::vector<std::optional<Array>> output_masks;
+  std::vector<Tensor>& node_inputs = buffers.node_inputs;
+  std::vector<const Array*>& node_masks = buffers.node_masks;
+  std::vector<std::optional<Array>>& output_masks = buffers.output_masks;
   for (size_t i = inputs_.size(); i < nodes_.size(); ++i) {
     const Node& node = *nodes_[i];
     node_inputs.clear();

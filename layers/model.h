@@ -268,6 +268,14 @@ class Model : public Layer {
   // Run's flat vector of call outputs: call i's are [value_offsets_[i], value_offsets_[i + 1]);
   // each call's inputs and the model's outputs are found at these places.
   std::vector<size_t> value_offsets_;
+  // Run's working vectors, reused from call to call (a Model runs on one thread at a time).
+  struct RunBuffers {
+    std::vector<Tensor> values, node_inputs;
+    std::vector<std::optional<Array>> value_masks, output_masks;
+    std::vector<const Array*> node_masks;
+  };
+  RunBuffers run_buffers_;
+  bool run_buffers_busy_ = false;
   std::vector<std::vector<size_t>> input_slots_;
   std::vector<size_t> output_slots_;
   bool compiled_ = false;

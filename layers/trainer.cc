@@ -59,10 +59,11 @@ const std::vector<std::string>& NoNames() {
 // metrics report for zero total weight, in Fit, Evaluate and the progress bar alike.
 double WeightedMean(double sum, double weight) { return weight == 0 ? 0.0 : sum / weight; }
 
-bool SampleShapeFits(const Shape& sample, const Shape& expected) {
-  if (sample.size() != expected.size()) return false;
-  for (size_t i = 0; i < sample.size(); ++i) {
-    if (expected[i] != kVaries && sample[i] != expected[i]) return false;
+// Whether `array` is a batch of samples of shape `expected` (kVaries matching any length).
+bool SamplesFit(const Array& array, const Shape& expected) {
+  if (array.dimension() != expected.size() + 1) return false;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i] != kVaries && array.shape()[i + 1] != expected[i]) return false;
   }
   return true;
 }
@@ -176,25 +177,24 @@ class Trainer {
     }
     size_t samples = 0;
     for (size_t i = 0; i < inputs; ++i) {
-      const Shape x_shape = autograd::ShapeOf(x[i]);
-      const Shape x_sample(x_shape.begin() + std::min<size_t>(1, x_shape.size()), x_shape.end());
-      if (x_shape.empty() || !SampleShapeFits(x_sample, model.input_shapes_[i])) {
+      if (!SamplesFit(x[i], model.input_shapes_[i])) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: %s has shape %s but model '%s' expects %s", method, ArrayName("x", i, inputs),
-            autograd::ShapeString(x_shape), model.name(),
+            autograd::ShapeString(autograd::ShapeOf(x[i])), model.name(),
             KerasShapeString(model.input_shapes_[i])));
       }
-      if (i == 0) samples = x_shape[0];
-      if (x_shape[0] != samples) {
+      const size_t rows = x[i].shape()[0];
+      if (i == 0) samples = rows;
+      if (rows != samples) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: x[0] has %d samples but x[%d] has %d: every input needs one row per sample",
-            method, samples, i, x_shape[0]));
+            method, samples, i, rows));
       }
-      if (finite && x_shape[0] == 0) {
+      if (finite && rows == 0) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: %s has no samples (shape %s): there is nothing to learn from or score; check the "
             "data and the split that produced it",
-            method, ArrayName("x", i, inputs), autograd::ShapeString(x_shape)));
+            method, ArrayName("x", i, inputs), autograd::ShapeString(autograd::ShapeOf(x[i]))));
       }
     }
     if (y.has_value()) {
@@ -654,8 +654,9 @@ absl::StatusOr<History> Model::FitArrays(absl::Span<const Array> all_x,
     if (is_chief() || !callback->writes_files()) list.push_back(callback);
   }
   if (options.terminate_on_nan()) list.push_back(SharedTerminateOnNaN());
-  auto history = std::make_shared<History>();
-  list.push_back(history);
+  // Fit returns it: it lives here, and the list holds it without owning it (no allocation).
+  History history;
+  list.push_back(std::shared_ptr<Callback>(std::shared_ptr<void>(), &history));
   CallbackList callbacks(std::move(list));
   const FitParams params{options.epochs(), samples * ranks, Trainer::LogKeys(*this, validate)};
   const std::vector<std::string>& keys = params.keys;
@@ -717,7 +718,7 @@ absl::StatusOr<History> Model::FitArrays(absl::Span<const Array> all_x,
     }
   }
   if (absl::Status status = callbacks.OnTrainEnd(*this); !status.ok()) return status;
-  return std::move(*history);
+  return history;
 }
 
 absl::StatusOr<Scores> Model::TrainOnBatch(const Array& x, const Array& y) {
