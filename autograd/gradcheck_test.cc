@@ -58,6 +58,26 @@ TEST(Gradcheck, MatMul) {
                    Inputs{Param({2, 3, 4}, -1, 1, 10), Param({4, 2}, -1, 1, 11)});
 }
 
+TEST(Gradcheck, BatchMatMul) {
+  EXPECT_GRADCHECK([](const Inputs& in) { return BatchMatMul(in[0], in[1]); },
+                   Inputs{Param({2, 3, 4}, -1, 1, 80), Param({2, 4, 5}, -1, 1, 81)});
+  EXPECT_GRADCHECK([](const Inputs& in) { return BatchMatMul(in[0], in[1], true); },
+                   Inputs{Param({2, 3, 4}, -1, 1, 82), Param({2, 5, 4}, -1, 1, 83)});
+  // A tensor multiplied by itself transposed collects both contributions.
+  EXPECT_GRADCHECK([](const Inputs& in) { return BatchMatMul(in[0], in[0], true); },
+                   Inputs{Param({3, 2, 4}, -1, 1, 84)});
+}
+
+// Softmax over the last axis after adding a constant mask bias (attention's masked scores): the
+// masked entries get zero weight and no gradient reaches them.
+TEST(Gradcheck, SoftmaxWithAdditiveMask) {
+  Array bias = xt::zeros<Real>({2, 1, 4});
+  bias(0, 0, 3) = -1e9;
+  bias(1, 0, 0) = -1e9;
+  EXPECT_GRADCHECK([&](const Inputs& in) { return Softmax(Add(in[0], Tensor(bias)), -1); },
+                   Inputs{Param({2, 3, 4}, -2, 2, 85)});
+}
+
 TEST(Gradcheck, Reductions) {
   const Inputs x = {Param({2, 3, 4}, -1, 1, 12)};
   EXPECT_GRADCHECK([](const Inputs& in) { return Sum(in[0]); }, x);

@@ -96,6 +96,27 @@ TEST(Shapes, MismatchNamesTheOpAndBothShapes) {
   EXPECT_THROW(Sum(a, 2), ShapeError);
 }
 
+// Two samples, each its own product: [[1, 2], [3, 4]] @ [[5], [6]] = [[17], [39]] and
+// [[0, 1], [1, 0]] @ [[7], [8]] = [[8], [7]]; transposed, b is stored as [[5, 6]], [[7, 8]].
+TEST(BatchMatMul, ValuesByHandAndShapeErrors) {
+  const Array a = xt::xtensor<Real, 3>{{{1, 2}, {3, 4}}, {{0, 1}, {1, 0}}};
+  const Array b = xt::xtensor<Real, 3>{{{5}, {6}}, {{7}, {8}}};
+  const Array expected = xt::xtensor<Real, 3>{{{17}, {39}}, {{8}, {7}}};
+  EXPECT_EQ(BatchMatMul(Tensor(a), Tensor(b)).value(), expected);
+  const Array b_rows = xt::xtensor<Real, 3>{{{5, 6}}, {{7, 8}}};
+  EXPECT_EQ(BatchMatMul(Tensor(a), Tensor(b_rows), /*transpose_b=*/true).value(), expected);
+  try {
+    BatchMatMul(Tensor(a), Tensor(xt::zeros<Real>({3, 2, 1})));
+    FAIL() << "expected a ShapeError";
+  } catch (const ShapeError& error) {
+    EXPECT_STREQ(error.what(),
+                 "BatchMatMul: cannot multiply (2, 2, 2) by (3, 2, 1) (expected [batch, n, k] @ "
+                 "[batch, k, m])");
+  }
+  EXPECT_THROW(BatchMatMul(Tensor(a), Tensor(b), /*transpose_b=*/true), ShapeError);
+  EXPECT_THROW(BatchMatMul(Tensor(xt::zeros<Real>({2, 2})), Tensor(b)), ShapeError);
+}
+
 TEST(Shapes, AccumulationChecksTheGradientShape) {
   Tensor x(xt::zeros<Real>({2, 2}), true);
   try {

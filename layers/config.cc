@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "layers/attention.h"
 #include "layers/convolutional.h"
 #include "layers/core.h"
 #include "layers/dense.h"
@@ -68,6 +69,8 @@ constexpr LayerClass kLayerClasses[] = {
     {"GlobalAveragePooling1D", GlobalAveragePooling1DLayer::FromConfig},
     {"RepeatVector", RepeatVectorLayer::FromConfig},
     {"Activation", ActivationLayer::FromConfig},
+    {"Attention", AttentionLayer::FromConfig},
+    {"AdditiveAttention", AdditiveAttentionLayer::FromConfig},
 };
 
 // The optimizers, with Keras' config keys (optimizer_v2's get_config: see autograd/optimizers.h

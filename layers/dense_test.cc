@@ -53,6 +53,42 @@ TEST(TimeDistributed, AppliesTheLayerAtEveryStep) {
   }
 }
 
+// Keras' Dense on inputs of rank > 2 works on the last axis (tf.tensordot, keras/layers/core/
+// dense.py): exactly TimeDistributed(Dense) with the same weights, on [batch, time, features] and
+// on a rank-4 input; and the mask passes through (supports_masking = True).
+TEST(Dense, OnRankThreeAndFourIsTimeDistributedDense) {
+  Rng rng(4);
+  LayerPtr dense = Dense(3, "tanh"), td = TimeDistributed(Dense(3, "tanh"));
+  ASSERT_TRUE(dense->Build({5, 4}, rng).ok());
+  ASSERT_TRUE(td->Build({5, 4}, rng).ok());
+  EXPECT_EQ(dense->output_shape(), (Shape{5, 3}));
+  // A bias other than Keras' zeros, so that it counts.
+  ASSERT_TRUE(dense->SetWeights({dense->GetWeights()[0], Array{0.1f, -0.2f, 0.3f}}).ok());
+  ASSERT_TRUE(td->SetWeights(dense->GetWeights()).ok());
+  const Tensor x(autograd::RandomUniform({2, 5, 4}, -1, 1, rng));
+  const Array y = dense->Call(x, false).value();
+  EXPECT_EQ(y.shape(), (std::vector<size_t>{2, 5, 3}));
+  EXPECT_EQ(y, td->Call(x, false).value());
+  // Rank 4: [batch, 2, 5, 4] -> [batch, 2, 5, 3], each [5, 4] slice as above.
+  LayerPtr dense4 = Dense(3, "tanh");
+  ASSERT_TRUE(dense4->Build({2, 5, 4}, rng).ok());
+  ASSERT_TRUE(dense4->SetWeights(dense->GetWeights()).ok());
+  Array x4 = autograd::RandomUniform({3, 2, 5, 4}, -1, 1, rng);
+  const Array y4 = dense4->Call(Tensor(x4), false).value();
+  ASSERT_EQ(y4.shape(), (std::vector<size_t>{3, 2, 5, 3}));
+  Array flat = x4;
+  flat.reshape({6, 5, 4});
+  Array expected = td->Call(Tensor(flat), false).value();
+  expected.reshape({3, 2, 5, 3});
+  EXPECT_EQ(y4, expected);
+  // The mask passes on unchanged.
+  const Array mask = xt::xtensor<Real, 2>{{1, 1, 0, 0, 0}, {1, 1, 1, 1, 1}};
+  EXPECT_TRUE(dense->OutputMasked(true));
+  const std::optional<Array> passed = dense->ComputeMask(x.value(), &mask);
+  ASSERT_TRUE(passed.has_value());
+  EXPECT_EQ(*passed, mask);
+}
+
 TEST(Dense, BadArgumentsNameTheLayer) {
   Rng rng(0);
   LayerPtr zero = Dense(0);

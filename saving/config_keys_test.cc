@@ -44,6 +44,13 @@
 //   keras/layers/reshaping/repeat_vector.py  RepeatVector.get_config (66-69): "n"
 //   keras/layers/core/activation.py    Activation.get_config (64-67): "activation", the name
 //                                      activations.serialize gives (activations.py 490-)
+//   keras/layers/attention/base_dense_attention.py  BaseDenseAttention.__init__ (66-77: dropout
+//                                      0.0; a "causal" kwarg is popped, deprecated, not written),
+//                                      get_config (235-240): "dropout"
+//   keras/layers/attention/attention.py  Attention.__init__ (136-144: use_scale False,
+//                                      score_mode "dot"), get_config (201-204)
+//   keras/layers/attention/additive_attention.py  AdditiveAttention.__init__ (135-137:
+//                                      use_scale True), get_config (175-178)
 //   keras/initializers/initializers_v2.py  Initializer.get_config {} (88-94, so Zeros),
 //                                      RandomUniform (minval -0.05, maxval 0.05, seed; 276-351),
 //                                      Orthogonal (gain 1.0, seed; 678-773), GlorotUniform (seed;
@@ -70,6 +77,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "layers/attention.h"
 #include "layers/config.h"
 #include "layers/convolutional.h"
 #include "layers/core.h"
@@ -177,6 +185,9 @@ const std::map<std::string, Keys>& KerasOwnKeys() {
       {"RepeatVector", {"n"}},
       // core/activation.py
       {"Activation", {"activation"}},
+      // attention/base_dense_attention.py + attention/attention.py, additive_attention.py
+      {"Attention", {"dropout", "use_scale", "score_mode"}},
+      {"AdditiveAttention", {"dropout", "use_scale"}},
   };
   return *keys;
 }
@@ -271,6 +282,11 @@ void ExpectKerasDefaults(const std::string& class_name, const Json& config) {
     ExpectNull(config, {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"});
   }
   if (class_name == "Dropout") ExpectNull(config, {"noise_shape", "seed"});
+  if (class_name == "Attention" || class_name == "AdditiveAttention") {
+    ExpectValue(config, "dropout", "0.0");
+    ExpectValue(config, "use_scale", class_name == "Attention" ? "false" : "true");
+  }
+  if (class_name == "Attention") ExpectValue(config, "score_mode", "\"dot\"");
   if (class_name == "LSTM" || class_name == "GRU" || class_name == "SimpleRNN") {
     ExpectValue(config, "return_state", "false");
     ExpectValue(config, "stateful", "false");
@@ -391,7 +407,8 @@ std::unique_ptr<Sequential> Compiled(const std::function<void(Sequential&)>& bui
   return model;
 }
 
-// Graphs with every merging layer (they take several inputs: no Sequential model has them).
+// Graphs with every merging layer and both attention layers (they take several inputs: no
+// Sequential model has them).
 std::vector<std::unique_ptr<Model>> MergingModels() {
   std::vector<std::unique_ptr<Model>> models;
   KerasTensor a = Input({5, 3}), b = Input({5, 3});
@@ -400,6 +417,13 @@ std::vector<std::unique_ptr<Model>> MergingModels() {
   KerasTensor joined = Concatenate()({mean, a});
   models.push_back(std::make_unique<Model>(std::vector<KerasTensor>{a, b},
                                            std::vector<KerasTensor>{Dense(1)(joined)}));
+  EXPECT_TRUE(models.back()->status().ok()) << models.back()->status();
+  // The attention layers take several inputs too.
+  KerasTensor query = Input({4, 3}), value = Input({5, 3});
+  KerasTensor luong = Attention()({query, value}), bahdanau = AdditiveAttention()({query, value});
+  models.push_back(std::make_unique<Model>(
+      std::vector<KerasTensor>{query, value},
+      std::vector<KerasTensor>{Dense(1)(Concatenate()({luong, bahdanau}))}));
   EXPECT_TRUE(models.back()->status().ok()) << models.back()->status();
   return models;
 }
@@ -530,7 +554,7 @@ std::string ReadStringAttribute(const std::string& path, const char* name) {
 
 TEST(ConfigKeys, EveryRegisteredClassIsListedAndCovered) {
   const std::set<std::string> registered = RegisteredClasses();
-  EXPECT_EQ(registered.size(), 20u) << absl::StrJoin(registered, ", ");
+  EXPECT_EQ(registered.size(), 22u) << absl::StrJoin(registered, ", ");
   for (const std::string& name : registered) {
     EXPECT_EQ(KerasOwnKeys().count(name), 1u) << name << " has no tf.keras 2.11 listing here";
   }

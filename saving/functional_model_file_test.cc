@@ -16,11 +16,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "layers/attention.h"
 #include "layers/config.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/functional.h"
+#include "layers/masking.h"
+#include "layers/merging.h"
 #include "layers/model.h"
 #include "layers/recurrent.h"
 #include "nlohmann/json.hpp"
@@ -473,6 +476,44 @@ TEST(FunctionalSaving, BidirectionalStates) {
   Json expected = Json::array({Json::array({"second", 0, 0, kwargs})});
   for (int k = 1; k <= 4; ++k) expected.push_back(Json::array({"encoder", 0, k, kwargs}));
   EXPECT_EQ(entry["inbound_nodes"], Json::array({expected}));
+}
+
+// Attention layers in a graph (tf.keras 2.11, keras/layers/attention/base_dense_attention.py and
+// keras/engine/node.py serialize): the value's mask from Masking; return_attention_scores and
+// use_causal_mask are the call's kwargs on every inbound tensor; the scalar weights "scale" and
+// "concat_score_weight" and AdditiveAttention's "scale" [dim] come back as saved.
+TEST(FunctionalSaving, AttentionRoundTrip) {
+  KerasTensor query = Input({4, 3}, "query"), value = Input({5, 3}, "value");
+  KerasTensor masked = Named(Masking(), "padding")(value);
+  LayerPtr attention = Named(
+      Attention(
+          AttentionOptions().use_scale(true).score_mode("concat").return_attention_scores(true)),
+      "attention");
+  KerasTensors attended = attention({query, masked});
+  LayerPtr additive =
+      Named(AdditiveAttention(AttentionOptions().use_causal_mask(true)), "additive");
+  KerasTensor causal = additive({query, masked, value});
+  KerasTensor joined = Named(Concatenate(), "joined")({attended[0], causal});
+  Model model({query, value}, {Named(Dense(2), "head")(joined), attended[1]}, 3, "attention_model");
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(attention->SetWeights({Array(Real(0.7)), Array(Real(1.3))}).ok());
+  Array values = Uniform({2, 5, 3}, 2);
+  for (size_t t = 3; t < 5; ++t) {
+    for (size_t f = 0; f < 3; ++f) values(0, t, f) = 0;  // padding, masked by Masking
+  }
+  ExpectRoundTrip(model, "attention_model", {Uniform({2, 4, 3}, 1), values});
+  const Json config = ModelConfigOf(TempPath("attention_model.h5"));
+  const Json scores = Json::parse(R"({"return_attention_scores": true})");
+  EXPECT_EQ(Entry(config, "attention")["inbound_nodes"],
+            Json::array({Json::array(
+                {Json::array({"query", 0, 0, scores}), Json::array({"padding", 0, 0, scores})})}));
+  const Json causal_kwargs = Json::parse(R"({"use_causal_mask": true})");
+  EXPECT_EQ(Entry(config, "additive")["inbound_nodes"],
+            Json::array({Json::array({Json::array({"query", 0, 0, causal_kwargs}),
+                                      Json::array({"padding", 0, 0, causal_kwargs}),
+                                      Json::array({"value", 0, 0, causal_kwargs})})}));
+  EXPECT_EQ(Entry(config, "attention")["config"]["score_mode"], "concat");
+  EXPECT_EQ(Entry(config, "additive")["config"]["use_scale"], true);
 }
 
 TEST(FunctionalSaving, AModelInsideAModelIsRefusedAtSave) {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <type_traits>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "io/json_nesting.h"
+#include "layers/attention.h"
 #include "layers/config.h"
 #include "layers/functional.h"
 #include "layers/recurrent.h"
@@ -575,6 +577,10 @@ absl::StatusOr<std::unique_ptr<Model>> ModelFromConfig(const Reader& reader,
 //       are called on as [inputs] + initial_state: extra inbound tensors of the node, kwargs {}.
 //   keras/layers/rnn/bidirectional.py  Bidirectional.__call__ (265-350): the same list, with
 //       kwargs {"initial_state": None, "constants": None} left in the call.
+//   keras/layers/attention/base_dense_attention.py  BaseDenseAttention.call: the arguments
+//       return_attention_scores and use_causal_mask, when passed, are the kwargs of every tensor
+//       of the node (this library writes those set to true; it reads both, and a layer's nodes
+//       must agree, as they are options of the layer here).
 //   keras/engine/input_layer.py  InputLayer.get_config (270-281): batch_input_shape (None where
 //       the length varies), dtype, sparse, ragged, name.
 //   keras/saving/legacy/serialization.py  SharedObjectSavingScope and SharedObjectConfig
@@ -653,9 +659,11 @@ absl::StatusOr<Json> FunctionalConfig(const Model& model) {
     entry["name"] = layer->name();
     Json inbound = Json::array();
     for (const Node* node : input ? std::vector<const Node*>() : calls.at(layer.get())) {
+      const auto* attention = dynamic_cast<const BaseDenseAttentionLayer*>(layer.get());
       const Json kwargs = node->state_inputs > 0 && layer->type() == "Bidirectional"
                               ? Json{{"initial_state", nullptr}, {"constants", nullptr}}
-                              : Json::object();
+                          : attention != nullptr ? attention->CallArguments()
+                                                 : Json::object();
       Json tensors = Json::array();
       for (const KerasTensor& tensor : node->inputs) {
         Json data = reference(tensor);
@@ -702,12 +710,15 @@ absl::StatusOr<Shape> InputShape(const Json& shape) {
 struct TensorReference {
   std::string layer;
   size_t node = 0, tensor = 0;
+  Json arguments = Json::object();  // the call's keyword arguments, where the layer reads them
 };
 
 // `what` names the reference in errors; `kwargs` whether a fourth element may follow (inbound
-// nodes: yes; input_layers and output_layers: no), and which of its keys may be there (null).
+// nodes: yes; input_layers and output_layers: no), and which of its keys may be there (null);
+// `layer_kwargs`: the layer reads them itself (attention), so they are kept, unchecked.
 absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::string& what,
-                                               bool kwargs, bool state_kwargs) {
+                                               bool kwargs, bool state_kwargs,
+                                               bool layer_kwargs = false) {
   const bool shaped = data.is_array() && (data.size() == 3 || (kwargs && data.size() == 4)) &&
                       data[0].is_string() && data[1].is_number_integer() &&
                       data[1].get<int64_t>() >= 0 && data[2].is_number_integer() &&
@@ -722,6 +733,10 @@ absl::StatusOr<TensorReference> ParseReference(const Json& data, const std::stri
     if (!arguments.is_object()) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: expected (the call's keyword arguments: {}), got (%s)", what, Quote(arguments)));
+    }
+    if (layer_kwargs) {
+      return TensorReference{data[0].get<std::string>(), data[1].get<size_t>(),
+                             data[2].get<size_t>(), arguments};
     }
     for (const auto& [key, value] : arguments.items()) {
       // Bidirectional.__call__ leaves these two, None, in the call (see above).
@@ -869,6 +884,8 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
           "%s: expected (at least one inbound node: the tensors it is called on), got (none)",
           file_layer.where));
     }
+    auto* attention = dynamic_cast<BaseDenseAttentionLayer*>(made->layer.get());
+    std::optional<Json> layer_arguments;  // the first node's (attention)
     for (size_t k = 0; k < inbound.size(); ++k) {
       const Json& node = inbound[k];
       if (!node.is_array() || node.empty() || node.size() > kMaxNodeTensors) {
@@ -878,10 +895,31 @@ absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader
       }
       std::vector<TensorReference> references;
       for (size_t t = 0; t < node.size(); ++t) {
-        absl::StatusOr<TensorReference> reference = ParseReference(
-            node[t], absl::StrFormat("%s, inbound node %d, tensor %d", file_layer.where, k, t),
-            /*kwargs=*/true, /*state_kwargs=*/class_name == "Bidirectional");
+        const std::string what =
+            absl::StrFormat("%s, inbound node %d, tensor %d", file_layer.where, k, t);
+        absl::StatusOr<TensorReference> reference =
+            ParseReference(node[t], what, /*kwargs=*/true,
+                           /*state_kwargs=*/class_name == "Bidirectional",
+                           /*layer_kwargs=*/attention != nullptr);
         if (!reference.ok()) return reference.status();
+        if (attention != nullptr) {
+          // Options of the layer here: every call must bring the same (absent means false).
+          Json arguments = Json::object();
+          for (const auto& [key, value] : reference->arguments.items()) {
+            if (value != Json(false)) arguments[key] = value;
+          }
+          if (layer_arguments && arguments != *layer_arguments) {
+            return absl::UnimplementedError(absl::StrFormat(
+                "%s: the call's keyword arguments %s differ from its first call's %s: this "
+                "library keeps them as options of the layer, the same for every call",
+                what, Quote(arguments), Quote(*layer_arguments)));
+          }
+          layer_arguments = arguments;
+          if (absl::Status status = attention->SetCallArguments(reference->arguments);
+              !status.ok()) {
+            return absl::InvalidArgumentError(absl::StrFormat("%s: %s", what, status.message()));
+          }
+        }
         references.push_back(*std::move(reference));
       }
       file_layer.nodes.push_back(std::move(references));

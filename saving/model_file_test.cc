@@ -304,12 +304,12 @@ TEST(Saving, ConfigsAreReadStrictly) {
     EXPECT_FALSE(layer.ok());
     return layer.ok() ? std::string() : std::string(layer.status().message());
   };
-  EXPECT_EQ(error(R"({"class_name": "Attention", "config": {"name": "attention"}})"),
-            "m.h5, layer 0: layer 'attention' has class 'Attention', which this library does "
+  EXPECT_EQ(error(R"({"class_name": "MultiHeadAttention", "config": {"name": "mha"}})"),
+            "m.h5, layer 0: layer 'mha' has class 'MultiHeadAttention', which this library does "
             "not have (expected one of: Dense, TimeDistributed, Embedding, Dropout, Masking, "
             "SimpleRNN, LSTM, GRU, Bidirectional, Conv1D, MaxPooling1D, Concatenate, Add, "
             "Subtract, Multiply, Average, GlobalMaxPooling1D, GlobalAveragePooling1D, "
-            "RepeatVector, Activation)");
+            "RepeatVector, Activation, Attention, AdditiveAttention)");
   EXPECT_EQ(
       error(R"({"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_size": 3}})"),
       "m.h5, layer 0: layer 'd' (Dense), config key 'kernel_size': not a key this library "
