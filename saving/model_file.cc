@@ -37,6 +37,7 @@ using hdf5::WriteDataset;
 using hdf5::WriteInt64;
 using hdf5::WriteStringList;
 using layers::Array;
+using layers::BaseDenseAttentionLayer;
 using layers::BatchInputShape;
 using layers::BidirectionalLayer;
 using layers::CallLayer;
