@@ -98,6 +98,12 @@ void InputLayer::GetConfig(Json& config) const {
   config["ragged"] = false;
 }
 
+KerasTensor Input(std::initializer_list<std::optional<size_t>> shape, std::string name) {
+  Shape extents;
+  for (const std::optional<size_t>& extent : shape) extents.push_back(extent.value_or(kVaries));
+  return Input(extents, std::move(name));
+}
+
 KerasTensor Input(const Shape& shape, std::string name) {
   auto layer = std::make_shared<InputLayer>(shape);
   layer->set_name(name.empty() ? UniqueName("input", true) : std::move(name));

@@ -13,6 +13,7 @@
 #ifndef LAYERS_FUNCTIONAL_H_
 #define LAYERS_FUNCTIONAL_H_
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -108,6 +109,8 @@ class InputLayer : public Layer {
 // axis whose length changes from batch to batch (Keras' None): Input({kVaries, 8}). `name`
 // defaults to Keras' "input_1", "input_2", ... numbering per process.
 KerasTensor Input(const Shape& shape, std::string name = "");
+// The same with std::nullopt for Keras' None, as Python writes it: Input({std::nullopt, 8}).
+KerasTensor Input(std::initializer_list<std::optional<size_t>> shape, std::string name = "");
 
 // Records the call of `layer` on `inputs` (and initial state) and returns its outputs: builds
 // the layer when first called (placeholder weights until a model initialises them from its

@@ -334,3 +334,26 @@ TEST(Functional, SummaryHasConnections) {
 
 }  // namespace
 }  // namespace layers
+
+namespace layers {
+namespace {
+
+// Keras' None written as Python does: std::nullopt is the varying axis (kVaries), printed None.
+TEST(Functional, InputTakesNulloptForAVaryingAxis) {
+  const KerasTensor by_nullopt = Input({std::nullopt, 8});
+  EXPECT_EQ(by_nullopt.shape(), (Shape{kVaries, 8}));
+  EXPECT_EQ(KerasShapeString(by_nullopt.shape()), "(None, None, 8)");  // the batch axis first
+  EXPECT_EQ(Input({100}).shape(), Shape{100});
+  EXPECT_EQ(Input({kVaries, 3}).shape(), (Shape{kVaries, 3}));
+  // A model on it takes batches of any length.
+  Model model({by_nullopt}, {Dense(1)(by_nullopt)}, /*seed=*/1);
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  for (size_t time : {2, 5}) {
+    absl::StatusOr<Array> out = model.Predict(Array(xt::zeros<Real>(Shape{3, time, 8})), 3);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(autograd::ShapeOf(*out), (Shape{3, time, 1}));
+  }
+}
+
+}  // namespace
+}  // namespace layers
