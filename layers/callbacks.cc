@@ -17,20 +17,6 @@
 namespace layers {
 namespace {
 
-// The value of `monitor` in `logs`, or an error listing what there is.
-absl::StatusOr<double> Monitored(const std::string& callback, const std::string& monitor,
-                                 const EpochLogs& logs) {
-  auto it = logs.find(monitor);
-  if (it != logs.end()) return it->second;
-  std::string available;
-  for (const auto& [key, value] : logs)
-    absl::StrAppend(&available, available.empty() ? "" : ", ", key);
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "%s monitors '%s', which this fit does not report (it reports: %s; val_ values need "
-      "validation data)",
-      callback, monitor, available));
-}
-
 bool Improved(bool increases, double current, double best, double min_delta) {
   return increases ? current - min_delta > best : current + min_delta < best;
 }
@@ -77,6 +63,19 @@ std::string PythonFloat(double value) {
 }  // namespace
 
 bool MonitorIncreases(const std::string& monitor) { return absl::StrContains(monitor, "acc"); }
+
+absl::StatusOr<double> Monitored(const std::string& callback, const std::string& monitor,
+                                 const EpochLogs& logs) {
+  auto it = logs.find(monitor);
+  if (it != logs.end()) return it->second;
+  std::string available;
+  for (const auto& [key, value] : logs)
+    absl::StrAppend(&available, available.empty() ? "" : ", ", key);
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s monitors '%s', which this fit does not report (it reports: %s; val_ values need "
+      "validation data)",
+      callback, monitor, available));
+}
 
 EarlyStopping::EarlyStopping(std::string monitor, size_t patience, bool restore_best_weights,
                              double min_delta)

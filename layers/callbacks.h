@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "layers/layer.h"
 #include "layers/options.h"
 #include "layers/progress.h"
@@ -135,6 +136,11 @@ std::string FormatLogs(const EpochLogs& values, const std::vector<std::string>& 
 
 // Whether `monitor` improves upward: Keras' mode "auto" is "max" for names containing "acc".
 bool MonitorIncreases(const std::string& monitor);
+
+// The value of `monitor` in an epoch's logs, or an error naming `callback` and listing the keys
+// the logs hold (the monitoring callbacks', saving::ModelCheckpoint's too).
+absl::StatusOr<double> Monitored(const std::string& callback, const std::string& monitor,
+                                 const EpochLogs& logs);
 
 // Keras 2's EarlyStopping(monitor, patience, restore_best_weights, min_delta): stops when
 // `monitor` has not improved by more than min_delta for `patience` epochs. With

@@ -12,20 +12,6 @@
 namespace saving {
 namespace {
 
-// The value of `monitor` in `logs`, or an error listing what there is (as layers/callbacks.cc
-// words it for the other callbacks).
-absl::StatusOr<double> Monitored(const std::string& monitor, const layers::EpochLogs& logs) {
-  auto it = logs.find(monitor);
-  if (it != logs.end()) return it->second;
-  std::string available;
-  for (const auto& [key, value] : logs)
-    absl::StrAppend(&available, available.empty() ? "" : ", ", key);
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "%s monitors '%s', which this fit does not report (it reports: %s; val_ values need "
-      "validation data)",
-      "ModelCheckpoint", monitor, available));
-}
-
 // "{epoch}" and "{epoch:02d}" in `path` replaced by `epoch` (from 1), as Keras' filepath.format.
 std::string FormatEpoch(const std::string& path, size_t epoch) {
   std::string out;
@@ -61,7 +47,7 @@ ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool sav
 absl::Status ModelCheckpoint::OnEpochEnd(layers::Model& model, size_t epoch,
                                          const layers::EpochLogs& logs, bool& /*stop*/) {
   if (save_best_only_) {
-    absl::StatusOr<double> current = Monitored(monitor_, logs);
+    absl::StatusOr<double> current = layers::Monitored("ModelCheckpoint", monitor_, logs);
     if (!current.ok()) return current.status();
     // An improvement: strictly above (a monitor that increases) or below the best so far.
     const bool improved = layers::MonitorIncreases(monitor_) ? *current > best_ : *current < best_;
