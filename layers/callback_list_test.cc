@@ -184,22 +184,22 @@ TEST(TerminateOnNaN, RefusesNanAndInfinitiesOnly) {
   }
 }
 
-// Runs `fit` with standard output in a file; returns what was printed.
+// Runs `fit` with standard output in an anonymous temporary file; returns what was printed.
 template <typename Fit>
 std::string Printed(Fit fit) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/stdout.txt";
   std::fflush(stdout);
   const int saved = dup(1);
-  FILE* file = std::fopen(path.c_str(), "w");
+  FILE* file = std::tmpfile();
   dup2(fileno(file), 1);
   fit();
   std::fflush(stdout);
   dup2(saved, 1);
   close(saved);
+  std::string printed;
+  std::rewind(file);
+  for (int c; (c = std::fgetc(file)) != EOF;) printed += static_cast<char>(c);
   std::fclose(file);
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return printed;
 }
 
 TEST(ProgbarLogger, VerboseTwoPrintsOneLinePerEpochAsKeras) {
