@@ -218,6 +218,24 @@ TEST(Functional, ModelInsideAModel) {
   }
 }
 
+// As Keras' input specs: a layer built for a varying axis takes any length there (a decoder
+// trained on whole sequences, then called one step at a time), and keeps its output shapes for
+// any length; an axis built with a fixed length takes only that length.
+TEST(Functional, AnAxisBuiltAsVaryingTakesAnyLength) {
+  LayerPtr lstm = LSTM(RecurrentOptions(4).return_sequences(true));
+  KerasTensor sequence = Input({kVaries, 3}), step = Input({1, 3});
+  EXPECT_EQ(lstm(sequence).shape(), (Shape{kVaries, 4}));
+  KerasTensor stepped = lstm(step);
+  ASSERT_TRUE(stepped.status().ok()) << stepped.status();
+  EXPECT_EQ(stepped.shape(), (Shape{kVaries, 4}));
+  LayerPtr fixed = LSTM(RecurrentOptions(4).return_sequences(true));
+  fixed->set_name("fixed");
+  EXPECT_TRUE(fixed(Input({5, 3})).status().ok());
+  EXPECT_EQ(std::string(fixed(Input({1, 3})).status().message()),
+            "layer 'fixed' (LSTM) was built for input (None, 5, 3) and cannot take (None, 1, 3)");
+  EXPECT_FALSE(lstm(Input({1, 2})).status().ok());  // the features are fixed
+}
+
 // Graph-building errors name the layer and the shapes.
 TEST(Functional, ErrorsNameTheLayerAndShapes) {
   KerasTensor a = Input({5, 3}, "a"), b = Input({5, 4}, "b");

@@ -53,6 +53,17 @@ std::string InputsString(const std::vector<Shape>& shapes) {
   for (const Shape& shape : shapes) parts.push_back(KerasShapeString(shape));
   return absl::StrCat("inputs [", absl::StrJoin(parts, ", "), "]");
 }
+
+bool FitsBuiltShapes(const std::vector<Shape>& shapes, const std::vector<Shape>& built) {
+  if (shapes.size() != built.size()) return false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (shapes[i].size() != built[i].size()) return false;
+    for (size_t axis = 0; axis < shapes[i].size(); ++axis) {
+      if (built[i][axis] != kVaries && shapes[i][axis] != built[i][axis]) return false;
+    }
+  }
+  return true;
+}
 }  // namespace
 
 PlaceholderWeights::PlaceholderWeights() : outer_(placeholder_weights) {
@@ -71,7 +82,9 @@ absl::StatusOr<std::vector<Shape>> Layer::BuildCall(const std::vector<Shape>& in
   // model initialising it (wrapped layers too, built by their wrapper's build).
   const bool rebuild = built_ && !initialized_ && !PlaceholderWeights::Active();
   if (built_ && !rebuild) {
-    if (input_shapes == call_input_shapes_) return output_shapes_;
+    // As Keras' input specs after build: an axis built as varying takes any length, and the
+    // outputs keep the shapes built for any length.
+    if (FitsBuiltShapes(input_shapes, call_input_shapes_)) return output_shapes_;
     return absl::FailedPreconditionError(
         absl::StrFormat("layer '%s' (%s) was built for %s and cannot take %s", name_, type_,
                         InputsString(call_input_shapes_),
