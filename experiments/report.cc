@@ -1,5 +1,7 @@
 #include "experiments/report.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "experiments/command_line.h"
 #include "io/atomic_file.h"
@@ -73,23 +74,50 @@ absl::StatusOr<std::string> RunWithInput(const char* program, const std::string&
   }, previous{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, &previous);
-  // The script is far smaller than a pipe's buffer, so writing it all first cannot deadlock.
-  for (size_t done = 0; done < input.size();) {
-    const ssize_t n = write(to_child[1], input.data() + done, input.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the program is gone; its exit status says why
-    done += static_cast<size_t>(n);
-  }
-  close(to_child[1]);
+  // Writes the input and reads the output as each pipe allows: gnuplot goes on after an error,
+  // so a long script with many errors could fill the output pipe while this process waits to
+  // write the rest, and each would wait for the other for ever.
+  fcntl(to_child[1], F_SETFL, fcntl(to_child[1], F_GETFL) | O_NONBLOCK);
   std::string output;
+  size_t done = 0;
+  bool writing = true, reading = true;
+  if (input.empty()) {
+    close(to_child[1]);
+    writing = false;
+  }
   char buffer[4096];
-  for (ssize_t n; (n = read(from_child[0], buffer, sizeof(buffer))) != 0;) {
-    if (n < 0) {
+  while (writing || reading) {
+    pollfd fds[2];
+    nfds_t count = 0;
+    int read_slot = -1, write_slot = -1;
+    if (reading) {
+      fds[count] = {from_child[0], POLLIN, 0};
+      read_slot = static_cast<int>(count++);
+    }
+    if (writing) {
+      fds[count] = {to_child[1], POLLOUT, 0};
+      write_slot = static_cast<int>(count++);
+    }
+    if (poll(fds, count, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (output.size() < kMaxQuotedOutput) output.append(buffer, static_cast<size_t>(n));
+    if (write_slot >= 0 && fds[write_slot].revents != 0) {
+      const ssize_t n = write(to_child[1], input.data() + done, input.size() - done);
+      if (n > 0) done += static_cast<size_t>(n);
+      // On EPIPE the program is gone; its exit status says why.
+      if (done == input.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        close(to_child[1]);
+        writing = false;
+      }
+    }
+    if (read_slot >= 0 && fds[read_slot].revents != 0) {
+      const ssize_t n = read(from_child[0], buffer, sizeof(buffer));
+      if (n > 0 && output.size() < kMaxQuotedOutput) output.append(buffer, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) reading = false;
+    }
   }
+  if (writing) close(to_child[1]);
   close(from_child[0]);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
@@ -104,6 +132,26 @@ absl::StatusOr<std::string> RunWithInput(const char* program, const std::string&
   }
   return absl::InternalError(absl::StrFormat("%s %s%s", program, DescribeExit(status),
                                              output.empty() ? "" : absl::StrCat(": ", output)));
+}
+
+// A gnuplot double-quoted string reading as `text`: a backslash and a double quote are escaped
+// with a backslash, and a control character, which would end the command, becomes the visible
+// text \xnn. (Not single quotes, whose doubled-quote escape gnuplot 5.4 misreads when two come
+// in a row: the label '' written as six quotes is a syntax error.)
+std::string GnuplotQuoted(const std::string& text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '"') {
+      quoted += '\\';
+      quoted += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&quoted, absl::StrFormat("\\\\x%02x", byte));
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
 }
 
 }  // namespace
@@ -145,18 +193,16 @@ absl::Status PlotCsv(const std::string& csv_path, const std::string& png_path,
                      const std::string& title, const std::vector<Panel>& panels) {
   absl::StatusOr<std::unique_ptr<io::AtomicFile>> png = io::AtomicFile::Create(png_path);
   if (!png.ok()) return png.status();
-  const auto quoted = [](const std::string& text) {
-    return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "''"}}), "'");
-  };
   std::string script = absl::StrCat(
       "set terminal pngcairo size ", 960 * panels.size(), ",600 enhanced font 'sans,11'\n",
-      "set output ", quoted((*png)->temporary_path()), "\n", "set datafile separator ','\n",
-      "set multiplot layout 1,", panels.size(), " title ", quoted(title), " noenhanced\n",
+      "set output ", GnuplotQuoted((*png)->temporary_path()), "\n", "set datafile separator ','\n",
+      "set multiplot layout 1,", panels.size(), " title ", GnuplotQuoted(title), " noenhanced\n",
       "set xlabel 'epoch'\nset key noenhanced\nset grid\n");
   for (const Panel& panel : panels) {
-    absl::StrAppend(&script, "set ylabel ", quoted(panel.y_label), "\nplot ");
+    absl::StrAppend(&script, "set ylabel ", GnuplotQuoted(panel.y_label), "\nplot ");
     for (size_t i = 0; i < panel.columns.size(); ++i) {
-      absl::StrAppend(&script, i == 0 ? "" : ", ", quoted(csv_path), " using 1:", panel.columns[i],
+      absl::StrAppend(&script, i == 0 ? "" : ", ", GnuplotQuoted(csv_path),
+                      " using 1:", panel.columns[i],
                       " with lines linewidth 1.5 title columnheader(", panel.columns[i], ")");
     }
     absl::StrAppend(&script, "\n");
@@ -177,6 +223,120 @@ void PlotOrWarn(const PendingPlot& plot) {
     return;
   }
   std::printf("Wrote %s\n", plot.png.c_str());
+}
+
+namespace {
+
+// ("a" 0, "b" 1, ...): tics at the cells' centres, labelled with the characters.
+std::string TicLabels(const std::vector<std::string>& labels) {
+  std::string tics = "(";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    // U+2423 OPEN BOX: a space would leave its tic unlabelled.
+    const std::string shown = labels[i] == " " ? "\xE2\x90\xA3" : labels[i];
+    absl::StrAppend(&tics, i == 0 ? "" : ", ", GnuplotQuoted(shown), " ", i);
+  }
+  return tics + ")";
+}
+
+absl::Status CheckHeatmap(const Heatmap& map, size_t number) {
+  const std::string name = absl::StrFormat("heatmap %d (\"%s\")", number, map.title);
+  if (map.x_labels.empty() || map.y_labels.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: has %d x labels and %d y labels; a map needs at least one of each",
+                        name, map.x_labels.size(), map.y_labels.size()));
+  }
+  if (map.values.size() != map.y_labels.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: expected %d rows of values (one per y label), got %d", name,
+                        map.y_labels.size(), map.values.size()));
+  }
+  for (size_t y = 0; y < map.values.size(); ++y) {
+    if (map.values[y].size() != map.x_labels.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s, row %d: expected %d values (one per x label), got %d", name, y,
+                          map.x_labels.size(), map.values[y].size()));
+    }
+    for (size_t x = 0; x < map.values[y].size(); ++x) {
+      const double value = map.values[y][x];
+      if (!(value >= 0 && value <= 1)) {  // also true for NaN
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s, row %d, column %d: value %g is outside [0, 1]", name, y, x, value));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status PlotHeatmaps(const std::string& png_path, const std::string& title,
+                          const std::vector<Heatmap>& maps) {
+  if (maps.empty()) return absl::InvalidArgumentError("heatmaps: no maps to plot");
+  size_t widest = 0, tallest = 0;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (absl::Status status = CheckHeatmap(maps[i], i); !status.ok()) return status;
+    widest = std::max(widest, maps[i].x_labels.size());
+    tallest = std::max(tallest, maps[i].y_labels.size());
+  }
+  // A near-square grid of panels, each sized for the largest map: 16 pixels a character.
+  size_t columns = 1;
+  while (columns * columns < maps.size()) ++columns;
+  const size_t rows = (maps.size() + columns - 1) / columns;
+  const size_t panel_width = std::max<size_t>(360, 170 + 16 * widest);
+  const size_t panel_height = std::max<size_t>(300, 120 + 16 * tallest);
+  const size_t width = columns * panel_width, height = rows * panel_height + 40;
+  constexpr size_t kMaxPixels = 16384;  // each way; cairo's own limit is 32767
+  if (width > kMaxPixels || height > kMaxPixels) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("heatmaps: the image would be %d x %d pixels, more than %d either way: "
+                        "plot fewer or smaller maps",
+                        width, height, kMaxPixels));
+  }
+  absl::StatusOr<std::unique_ptr<io::AtomicFile>> png = io::AtomicFile::Create(png_path);
+  if (!png.ok()) return png.status();
+  // noenhanced: labels are characters, not gnuplot markup ('_' and '^' are not sub/superscripts).
+  std::string script = absl::StrCat("set terminal pngcairo size ", width, ",", height,
+                                    " noenhanced font 'sans,10'\n", "set output ",
+                                    GnuplotQuoted((*png)->temporary_path()), "\n");
+  for (size_t i = 0; i < maps.size(); ++i) {
+    absl::StrAppend(&script, "$map", i, " << EOD\n");
+    for (const std::vector<double>& row : maps[i].values) {
+      for (size_t x = 0; x < row.size(); ++x) {
+        absl::StrAppend(&script, x == 0 ? "" : " ", absl::StrFormat("%.4g", row[x]));
+      }
+      absl::StrAppend(&script, "\n");
+    }
+    absl::StrAppend(&script, "EOD\n");
+  }
+  absl::StrAppend(&script, "set multiplot layout ", rows, ",", columns, " title ",
+                  GnuplotQuoted(title), "\n",
+                  "set palette defined (0 '#ffffff', 1 '#08306b')\nset cbrange [0:1]\n",
+                  "unset key\nset tics scale 0\nset xtics out nomirror\n");
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const Heatmap& map = maps[i];
+    // Row 0 at the top: the output is read downwards.
+    absl::StrAppend(&script, "set title ", GnuplotQuoted(map.title), "\n",
+                    "set xrange [-0.5:", map.x_labels.size() - 0.5, "]\n", "set yrange [",
+                    map.y_labels.size() - 0.5, ":-0.5]\n", "set xtics ", TicLabels(map.x_labels),
+                    "\n", "set ytics ", TicLabels(map.y_labels), "\n", "plot $map", i,
+                    " matrix with image\n");
+  }
+  absl::StrAppend(&script, "unset multiplot\nunset output\n");
+  if (absl::StatusOr<std::string> ran = RunWithInput("gnuplot", script); !ran.ok()) {
+    return ran.status();
+  }
+  return (*png)->Commit(io::CheckPngComplete);
+}
+
+void PlotHeatmapsOrWarn(const std::string& png_path, const std::string& title,
+                        const std::vector<Heatmap>& maps) {
+  if (absl::Status status = PlotHeatmaps(png_path, title, maps); !status.ok()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "warning: no heatmaps %s: %s\n", png_path.c_str(),
+                 std::string(status.message()).c_str());
+    return;
+  }
+  std::printf("Wrote %s\n", png_path.c_str());
 }
 
 absl::StatusOr<PendingPlot> WriteCurves(const std::string& dir, const std::string& stem,

@@ -1,5 +1,5 @@
-// Output of the experiments: where files go, CSV tables and gnuplot line plots. Every file is
-// written whole or not at all (io::AtomicFile). The CSV holds the numbers, so it is written
+// Output of the experiments: where files go, CSV tables, gnuplot line plots and heatmaps. Every
+// file is written whole or not at all (io::AtomicFile). The CSV holds the numbers, so it is written
 // first and its failure is an error; the plot is a picture of it, so a missing or failing plotter
 // is a warning and the run still succeeds.
 #ifndef EXPERIMENTS_REPORT_H_
@@ -60,6 +60,27 @@ absl::StatusOr<PendingPlot> WriteCurves(const std::string& dir, const std::strin
 absl::StatusOr<PendingPlot> WriteHistory(const std::string& dir, const std::string& stem,
                                          const std::string& title,
                                          const std::map<std::string, std::vector<double>>& history);
+
+// One heatmap, e.g. a sequence-to-sequence model's attention: values[y][x] in [0, 1] is how
+// much output character y_labels[y] (down) drew on input character x_labels[x] (across).
+struct Heatmap {
+  std::string title;
+  std::vector<std::string> x_labels, y_labels;
+  std::vector<std::vector<double>> values;  // [y_labels.size()][x_labels.size()]
+};
+
+// A PNG of the maps side by side (a near-square grid: 2 x 2 for 3 or 4 maps) on one colour scale
+// from 0 (white) to 1, each labelled with its characters, drawn by gnuplot and checked to be whole
+// before it appears under png_path. Labels and titles are drawn as given (quotes, backslashes and
+// gnuplot's markup characters included; a control character shows as \xnn, and a label of one
+// space as U+2423 so that it can be seen). No maps, an empty map, rows of the wrong length or a
+// value outside [0, 1] (NaN too) are InvalidArgument errors naming the map, row and column.
+absl::Status PlotHeatmaps(const std::string& png_path, const std::string& title,
+                          const std::vector<Heatmap>& maps);
+
+// PlotHeatmaps, then "Wrote <png>" on stdout or a warning on stderr; never fails the run.
+void PlotHeatmapsOrWarn(const std::string& png_path, const std::string& title,
+                        const std::vector<Heatmap>& maps);
 
 }  // namespace experiments
 
