@@ -5,10 +5,15 @@
 #include <cstring>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "layers/attention.h"
+#include "layers/convolutional.h"
 #include "layers/data_adapter.h"
+#include "layers/pooling.h"
+#include "layers/recurrent.h"
 
 namespace layers {
 namespace {
@@ -369,6 +374,142 @@ absl::StatusOr<Array> Decoder::Distributions(const std::vector<Array>& start,
     }
   }
   return out;
+}
+
+absl::StatusOr<DecodingModels> CutDecodingModels(const Model& trained) {
+  const auto refused = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cannot decode with model '%s': %s; a seq2seq model for decoding takes [source, decoder "
+        "tokens] and gives the next token's distribution, its decoder's recurrent layers "
+        "started from the encoder's states (initial_state) and returning theirs (return_state)",
+        trained.name(), why));
+  };
+  if (!trained.status().ok()) return trained.status();
+  if (trained.inputs().size() != 2 || trained.outputs().size() != 1) {
+    return refused(absl::StrFormat("it has %d inputs and %d outputs, not 2 and 1",
+                                   trained.inputs().size(), trained.outputs().size()));
+  }
+  const Node* decoder_input = trained.inputs()[1].node().get();
+  const Shape& token_shape = trained.inputs()[1].shape();
+  if (token_shape.empty() || token_shape.size() > 2) {
+    return refused(
+        absl::StrFormat("its decoder tokens have shape %s, neither (None, steps) of "
+                        "indices nor (None, steps, tokens) one-hot",
+                        KerasShapeString(token_shape)));
+  }
+  // The decoder: every call that depends on the decoder tokens, in run order.
+  std::unordered_map<const Node*, bool> in_decoder = {{decoder_input, true}};
+  std::vector<const Node*> decoder;
+  for (const std::shared_ptr<Node>& node : trained.nodes()) {
+    bool depends = false;
+    for (const KerasTensor& input : node->inputs)
+      depends = depends || in_decoder[input.node().get()];
+    if (depends && node.get() != decoder_input) {
+      in_decoder[node.get()] = true;
+      decoder.push_back(node.get());
+    }
+  }
+  const KerasTensor& output = trained.outputs()[0];
+  if (!in_decoder[output.node().get()]) {
+    return refused("its output does not depend on the decoder tokens");
+  }
+  // What the decoder reads from the encoder: states (initial_state) and constants.
+  std::vector<KerasTensor> states, constants;
+  const auto crossing = [&](const KerasTensor& tensor) { return !in_decoder[tensor.node().get()]; };
+  for (const Node* node : decoder) {
+    const Layer& layer = *node->layer;
+    const std::string named = absl::StrFormat("layer '%s' (%s)", layer.name(), layer.type());
+    if (dynamic_cast<const BidirectionalLayer*>(&layer) != nullptr ||
+        dynamic_cast<const Conv1DLayer*>(&layer) != nullptr ||
+        dynamic_cast<const MaxPooling1DLayer*>(&layer) != nullptr ||
+        dynamic_cast<const GlobalPooling1DLayer*>(&layer) != nullptr) {
+      return refused(named +
+                     " in the decoder reads later tokens, so it cannot run one token at "
+                     "a time");
+    }
+    if (dynamic_cast<const BaseDenseAttentionLayer*>(&layer) != nullptr &&
+        node->inputs.size() >= 2 && !crossing(node->inputs[1])) {
+      return refused(named +
+                     " attends over the decoder's own steps (self-attention), which "
+                     "one token at a time cannot do");
+    }
+    const size_t first_state = node->inputs.size() - node->state_inputs;
+    if (dynamic_cast<const RecurrentLayer*>(&layer) != nullptr) {
+      if (node->state_inputs == 0) {
+        return refused(named +
+                       " in the decoder starts from zeros: pass the encoder's states "
+                       "as its initial_state");
+      }
+      if (node->output_shapes.size() != 1 + node->state_inputs) {
+        return refused(named + " in the decoder does not return its state: set return_state");
+      }
+      for (size_t k = 0; k < node->state_inputs; ++k) {
+        if (!crossing(node->inputs[first_state + k])) {
+          return refused(named + "'s initial state comes from the decoder, not the encoder");
+        }
+        states.push_back(node->inputs[first_state + k]);
+      }
+    }
+    for (size_t k = 0; k < first_state; ++k) {
+      const KerasTensor& input = node->inputs[k];
+      if (crossing(input) &&
+          std::find(constants.begin(), constants.end(), input) == constants.end()) {
+        constants.push_back(input);
+      }
+    }
+  }
+  if (states.empty()) return refused("its decoder has no recurrent layer started from a state");
+
+  // The step model: the decoder's calls again on one token, the states and the constants.
+  Shape one_token = token_shape;
+  one_token[0] = 1;
+  std::vector<KerasTensor> step_inputs = {Input(one_token)};
+  std::unordered_map<const Node*, std::vector<KerasTensor>> replayed;
+  std::vector<std::pair<KerasTensor, KerasTensor>> replaced;  // trained tensor -> step input
+  for (const std::vector<KerasTensor>* group : {&states, &constants}) {
+    for (const KerasTensor& tensor : *group) {
+      step_inputs.push_back(Input(tensor.shape()));
+      replaced.emplace_back(tensor, step_inputs.back());
+    }
+  }
+  const auto mapped = [&](const KerasTensor& tensor) -> KerasTensor {
+    if (tensor.node().get() == decoder_input) return step_inputs[0];
+    if (auto it = replayed.find(tensor.node().get()); it != replayed.end()) {
+      return it->second[tensor.index()];
+    }
+    for (const auto& [from, to] : replaced) {
+      if (from == tensor) return to;
+    }
+    return tensor;  // not reached: every input is the decoder's or crosses from the encoder
+  };
+  std::vector<KerasTensor> step_outputs = {KerasTensor()};
+  for (const Node* node : decoder) {
+    const size_t first_state = node->inputs.size() - node->state_inputs;
+    std::vector<KerasTensor> inputs, initial_state;
+    for (size_t k = 0; k < node->inputs.size(); ++k) {
+      (k < first_state ? inputs : initial_state).push_back(mapped(node->inputs[k]));
+    }
+    KerasTensors outputs = CallLayer(node->layer, inputs, initial_state);
+    if (absl::Status status = outputs.empty() ? absl::OkStatus() : outputs[0].status();
+        !status.ok()) {
+      return status;
+    }
+    if (node->state_inputs > 0) {
+      for (size_t k = 1; k < outputs.size(); ++k) step_outputs.push_back(outputs[k]);
+    }
+    replayed[node] = std::vector<KerasTensor>(outputs.begin(), outputs.end());
+  }
+  step_outputs[0] = mapped(output);
+  DecodingModels models;
+  std::vector<KerasTensor> encoder_outputs = states;
+  encoder_outputs.insert(encoder_outputs.end(), constants.begin(), constants.end());
+  models.encoder = std::make_unique<Model>(std::vector<KerasTensor>{trained.inputs()[0]},
+                                           encoder_outputs, 0, trained.name() + "_encoder");
+  models.step = std::make_unique<Model>(step_inputs, step_outputs, 0, trained.name() + "_step");
+  for (const Model* model : {models.encoder.get(), models.step.get()}) {
+    if (!model->status().ok()) return model->status();
+  }
+  return models;
 }
 
 }  // namespace layers

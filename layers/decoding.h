@@ -20,6 +20,7 @@
 #define LAYERS_DECODING_H_
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -94,6 +95,20 @@ class Decoder {
   size_t vocabulary_, states_, constants_;
   bool one_hot_;
 };
+
+// The inference models of a trained encoder-decoder, cut from it as Keras' lstm_seq2seq does by
+// hand, sharing its layers and weights. `trained` takes [source, decoder tokens] (teacher
+// forcing: start, then the target shifted) and gives the next-token distributions; its decoder
+// is every call that depends on the decoder tokens. The encoder model gives what the decoder
+// reads from the encoder: first the initial states of the decoder's recurrent layers, then the
+// other tensors (an attention layer's value); the step model is a Decoder's (above).
+struct DecodingModels {
+  std::unique_ptr<Model> encoder, step;
+};
+// Errors name the layer that cannot run one step at a time (a recurrent layer without
+// initial_state or return_state, Bidirectional, convolutions and pooling over time, attention of
+// the decoder over itself) or say what the graph lacks.
+absl::StatusOr<DecodingModels> CutDecodingModels(const Model& trained);
 
 }  // namespace layers
 

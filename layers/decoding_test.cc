@@ -104,6 +104,59 @@ void ExpectStepsMatchTeacherForcing(bool one_hot) {
 TEST(Decoding, StepByStepMatchesTeacherForcing) { ExpectStepsMatchTeacherForcing(false); }
 TEST(Decoding, StepByStepMatchesTeacherForcingOneHot) { ExpectStepsMatchTeacherForcing(true); }
 
+// The models cut from the trained one decode as the hand-built ones (Keras' listing).
+TEST(Decoding, CutModelsDecodeAsTheHandBuiltOnes) {
+  for (bool one_hot : {false, true}) {
+    Seq2Seq model(one_hot, /*seed=*/5);
+    absl::StatusOr<DecodingModels> cut = CutDecodingModels(*model.trained);
+    ASSERT_TRUE(cut.ok()) << cut.status();
+    absl::StatusOr<Decoder> by_hand = Decoder::Create(*model.step);
+    absl::StatusOr<Decoder> decoder = Decoder::Create(*cut->step);
+    ASSERT_TRUE(decoder.ok() && by_hand.ok()) << decoder.status();
+    EXPECT_EQ(decoder->states(), 2u);
+    EXPECT_EQ(decoder->constants(), 1u);
+    const Array sources = Sources();
+    absl::StatusOr<std::vector<Array>> start = cut->encoder->Predict(std::vector<Array>{sources});
+    ASSERT_TRUE(start.ok()) << start.status();
+    const Array tokens = {{1, 0, 0, 2}, {1, 2, 1, 1}, {1, 1, 1, 1}, {1, 0, 2, 0}};
+    absl::StatusOr<Array> p = decoder->Distributions(*start, tokens);
+    absl::StatusOr<Array> q = by_hand->Distributions(Start(model, sources), tokens);
+    ASSERT_TRUE(p.ok() && q.ok()) << p.status() << q.status();
+    ASSERT_EQ(p->shape(), q->shape());
+    for (size_t k = 0; k < p->size(); ++k) EXPECT_EQ(p->data()[k], q->data()[k]) << k;
+  }
+}
+
+TEST(Decoding, CutRefusesWhatCannotDecodeStepByStep) {
+  const auto refusal = [](const Model& model) {
+    absl::StatusOr<DecodingModels> cut = CutDecodingModels(model);
+    return cut.ok() ? std::string("cut") : std::string(cut.status().message());
+  };
+  KerasTensor source = Input({kVaries}), tokens = Input({kVaries});
+  KerasTensors encoded = LSTM(RecurrentOptions(4).return_sequences(true).return_state(true))(
+      Embedding(5, 3, 0)(source));
+  // A decoder LSTM started from zeros.
+  KerasTensor zeros = LSTM(RecurrentOptions(4).return_sequences(true))(Embedding(5, 3, 0)(tokens));
+  Model from_zeros({source, tokens}, {Dense(5, "softmax")(Attention()({zeros, encoded[0]}))});
+  EXPECT_NE(refusal(from_zeros).find("in the decoder starts from zeros"), std::string::npos)
+      << refusal(from_zeros);
+  // Without return_state.
+  LayerPtr no_state = LSTM(RecurrentOptions(4).return_sequences(true));
+  no_state->set_name("no_state");
+  Model stateless({source, tokens},
+                  {Dense(5, "softmax")(
+                      no_state(Embedding(5, 3, 0)(tokens), InitialState{encoded[1], encoded[2]}))});
+  EXPECT_NE(refusal(stateless).find("layer 'no_state' (LSTM) in the decoder does not return its "
+                                    "state: set return_state"),
+            std::string::npos)
+      << refusal(stateless);
+  // A classifier is no seq2seq model.
+  KerasTensor x = Input({8});
+  Model classifier({x}, {Dense(1, "sigmoid")(x)});
+  EXPECT_NE(refusal(classifier).find("it has 1 inputs and 1 outputs, not 2 and 1"),
+            std::string::npos);
+}
+
 TEST(Decoding, BeamWidthOneIsGreedy) {
   Seq2Seq model(false, /*seed=*/11);
   const std::vector<Array> start = Start(model, Sources());
