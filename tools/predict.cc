@@ -36,22 +36,11 @@ ABSL_FLAG(LineBytes, max_line_bytes, LineBytes{1 << 20},
 
 namespace {
 
+using tools::FlushOutput;
+using tools::Output;
 using tools::ReadLine;
 using tools::Shown;
 using tools::Text;
-
-
-// Standard output's health after a batch: OK; a closed pipe (`| head -1`), which ends the run
-// quietly and successfully, as grep and cut do; or an error (a full disk, /dev/full).
-enum class Output { kOk, kClosed, kFailed };
-Output FlushOutput(std::string& error) {
-  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return Output::kOk;
-  const int code = errno;
-  if (code == EPIPE) return Output::kClosed;
-  error = absl::StrFormat("writing the predictions to standard output failed: %s",
-                          std::strerror(code));
-  return Output::kFailed;
-}
 
 class Predictor {
  public:
@@ -210,7 +199,7 @@ int main(int argc, char** argv) {
     if (absl::Status status = predictor.Run(batch); !status.ok()) {
       return experiments::ExitWithUsageError(status);
     }
-    return finish(FlushOutput(output_error));
+    return finish(FlushOutput("the predictions", output_error));
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);  // many lines: no flush per line
   const size_t batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value);
@@ -237,12 +226,13 @@ int main(int argc, char** argv) {
       }
       count += batch.size();
       batch.clear();
-      if (const Output state = FlushOutput(output_error); state != Output::kOk) {
+      if (const Output state = FlushOutput("the predictions", output_error); state != Output::kOk) {
         return finish(state);
       }
     }
   }
-  if (const Output state = FlushOutput(output_error); state != Output::kOk) return finish(state);
+  if (const Output state = FlushOutput("the predictions", output_error); state != Output::kOk)
+    return finish(state);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "%zu texts in %.2f s: %.0f texts/s\n", count, seconds,

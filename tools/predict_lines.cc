@@ -1,5 +1,8 @@
 #include "tools/predict_lines.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 
 namespace tools {
@@ -36,6 +39,14 @@ bool ReadLine(std::FILE* in, size_t limit, Text& line) {
     line.text.clear();
   }
   return true;
+}
+
+Output FlushOutput(const char* what, std::string& error) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return Output::kOk;
+  const int code = errno;
+  if (code == EPIPE) return Output::kClosed;
+  error = absl::StrFormat("writing %s to standard output failed: %s", what, std::strerror(code));
+  return Output::kFailed;
 }
 
 }  // namespace tools

@@ -1,5 +1,5 @@
-// predict's input lines and echoed texts, apart so that a fuzz target can reach them
-// (fuzz/predict_lines_fuzz.cc).
+// predict's and decode's input lines, echoed texts and output checks, apart so that a fuzz target
+// can reach them (fuzz/predict_lines_fuzz.cc).
 #ifndef TOOLS_PREDICT_LINES_H_
 #define TOOLS_PREDICT_LINES_H_
 
@@ -22,6 +22,12 @@ bool ReadLine(std::FILE* in, size_t limit, Text& line);
 // The text as echoed in the TSV: tabs and line ends as spaces, NUL bytes (scored as separators)
 // as \0, cut to 60 bytes with "..." after.
 std::string Shown(const std::string& text);
+
+// Standard output's health after a batch: OK; a closed pipe (`| head -1`), which ends the run
+// quietly and successfully, as grep and cut do; or an error (a full disk, /dev/full), described
+// in `error`. Call with SIGPIPE ignored.
+enum class Output { kOk, kClosed, kFailed };
+Output FlushOutput(const char* what, std::string& error);
 
 }  // namespace tools
 
