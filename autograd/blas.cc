@@ -1,5 +1,8 @@
 #include "autograd/blas.h"
 
+#include <omp.h>
+
+#include <optional>
 #include <stdexcept>
 
 #include "absl/strings/str_format.h"
@@ -105,6 +108,21 @@ void SmallGemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
 // oneDNN 2.6 on the one-sample steps of merge_modes: 1 x 20 @ 20 x 80 and the like).
 constexpr size_t kSmallProduct = 16 * 1024;
 
+// Below this many multiply-adds oneDNN still opens an OpenMP parallel region, whose barrier costs
+// more than the product shares (a one-row decoder step: 1 x 128 @ 128 x 512), and on a busy
+// machine waits for a core: such products run on the calling thread.
+constexpr size_t kSingleThreadProduct = 256 * 1024;
+
+// OpenMP's thread count for this thread's next parallel regions, set to 1 while it lives.
+class OneThread {
+ public:
+  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
+
 }  // namespace
 
 void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, float alpha,
@@ -116,6 +134,8 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, floa
     if (beta != 1.0f) Scale(m, n, beta, c, ldc);
     return SmallGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
   }
+  std::optional<OneThread> one_thread;
+  if (m * n * k <= kSingleThreadProduct && !omp_in_parallel()) one_thread.emplace();
   const dnnl_status_t status = dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k,
                                           alpha, a, lda, b, ldb, beta, c, ldc);
   if (status != dnnl_success) {
