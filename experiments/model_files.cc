@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "experiments/report.h"
 #include "io/atomic_file.h"
 #include "layers/callbacks.h"
 #include "saving/model_checkpoint.h"
@@ -48,14 +49,7 @@ absl::Status AddModelFiles(layers::Model& model,
   options.initial_epoch(static_cast<size_t>(model.GetTrainingState().epochs));
   const std::string save = absl::GetFlag(FLAGS_save);
   if (save.empty()) return absl::OkStatus();
-  const size_t slash = save.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
-  if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
-  // Refused now rather than after the first epoch: a device, FIFO or directory at --save.
-  if (absl::Status status = io::CheckReplaceable(save); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
-  }
+  if (absl::Status status = CheckSavePath(save); !status.ok()) return status;
   std::string json = datasets::ToJson(preprocessing);
   if (json.size() > saving::kMaxModelFileString) {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -156,6 +156,19 @@ std::string GnuplotQuoted(const std::string& text) {
 
 }  // namespace
 
+absl::Status CheckSavePath(const std::string& save) {
+  if (save.empty()) return absl::OkStatus();
+  const size_t slash = save.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
+  if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
+  // Refused now rather than after the first epoch: a device, FIFO or directory at --save.
+  if (absl::Status status = io::CheckReplaceable(save); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
 int ExitWithError(const absl::Status& status) {
   CallJobAbort(status);
   std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());

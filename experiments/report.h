@@ -22,6 +22,11 @@ int ExitWithError(const absl::Status& status);
 // changes into the runfiles tree but says where the user was in BUILD_WORKING_DIRECTORY).
 std::string OutputDirectory(const std::string& flag_value);
 
+// --save's checks before a long run: its directory exists (or is made) and is writable, and
+// nothing but a regular file is at the path (a device, FIFO or directory is an error naming it).
+// OK for an empty path.
+absl::Status CheckSavePath(const std::string& save);
+
 struct Series {
   std::string name;
   std::vector<double> values;  // one per epoch

@@ -86,18 +86,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-absl::Status CheckSavePath(const std::string& save) {
-  if (save.empty()) return absl::OkStatus();
-  const size_t slash = save.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
-  if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
-  if (absl::Status status = io::CheckReplaceable(save); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
-  }
-  return absl::OkStatus();
-}
-
 // The attention call of a model with attention: its distribution is output 1.
 std::shared_ptr<layers::Node> AttentionNode(const layers::Model& model) {
   for (const auto& node : model.nodes()) {

@@ -148,33 +148,9 @@ int main(int argc, char** argv) {
     return finish(FlushOutput("the answers", output_error));
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
-  const size_t batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value);
-  const size_t limit = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes).value);
   size_t count = 0;
-  std::vector<Text> batch;
-  Text line;
-  bool more = true;
-  while (more) {
-    more = tools::ReadLine(stdin, limit, line);
-    if (!more && std::ferror(stdin)) {
-      const int code = errno;
-      std::fflush(stdout);
-      return experiments::ExitWithUsageError(absl::InvalidArgumentError(
-          absl::StrFormat("reading standard input failed after %d lines: %s", count + batch.size(),
-                          std::strerror(code))));
-    }
-    if (more) batch.push_back(line);
-    if (batch.size() == batch_size || (!more && !batch.empty())) {
-      if (absl::Status status = DecodeBatch(*translator, batch); !status.ok()) {
-        std::fflush(stdout);
-        return ExitWithError(status);
-      }
-      count += batch.size();
-      batch.clear();
-      if (const Output state = FlushOutput("the answers", output_error); state != Output::kOk) {
-        return finish(state);
-      }
-    }
-  }
-  return finish(FlushOutput("the answers", output_error));
+  return tools::RunOverStandardInput(
+      static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value),
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes).value), "the answers",
+      [&](std::vector<Text>& batch) { return DecodeBatch(*translator, batch); }, count);
 }

@@ -38,7 +38,6 @@ namespace {
 
 using tools::FlushOutput;
 using tools::Output;
-using tools::ReadLine;
 using tools::Shown;
 using tools::Text;
 
@@ -126,14 +125,9 @@ int main(int argc, char** argv) {
         "--model is required: a file saved by an experiment's --save, e.g. "
         "bazel run //experiments:imdb_lstm -- --save=$PWD/imdb_lstm.h5"));
   }
-  if (texts.empty()) {
-    // Checked before any file is opened: a closed descriptor 0 would be reused by the next one.
-    struct stat input {};
-    if (fstat(STDIN_FILENO, &input) != 0 || S_ISDIR(input.st_mode)) {
-      return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
-          "standard input is %s: give the texts as arguments, or one per line on standard input",
-          errno == EBADF ? "closed" : S_ISDIR(input.st_mode) ? "a directory" : "unreadable")));
-    }
+  if (absl::Status status = texts.empty() ? tools::CheckStandardInput() : absl::OkStatus();
+      !status.ok()) {
+    return experiments::ExitWithUsageError(status);
   }
   absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
   if (!model.ok()) return experiments::ExitWithUsageError(model.status());
@@ -202,37 +196,13 @@ int main(int argc, char** argv) {
     return finish(FlushOutput("the predictions", output_error));
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);  // many lines: no flush per line
-  const size_t batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value);
-  const size_t limit = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes).value);
   const auto start = std::chrono::steady_clock::now();
   size_t count = 0;
-  std::vector<Text> batch;
-  Text line;
-  bool more = true;
-  while (more) {
-    more = ReadLine(stdin, limit, line);
-    if (!more && std::ferror(stdin)) {
-      const int code = errno;
-      std::fflush(stdout);
-      return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
-          "reading standard input failed after %d lines: %s", count + batch.size(),
-          std::strerror(code))));
-    }
-    if (more) batch.push_back(line);
-    if (batch.size() == batch_size || (!more && !batch.empty())) {
-      if (absl::Status status = predictor.Run(batch); !status.ok()) {
-        std::fflush(stdout);
-        return experiments::ExitWithUsageError(status);
-      }
-      count += batch.size();
-      batch.clear();
-      if (const Output state = FlushOutput("the predictions", output_error); state != Output::kOk) {
-        return finish(state);
-      }
-    }
-  }
-  if (const Output state = FlushOutput("the predictions", output_error); state != Output::kOk)
-    return finish(state);
+  const int code = tools::RunOverStandardInput(
+      static_cast<size_t>(absl::GetFlag(FLAGS_batch_size).value),
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes).value), "the predictions",
+      [&](std::vector<Text>& batch) { return predictor.Run(batch); }, count);
+  if (code != 0 || std::ferror(stdout)) return code;  // ferror: the reader closed it
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "%zu texts in %.2f s: %.0f texts/s\n", count, seconds,

@@ -1,5 +1,8 @@
 #include "tools/predict_lines.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -47,6 +50,63 @@ Output FlushOutput(const char* what, std::string& error) {
   if (code == EPIPE) return Output::kClosed;
   error = absl::StrFormat("writing %s to standard output failed: %s", what, std::strerror(code));
   return Output::kFailed;
+}
+
+absl::Status CheckStandardInput() {
+  struct stat input {};
+  if (fstat(STDIN_FILENO, &input) != 0 || S_ISDIR(input.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "standard input is %s: give the texts as arguments, or one per line on standard input",
+        errno == EBADF           ? "closed"
+        : S_ISDIR(input.st_mode) ? "a directory"
+                                 : "unreadable"));
+  }
+  return absl::OkStatus();
+}
+
+int RunOverStandardInput(size_t batch_size, size_t limit, const char* what,
+                         const std::function<absl::Status(std::vector<Text>&)>& run,
+                         size_t& lines) {
+  const auto failed = [](int code, const std::string& message) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return code;
+  };
+  std::string output_error;
+  const auto flushed = [&]() -> int {
+    switch (FlushOutput(what, output_error)) {
+      case Output::kOk:
+        return -1;
+      case Output::kClosed:
+        return 0;
+      case Output::kFailed:
+        return failed(1, output_error);
+    }
+    return 1;
+  };
+  lines = 0;
+  std::vector<Text> batch;
+  Text line;
+  bool more = true;
+  while (more) {
+    more = ReadLine(stdin, limit, line);
+    if (!more && std::ferror(stdin)) {
+      const int code = errno;
+      return failed(2, absl::StrFormat("reading standard input failed after %d lines: %s",
+                                       lines + batch.size(), std::strerror(code)));
+    }
+    if (more) batch.push_back(line);
+    if (batch.size() == batch_size || (!more && !batch.empty())) {
+      if (absl::Status status = run(batch); !status.ok()) {
+        return failed(2, std::string(status.message()));
+      }
+      lines += batch.size();
+      batch.clear();
+      if (const int code = flushed(); code >= 0) return code;
+    }
+  }
+  const int code = flushed();
+  return code >= 0 ? code : 0;
 }
 
 }  // namespace tools

@@ -4,7 +4,11 @@
 #define TOOLS_PREDICT_LINES_H_
 
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "absl/status/status.h"
 
 namespace tools {
 
@@ -28,6 +32,18 @@ std::string Shown(const std::string& text);
 // in `error`. Call with SIGPIPE ignored.
 enum class Output { kOk, kClosed, kFailed };
 Output FlushOutput(const char* what, std::string& error);
+
+// Standard input as the source of texts: an error when it is closed or a directory. Check it
+// before any file is opened: a closed descriptor 0 would be reused by the next one.
+absl::Status CheckStandardInput();
+
+// The lines of standard input (each at most `limit` bytes), `batch_size` at a time, each batch
+// passed to `run`, which prints a line per text; standard output is flushed after each batch (it
+// must be fully buffered, and SIGPIPE ignored). Returns the exit code: 0 at the end of input, or
+// when the reader closed standard output; 1 when writing `what` failed; 2 on a read error or an
+// error from `run`. Errors are printed on stderr. `lines` counts the lines done.
+int RunOverStandardInput(size_t batch_size, size_t limit, const char* what,
+                         const std::function<absl::Status(std::vector<Text>&)>& run, size_t& lines);
 
 }  // namespace tools
 
