@@ -94,4 +94,6 @@ expect_usage_error "expected a number in [0, 1]" --stop_at_accuracy=1.5
 expect_usage_error "--examples=56: numbers of at most --digits=1 digit(s) make only 55 distinct questions" \
   --examples=56 --digits=1
 expect_usage_error "--save" --save="$out/no/such/dir/model.h5"
+# 100,000,000 questions were accepted, and their one-hot arrays need 139 GB at --digits=9.
+expect_usage_error "expected an integer in [10, 2000000]" --examples=2000001 --digits=1
 echo "smoke: addition_rnn ran"

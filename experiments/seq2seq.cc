@@ -71,9 +71,9 @@ absl::StatusOr<Seq2SeqPreprocessing> Seq2SeqPreprocessing::FromJson(const std::s
   }
   for (const char* key : {"source_length", "target_length"}) {
     if (!json[key].is_number_unsigned() || json[key].get<uint64_t>() == 0 ||
-        json[key].get<uint64_t>() > 100000) {
-      return wrong(absl::StrFormat("\"%s\" must be a whole number in [1, 100000], got %s", key,
-                                   json[key].dump()));
+        json[key].get<uint64_t>() > kMaxSeq2SeqLength) {
+      return wrong(absl::StrFormat("\"%s\" must be a whole number in [1, %d], got %s", key,
+                                   kMaxSeq2SeqLength, json[key].dump()));
     }
   }
   if (!json["task"].is_string()) return wrong("\"task\" must be a string");

@@ -292,10 +292,10 @@ int RunSeq2Seq(const char* name, bool attention, int argc, char** argv) {
         "--compare_without_attention is for seq2seq_attention; this model has no attention"));
   }
   const std::string save = absl::GetFlag(FLAGS_save);
-  if (absl::Status status = CheckSavePath(save); !status.ok()) return ExitWithError(status);
+  if (absl::Status status = CheckSavePath(save); !status.ok()) return ExitWithUsageError(status);
   const std::string out_dir = OutputDirectory(absl::GetFlag(FLAGS_out_dir));
   if (absl::Status status = io::PrepareOutputDirectory(out_dir, "--out_dir"); !status.ok()) {
-    return ExitWithError(status);
+    return ExitWithUsageError(status);
   }
 
   absl::StatusOr<std::vector<datasets::TranslationPair>> pairs = datasets::GenerateTranslationPairs(
@@ -303,6 +303,12 @@ int RunSeq2Seq(const char* name, bool attention, int argc, char** argv) {
   if (!pairs.ok()) return ExitWithError(pairs.status());
   absl::StatusOr<datasets::TranslationSplit> split = datasets::SplitHeldOut(*pairs, held_out);
   if (!split.ok()) return ExitWithError(split.status());
+  if (split->train.empty()) {
+    return ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "--held_out=%g of --examples=%d holds out all %d pairs, leaving none to train on: give a "
+        "smaller --held_out or more --examples",
+        held_out, pairs->size(), pairs->size())));
+  }
   std::printf("Task %s: %zu training and %zu held-out pairs, e.g. \"%s\" -> \"%s\"\n", task.c_str(),
               split->train.size(), split->test.size(), split->train[0].source.c_str(),
               split->train[0].target.c_str());

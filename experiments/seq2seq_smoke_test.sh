@@ -60,8 +60,14 @@ expect_error 2 "--task=french: " "$lstm" --task=french
 expect_error 2 "--compare_without_attention is for seq2seq_attention" "$lstm" --compare_without_attention
 expect_error 2 "--attention=luong: use dot" "$attention" --attention=luong
 mkdir "$out/a_directory"
-expect_error 1 "--save" "$lstm" --save="$out/a_directory" --epochs=1 --examples=20
+expect_error 2 "--save" "$lstm" --save="$out/a_directory" --epochs=1 --examples=20
 [ -d "$out/a_directory" ] || fail "--save replaced a directory"
+expect_error 2 "--out_dir" "$lstm" --out_dir="$out/dates.h5" --epochs=1 --examples=20
+# ceil(0.99 * 20) = 20 pairs held out leave none to train on (it crashed).
+expect_error 2 "--held_out=0.99 of --examples=20 holds out all 20 pairs" \
+  "$lstm" --held_out=0.99 --epochs=1 --examples=20
+# An empty text is refused with the others, before anything is written.
+expect_error 2 "error: text 2 is empty" "$decode" --model="$out/dates.h5" "9 may 2018" ""
 
 # The harder task runs too.
 log="$out/numbers.log"

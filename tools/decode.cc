@@ -137,6 +137,12 @@ int main(int argc, char** argv) {
   };
   if (!texts.empty()) {
     // Every text checked before anything is written.
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (texts[i].empty()) {
+        return experiments::ExitWithUsageError(absl::InvalidArgumentError(
+            absl::StrFormat("text %d is empty: give a text to decode", i + 1)));
+      }
+    }
     if (absl::StatusOr<autograd::Array> all = translator->EncodeSources(texts); !all.ok()) {
       return experiments::ExitWithUsageError(all.status());
     }
