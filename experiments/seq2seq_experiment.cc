@@ -52,6 +52,9 @@ ABSL_FLAG(std::string, task, "dates",
           "digits; longer inputs)");
 ABSL_FLAG(Examples, examples, Examples{20000}, "pairs generated, 10 to 400000");
 ABSL_FLAG(double, held_out, 0.1, "fraction of the pairs held out for the test, in (0, 1)");
+ABSL_FLAG(double, validation_split, 0.1,
+          "fraction of the training pairs (the last ones) that validate after every epoch and "
+          "drive the learning-rate schedule, in [0, 1)");
 ABSL_FLAG(Epochs, epochs, Epochs{12}, "training epochs, 1 to 100000");
 ABSL_FLAG(BatchSize, batch_size, BatchSize{64}, "samples per gradient step (Keras' example: 64)");
 ABSL_FLAG(LatentDim, latent_dim, LatentDim{128}, "units of the encoder and decoder LSTMs");
@@ -215,14 +218,21 @@ absl::StatusOr<Trained> TrainAndScore(const Seq2SeqPreprocessing& setup,
   const std::vector<Array> x = {OneHot(train.encoder_input, source_tokens),
                                 OneHot(train.decoder_input, target_tokens)};
   const std::vector<Array> y = {OneHot(train.decoder_target, target_tokens)};
+  // As Keras' example, the last part of the training pairs validates (validation_split); the
+  // held-out pairs are only decoded at the end. The learning rate halves when the validation
+  // loss stalls, so that the last epoch's weights are not one of RMSprop's noisy steps.
   layers::FitOptions options =
       layers::FitOptions()
           .epochs(absl::GetFlag(FLAGS_epochs).value)
           .batch_size(absl::GetFlag(FLAGS_batch_size).value)
           .verbose(absl::GetFlag(FLAGS_verbose))
-          .validation_inputs({OneHot(test.encoder_input, source_tokens),
-                              OneHot(test.decoder_input, target_tokens)})
-          .validation_targets({OneHot(test.decoder_target, target_tokens)});
+          .validation_split(absl::GetFlag(FLAGS_validation_split))
+          .callbacks({std::make_shared<layers::ReduceLROnPlateau>(
+              layers::ReduceLROnPlateauOptions()
+                  .monitor(absl::GetFlag(FLAGS_validation_split) > 0 ? "val_loss" : "loss")
+                  .factor(0.5)
+                  .patience(1)
+                  .verbose(1))});
   std::printf("Training %s (%s) on %zu pairs, %zu held out, %zu epochs\n", stem.c_str(),
               label.c_str(), static_cast<size_t>(x[0].shape()[0]), test_pairs.size(),
               options.epochs());
@@ -272,6 +282,13 @@ int RunSeq2Seq(const char* name, bool attention, int argc, char** argv) {
                              : "Keras' lstm_seq2seq; greedy and beam decoding");
   const std::string task = absl::GetFlag(FLAGS_task);
   const double held_out = absl::GetFlag(FLAGS_held_out);
+  const double validation_split = absl::GetFlag(FLAGS_validation_split);
+  if (!(validation_split >= 0 && validation_split < 1)) {
+    return ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
+        "--validation_split=%g: give the fraction of the training pairs that validates, in [0, "
+        "1)",
+        validation_split)));
+  }
   if (!(held_out > 0 && held_out < 1)) {
     return ExitWithUsageError(absl::InvalidArgumentError(
         absl::StrFormat("--held_out=%g: give the fraction held out, in (0, 1)", held_out)));
