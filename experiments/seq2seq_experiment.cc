@@ -46,6 +46,7 @@ using BatchSize = experiments::IntIn<1, 100000>;
 using LatentDim = experiments::IntIn<1, 4096>;
 using BeamWidth = experiments::IntIn<1, 64>;
 using Shown = experiments::IntIn<0, 1000>;
+using Verbose = experiments::IntIn<0, 2>;
 
 ABSL_FLAG(std::string, task, "dates",
           "dates (human dates -> ISO dates) or numbers (numbers in words up to a million -> "
@@ -70,7 +71,7 @@ ABSL_FLAG(Shown, show, Shown{8}, "held-out examples printed beside their targets
 ABSL_FLAG(std::string, save, "",
           "write the trained model here (a Keras HDF5 file, with what //tools:decode needs)");
 ABSL_FLAG(std::string, out_dir, "", "where the CSV and PNG files go (default: where you ran it)");
-ABSL_FLAG(int, verbose, 2, "0 silent, 1 progress bar, 2 one line per epoch");
+ABSL_FLAG(Verbose, verbose, Verbose{2}, "0 silent, 1 progress bar, 2 one line per epoch");
 
 namespace experiments {
 namespace {
@@ -225,7 +226,7 @@ absl::StatusOr<Trained> TrainAndScore(const Seq2SeqPreprocessing& setup,
       layers::FitOptions()
           .epochs(absl::GetFlag(FLAGS_epochs).value)
           .batch_size(absl::GetFlag(FLAGS_batch_size).value)
-          .verbose(absl::GetFlag(FLAGS_verbose))
+          .verbose(static_cast<int>(absl::GetFlag(FLAGS_verbose).value))
           .validation_split(absl::GetFlag(FLAGS_validation_split))
           .callbacks({std::make_shared<layers::ReduceLROnPlateau>(
               layers::ReduceLROnPlateauOptions()

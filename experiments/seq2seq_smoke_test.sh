@@ -57,6 +57,7 @@ expect_error 2 "cannot decode with model 'sequential': it has 1 inputs and 1 out
   "$decode" --model="$out/classifier.h5" "9 may 2018"
 expect_error 2 "Illegal value '0' specified for flag 'epochs'" "$lstm" --epochs=0
 expect_error 2 "--task=french: " "$lstm" --task=french
+expect_error 2 "Illegal value '-7' specified for flag 'verbose'" "$lstm" --verbose=-7
 expect_error 2 "--compare_without_attention is for seq2seq_attention" "$lstm" --compare_without_attention
 expect_error 2 "--attention=luong: use dot" "$attention" --attention=luong
 mkdir "$out/a_directory"
