@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
   if (!model.ok()) return experiments::ExitWithUsageError(model.status());
+  if ((*model)->preprocessing().empty()) {
+    return fail(absl::InvalidArgumentError(
+        "it holds no preprocessing: save it with seq2seq_lstm's or seq2seq_attention's --save"));
+  }
   absl::StatusOr<experiments::Seq2SeqPreprocessing> setup =
       experiments::Seq2SeqPreprocessing::FromJson((*model)->preprocessing());
   if (!setup.ok()) return fail(setup.status());
