@@ -160,19 +160,6 @@ class AnswerAccuracy : public Callback {
   std::chrono::steady_clock::time_point start_;
 };
 
-// --save, checked before training: its directory exists and is writable, and no directory,
-// device or FIFO sits at the path.
-absl::Status CheckSavePath(const std::string& save) {
-  const size_t slash = save.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : save.substr(0, std::max<size_t>(slash, 1));
-  if (absl::Status status = io::PrepareOutputDirectory(dir, "--save"); !status.ok()) return status;
-  if (absl::Status status = io::CheckReplaceable(save); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--save: ", status.message()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,7 +185,7 @@ int main(int argc, char** argv) {
     return experiments::ExitWithUsageError(status);
   }
   if (!save.empty()) {
-    if (absl::Status status = CheckSavePath(save); !status.ok()) {
+    if (absl::Status status = experiments::CheckSavePath(save); !status.ok()) {
       return experiments::ExitWithUsageError(status);
     }
   }
