@@ -165,6 +165,29 @@ absl::StatusOr<Translator> Translator::Create(const layers::Model& trained,
   return translator;
 }
 
+absl::StatusOr<Translator> Translator::Load(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
+  if (!model.ok()) return model.status();
+  const auto in_file = [&](const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrFormat("'%s': %s", path, status.message()));
+  };
+  // The graph first: a model that is no encoder-decoder says so whatever else it holds.
+  if (absl::StatusOr<layers::DecodingModels> cut = layers::CutDecodingModels(**model); !cut.ok()) {
+    return in_file(cut.status());
+  }
+  if ((*model)->preprocessing().empty()) {
+    return in_file(absl::InvalidArgumentError(
+        "it holds no preprocessing: save it with seq2seq_lstm's or seq2seq_attention's --save"));
+  }
+  absl::StatusOr<Seq2SeqPreprocessing> setup =
+      Seq2SeqPreprocessing::FromJson((*model)->preprocessing());
+  if (!setup.ok()) return in_file(setup.status());
+  absl::StatusOr<Translator> translator = Create(**model, *std::move(setup));
+  if (!translator.ok()) return in_file(translator.status());
+  translator->trained = *std::move(model);
+  return translator;
+}
+
 absl::StatusOr<Array> Translator::EncodeSources(const std::vector<std::string>& texts) const {
   Array indices = xt::zeros<autograd::Real>({texts.size(), setup.source_length});
   for (size_t i = 0; i < texts.size(); ++i) {

@@ -62,9 +62,13 @@ struct Translator {
   Seq2SeqPreprocessing setup;
   layers::DecodingModels models;
   std::unique_ptr<layers::Decoder> decoder;
+  std::shared_ptr<const layers::Model> trained;  // what Load read (the cut models share its layers)
 
   static absl::StatusOr<Translator> Create(const layers::Model& trained,
                                            Seq2SeqPreprocessing setup);
+  // From a file saved by seq2seq_lstm's or seq2seq_attention's --save: errors name the file and
+  // say first whether its graph is no encoder-decoder, then what its preprocessing lacks.
+  static absl::StatusOr<Translator> Load(const std::string& path);
   // The one-hot encoder input of `texts`, [n, source_length, source tokens], pre-padded.
   absl::StatusOr<autograd::Array> EncodeSources(const std::vector<std::string>& texts) const;
   // The best hypothesis per source row, as text.

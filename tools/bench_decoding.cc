@@ -14,7 +14,6 @@
 #include "datasets/translation.h"
 #include "experiments/command_line.h"
 #include "experiments/seq2seq.h"
-#include "saving/model_file.h"
 
 using Inputs = experiments::IntIn<1, 100000>;
 using BeamWidth = experiments::IntIn<1, 64>;
@@ -39,19 +38,9 @@ int main(int argc, char** argv) {
     return experiments::ExitWithUsageError(absl::InvalidArgumentError(
         "--model is required: a file saved by seq2seq_lstm's or seq2seq_attention's --save"));
   }
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
-  if (!model.ok()) return experiments::ExitWithUsageError(model.status());
-  if ((*model)->preprocessing().empty()) {
-    return fail(absl::InvalidArgumentError(
-        "it holds no preprocessing: save it with seq2seq_lstm's or seq2seq_attention's --save"));
-  }
-  absl::StatusOr<experiments::Seq2SeqPreprocessing> setup =
-      experiments::Seq2SeqPreprocessing::FromJson((*model)->preprocessing());
-  if (!setup.ok()) return fail(setup.status());
-  const std::string task = setup->task;
-  absl::StatusOr<experiments::Translator> translator =
-      experiments::Translator::Create(**model, *std::move(setup));
-  if (!translator.ok()) return fail(translator.status());
+  absl::StatusOr<experiments::Translator> translator = experiments::Translator::Load(path);
+  if (!translator.ok()) return experiments::ExitWithUsageError(translator.status());
+  const std::string task = translator->setup.task;
   const size_t count = absl::GetFlag(FLAGS_inputs).value, single = std::min<size_t>(count, 200);
   absl::StatusOr<std::vector<datasets::TranslationPair>> pairs =
       datasets::GenerateTranslationPairs(task, count, absl::GetFlag(FLAGS_seed));

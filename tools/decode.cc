@@ -6,8 +6,6 @@
 // batches, and writes one line per input line; a line that cannot be decoded (a character the
 // model does not know, too long) gets "error<TAB>reason" instead, and the run goes on. With texts
 // as arguments, any such text is an error before anything is written.
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -20,7 +18,6 @@
 #include "absl/strings/str_format.h"
 #include "experiments/command_line.h"
 #include "experiments/seq2seq.h"
-#include "saving/model_file.h"
 #include "tools/predict_lines.h"
 
 using BatchSize = experiments::IntIn<1, 100000>;
@@ -42,8 +39,6 @@ int ExitWithError(const absl::Status& status) {
   return 1;
 }
 
-using tools::FlushOutput;
-using tools::Output;
 using tools::Shown;
 using tools::Text;
 
@@ -95,46 +90,13 @@ int main(int argc, char** argv) {
         "--model is required: a file saved by seq2seq_lstm or seq2seq_attention, e.g. bazel run "
         "//experiments:seq2seq_attention -- --save=$PWD/dates.h5"));
   }
-  if (texts.empty()) {
-    // Checked before any file is opened: a closed descriptor 0 would be reused by the next one.
-    struct stat input {};
-    if (fstat(STDIN_FILENO, &input) != 0 || S_ISDIR(input.st_mode)) {
-      return experiments::ExitWithUsageError(absl::InvalidArgumentError(absl::StrFormat(
-          "standard input is %s: give the texts as arguments, or one per line on standard input",
-          errno == EBADF           ? "closed"
-          : S_ISDIR(input.st_mode) ? "a directory"
-                                   : "unreadable")));
-    }
+  if (absl::Status status = texts.empty() ? tools::CheckStandardInput() : absl::OkStatus();
+      !status.ok()) {
+    return experiments::ExitWithUsageError(status);
   }
-  absl::StatusOr<std::unique_ptr<layers::Model>> model = saving::LoadModel(path);
-  if (!model.ok()) return experiments::ExitWithUsageError(model.status());
-  const auto in_file = [&](const absl::Status& status) {
-    return experiments::ExitWithUsageError(
-        absl::Status(status.code(), absl::StrFormat("'%s': %s", path, status.message())));
-  };
-  // The graph first: a model that is no encoder-decoder says so whatever else it holds.
-  if (absl::StatusOr<layers::DecodingModels> cut = layers::CutDecodingModels(**model); !cut.ok()) {
-    return in_file(cut.status());
-  }
-  if ((*model)->preprocessing().empty()) {
-    return in_file(absl::InvalidArgumentError(
-        "it holds no preprocessing: save it with seq2seq_lstm's or seq2seq_attention's --save"));
-  }
-  absl::StatusOr<experiments::Seq2SeqPreprocessing> setup =
-      experiments::Seq2SeqPreprocessing::FromJson((*model)->preprocessing());
-  if (!setup.ok()) return in_file(setup.status());
-  absl::StatusOr<experiments::Translator> translator =
-      experiments::Translator::Create(**model, *std::move(setup));
-  if (!translator.ok()) return in_file(translator.status());
+  absl::StatusOr<experiments::Translator> translator = experiments::Translator::Load(path);
+  if (!translator.ok()) return experiments::ExitWithUsageError(translator.status());
 
-  std::string output_error;
-  const auto finish = [&](Output state) {
-    if (state == Output::kFailed) {
-      std::fprintf(stderr, "error: %s\n", output_error.c_str());
-      return 1;
-    }
-    return 0;
-  };
   if (!texts.empty()) {
     // Every text checked before anything is written.
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -151,7 +113,7 @@ int main(int argc, char** argv) {
     if (absl::Status status = DecodeBatch(*translator, batch); !status.ok()) {
       return ExitWithError(status);
     }
-    return finish(FlushOutput("the answers", output_error));
+    return tools::ExitAfterFlush("the answers");
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
   size_t count = 0;

@@ -5,8 +5,6 @@
 // With no text arguments it reads one text per line from standard input and writes one TSV line
 // per input line, in batches, then the texts per second on standard error. A line that cannot be
 // scored (empty, not UTF-8, longer than --max_line_bytes) gets "nan<TAB>error<TAB>reason".
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,8 +34,6 @@ ABSL_FLAG(LineBytes, max_line_bytes, LineBytes{1 << 20},
 
 namespace {
 
-using tools::FlushOutput;
-using tools::Output;
 using tools::Shown;
 using tools::Text;
 
@@ -179,21 +175,14 @@ int main(int argc, char** argv) {
         path, largest_index, embedding->name(), embedding->input_dim() - 1)));
   }
   Predictor predictor(**model, *preprocessing);
-  std::string output_error;
-  const auto finish = [&](Output state) {
-    if (state == Output::kFailed) {
-      std::fprintf(stderr, "error: %s\n", output_error.c_str());
-      return 1;
-    }
-    return 0;
-  };
+
   if (!texts.empty()) {
     std::vector<Text> batch;
     for (const std::string& text : texts) batch.push_back({text, ""});
     if (absl::Status status = predictor.Run(batch); !status.ok()) {
       return experiments::ExitWithUsageError(status);
     }
-    return finish(FlushOutput("the predictions", output_error));
+    return tools::ExitAfterFlush("the predictions");
   }
   std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);  // many lines: no flush per line
   const auto start = std::chrono::steady_clock::now();

@@ -52,6 +52,13 @@ Output FlushOutput(const char* what, std::string& error) {
   return Output::kFailed;
 }
 
+int ExitAfterFlush(const char* what) {
+  std::string error;
+  if (FlushOutput(what, error) != Output::kFailed) return 0;
+  std::fprintf(stderr, "error: %s\n", error.c_str());
+  return 1;
+}
+
 absl::Status CheckStandardInput() {
   struct stat input {};
   if (fstat(STDIN_FILENO, &input) != 0 || S_ISDIR(input.st_mode)) {

@@ -32,6 +32,9 @@ std::string Shown(const std::string& text);
 // in `error`. Call with SIGPIPE ignored.
 enum class Output { kOk, kClosed, kFailed };
 Output FlushOutput(const char* what, std::string& error);
+// The exit code after the last output: 0, also when the reader closed standard output; 1 when
+// writing `what` failed (said on stderr).
+int ExitAfterFlush(const char* what);
 
 // Standard input as the source of texts: an error when it is closed or a directory. Check it
 // before any file is opened: a closed descriptor 0 would be reused by the next one.
