@@ -49,8 +49,9 @@ autograd::Array PrePadded(const autograd::Array& indices);
 // Keras' lstm_seq2seq model on one-hot characters: [encoder input, decoder input] -> the next
 // character's distribution at every decoder step. attention: "" (none), "dot" (Luong,
 // Attention) or "additive" (Bahdanau, AdditiveAttention), between the decoder's outputs and the
-// encoder's; the attention layer also returns its distribution (output 2 of its call), for the
-// heatmaps.
+// encoder's, with a learned score scale, then Luong's attentional state
+// Dense(latent_dim, tanh)([context; decoder output]) before the softmax; the attention layer also
+// returns its distribution (output 2 of its call), for the heatmaps.
 absl::StatusOr<std::unique_ptr<layers::Model>> Seq2SeqModel(const Seq2SeqPreprocessing& setup,
                                                             size_t latent_dim,
                                                             const std::string& attention,

@@ -13,8 +13,9 @@
 //   model.fit([encoder_input_data, decoder_input_data], decoder_target_data, ...)
 //   # then encoder_model and decoder_model cut from it, and decode_sequence by hand
 // With attention, the encoder also returns its sequence and the decoder's outputs attend to it:
-//   context = keras.layers.Attention()([decoder_outputs, encoder_outputs])
+//   context = keras.layers.Attention(use_scale=True)([decoder_outputs, encoder_outputs])
 //   decoder_outputs = keras.layers.Concatenate()([context, decoder_outputs])
+//   decoder_outputs = keras.layers.Dense(latent_dim, activation="tanh")(decoder_outputs)
 #include "experiments/seq2seq_experiment.h"
 
 #include <algorithm>
