@@ -1,0 +1,355 @@
+// Each model is exported, run in ONNX Runtime (npm's onnxruntime-node, through onnx_run.js) and
+// its outputs compared with Predict's. Weights are random (biases included, so that every
+// weight's conversion shows); word-index inputs mix post- and pre-padded samples, a gap, a
+// sample of length 1 and a fully masked one.
+#include "exporting/onnx.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "layers/attention.h"
+#include "layers/convolutional.h"
+#include "layers/core.h"
+#include "layers/dense.h"
+#include "layers/dropout.h"
+#include "layers/embedding.h"
+#include "layers/functional.h"
+#include "layers/masking.h"
+#include "layers/merging.h"
+#include "layers/pooling.h"
+#include "layers/recurrent.h"
+#include "layers/sequential.h"
+#include "nlohmann/json.hpp"
+
+namespace exporting {
+namespace {
+
+using layers::Array;
+using layers::kVaries;
+using layers::LayerPtr;
+using layers::RecurrentOptions;
+
+constexpr double kTolerance = 1e-5;
+constexpr size_t kVocabulary = 10;
+
+// A fresh directory under the test's private temporary directory.
+std::string TempDir() {
+  const char* root = std::getenv("TEST_TMPDIR");
+  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/onnx_XXXXXX");
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+// Every layer's weights drawn uniform in [-0.5, 0.5) from `seed` (biases too, which the
+// initializers leave at zero).
+void RandomizeWeights(layers::Model& model, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
+  for (const LayerPtr& layer : model.layers()) {
+    std::vector<Array> values = layer->GetWeights();
+    for (Array& value : values) {
+      for (auto& v : value) v = uniform(generator);
+    }
+    ASSERT_TRUE(layer->SetWeights(values).ok());
+  }
+}
+
+// Word indices, one row per sample: post-padded of lengths 6, 3 and 1, pre-padded of 3 and 1,
+// a gap, and every step masked; cut to the first `time` steps.
+Array WordIndices(size_t time) {
+  const std::vector<std::vector<float>> rows = {
+      {3, 5, 2, 7, 1, 4}, {3, 5, 2, 0, 0, 0}, {4, 0, 0, 0, 0, 0}, {0, 0, 0, 6, 2, 9},
+      {0, 0, 0, 0, 0, 8}, {2, 0, 3, 0, 0, 5}, {0, 0, 0, 0, 0, 0}};
+  Array x = Array::from_shape({rows.size(), time});
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t t = 0; t < time; ++t) x(i, t) = rows[i][t];
+  }
+  return x;
+}
+
+// Values uniform in [-1, 1) of `shape`.
+Array RandomArray(const layers::Shape& shape, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  Array x = Array::from_shape(shape);
+  for (auto& v : x) v = uniform(generator);
+  return x;
+}
+
+nlohmann::json ToJson(const std::string& name, const Array& array) {
+  return {{"name", name},
+          {"dims", std::vector<size_t>(array.shape().begin(), array.shape().end())},
+          {"data", std::vector<float>(array.begin(), array.end())}};
+}
+
+// The model's outputs on `inputs` in ONNX Runtime, from the file at `onnx_path`.
+std::vector<Array> RunInOnnxRuntime(const layers::Model& model, const std::string& onnx_path,
+                                    const std::vector<Array>& inputs) {
+  const std::string dir = onnx_path.substr(0, onnx_path.rfind('/'));
+  nlohmann::json request = {{"inputs", nlohmann::json::array()}};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    request["inputs"].push_back(ToJson(model.inputs()[i].node()->layer->name(), inputs[i]));
+  }
+  std::ofstream(dir + "/request.json") << request.dump();
+  const std::string runfiles = std::getenv("TEST_SRCDIR");
+  const std::string command = absl::StrFormat(
+      "NODE_PATH='%s/npm/node_modules' node '%s/seqlearn/exporting/onnx_run.js' '%s' "
+      "'%s/request.json' '%s/response.json'",
+      runfiles, runfiles, onnx_path, dir, dir);
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream response_file(dir + "/response.json");
+  std::stringstream text;
+  text << response_file.rdbuf();
+  std::vector<Array> outputs;
+  if (text.str().empty()) return outputs;
+  const nlohmann::json response = nlohmann::json::parse(text.str());
+  for (const nlohmann::json& output : response["outputs"]) {
+    const std::vector<size_t> dims = output["dims"].get<std::vector<size_t>>();
+    Array array = Array::from_shape(dims);
+    // JSON has no NaN: JSON.stringify writes it as null.
+    std::vector<float> data;
+    for (const nlohmann::json& v : output["data"]) {
+      data.push_back(v.is_null() ? std::nanf("") : v.get<float>());
+    }
+    EXPECT_EQ(data.size(), array.size());
+    std::copy(data.begin(), data.begin() + std::min(data.size(), array.size()), array.begin());
+    outputs.push_back(std::move(array));
+  }
+  return outputs;
+}
+
+// The largest |ONNX Runtime - Predict| over every output, after checking the shapes agree.
+double MaxDifferenceFromPredict(layers::Model& model, const std::vector<Array>& inputs) {
+  const std::string path = TempDir() + "/model.onnx";
+  absl::Status exported = ExportOnnx(model, path);
+  EXPECT_TRUE(exported.ok()) << exported;
+  if (!exported.ok()) return INFINITY;
+  absl::StatusOr<std::vector<Array>> expected = model.Predict(inputs);
+  EXPECT_TRUE(expected.ok()) << expected.status();
+  if (!expected.ok()) return INFINITY;
+  const std::vector<Array> actual = RunInOnnxRuntime(model, path, inputs);
+  EXPECT_EQ(actual.size(), expected->size());
+  if (actual.size() != expected->size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].shape(), (*expected)[i].shape()) << "output " << i;
+    if (actual[i].shape() != (*expected)[i].shape()) return INFINITY;
+    for (size_t k = 0; k < actual[i].size(); ++k) {
+      const double a = actual[i].data()[k], e = (*expected)[i].data()[k];
+      // NaN where Predict gives NaN (an average over no real steps, as Keras) and only there.
+      const double difference = std::isnan(a) || std::isnan(e)
+                                    ? (std::isnan(a) && std::isnan(e) ? 0 : INFINITY)
+                                    : std::abs(a - e);
+      worst = std::max(worst, difference);
+    }
+  }
+  std::printf("max |onnxruntime - predict| = %.3g\n", worst);
+  return worst;
+}
+
+void ExpectSameAsPredict(layers::Model& model, const std::vector<Array>& inputs) {
+  EXPECT_LE(MaxDifferenceFromPredict(model, inputs), kTolerance);
+}
+
+// Embedding(mask_zero) -> `middle` -> `top` on WordIndices(6), as Sequential.
+void ExpectMaskedSequentialSame(std::vector<LayerPtr> middle, unsigned seed) {
+  layers::Sequential model(seed);
+  model.Add(layers::Embedding(kVocabulary, 4, 6, /*mask_zero=*/true));
+  for (LayerPtr& layer : middle) model.Add(std::move(layer));
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, seed);
+  ExpectSameAsPredict(model, {WordIndices(6)});
+}
+
+TEST(OnnxExport, DenseDropoutActivation) {
+  layers::Sequential model(1);
+  model.Add(layers::Dense(5, "relu"), {4});
+  model.Add(layers::Dropout(0.5));
+  model.Add(layers::Dense(6, "tanh"));
+  model.Add(layers::Activation("sigmoid"));
+  model.Add(layers::Dense(3, "softmax"));
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 1);
+  ExpectSameAsPredict(model, {RandomArray({5, 4}, 2)});
+}
+
+TEST(OnnxExport, UnmaskedConvolutionPoolingLstm) {
+  for (const char* padding : {"same", "valid"}) {
+    SCOPED_TRACE(padding);
+    layers::Sequential model(2);
+    model.Add(layers::Embedding(kVocabulary, 4, 7));
+    model.Add(layers::Conv1D(5, 3, padding, "relu"));
+    model.Add(layers::MaxPooling1D(2));
+    model.Add(layers::LSTM(6));
+    model.Add(layers::Dense(1, "sigmoid"));
+    ASSERT_TRUE(model.Build().ok());
+    RandomizeWeights(model, 3);
+    Array x = Array::from_shape({3, 7});
+    for (size_t k = 0; k < x.size(); ++k) x.data()[k] = float((k * 7 + 3) % kVocabulary);
+    ExpectSameAsPredict(model, {x});
+  }
+}
+
+TEST(OnnxExport, UnmaskedRecurrentLayersOnFeatures) {
+  for (bool sequences : {false, true}) {
+    layers::Sequential model(3);
+    model.Add(layers::SimpleRNN(RecurrentOptions(5).return_sequences(true)), {6, 3});
+    model.Add(layers::GRU(RecurrentOptions(4).return_sequences(true).reset_after(false)));
+    model.Add(layers::GRU(RecurrentOptions(4).return_sequences(sequences)));
+    ASSERT_TRUE(model.Build().ok());
+    RandomizeWeights(model, 4);
+    ExpectSameAsPredict(model, {RandomArray({4, 6, 3}, 5)});
+  }
+}
+
+TEST(OnnxExport, MaskedLstmLastOutput) {
+  ExpectMaskedSequentialSame({layers::LSTM(6), layers::Dense(2, "softmax")}, 5);
+}
+
+TEST(OnnxExport, MaskedLstmSequenceRepeatsPreviousOutput) {
+  ExpectMaskedSequentialSame({layers::LSTM(RecurrentOptions(6).return_sequences(true)),
+                              layers::TimeDistributed(layers::Dense(2, "sigmoid"))},
+                             6);
+}
+
+TEST(OnnxExport, MaskedGruBothResets) {
+  for (bool reset_after : {true, false}) {
+    for (bool sequences : {true, false}) {
+      SCOPED_TRACE(absl::StrCat("reset_after ", reset_after, " return_sequences ", sequences));
+      ExpectMaskedSequentialSame(
+          {layers::GRU(RecurrentOptions(5).reset_after(reset_after).return_sequences(sequences))},
+          7);
+    }
+  }
+}
+
+TEST(OnnxExport, MaskedSimpleRnnAndGoBackwards) {
+  for (bool sequences : {true, false}) {
+    SCOPED_TRACE(absl::StrCat("return_sequences ", sequences));
+    ExpectMaskedSequentialSame(
+        {layers::SimpleRNN(RecurrentOptions(5).return_sequences(true).go_backwards(true)),
+         layers::LSTM(RecurrentOptions(4).go_backwards(true).return_sequences(sequences))},
+        8);
+  }
+}
+
+TEST(OnnxExport, CellActivations) {
+  ExpectMaskedSequentialSame(
+      {layers::LSTM(
+           RecurrentOptions(5).return_sequences(true).activation("relu").recurrent_activation(
+               "hard_sigmoid")),
+       layers::GRU(RecurrentOptions(4).activation("linear").recurrent_activation("sigmoid"))},
+      9);
+}
+
+TEST(OnnxExport, MaskedBidirectionalEveryMergeMode) {
+  for (const char* merge_mode : {"concat", "sum", "mul", "ave"}) {
+    for (bool sequences : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(merge_mode, " return_sequences ", sequences));
+      ExpectMaskedSequentialSame(
+          {layers::Bidirectional(layers::LSTM(RecurrentOptions(4).return_sequences(sequences)),
+                                 merge_mode)},
+          10);
+    }
+  }
+}
+
+TEST(OnnxExport, MaskedBidirectionalGruThenDense) {
+  ExpectMaskedSequentialSame(
+      {layers::Bidirectional(layers::GRU(RecurrentOptions(3).return_sequences(true))),
+       layers::Dropout(0.2), layers::TimeDistributed(layers::Dense(2))},
+      11);
+}
+
+TEST(OnnxExport, MaskingLayer) {
+  layers::Sequential model(12);
+  model.Add(layers::Masking(0.0), {5, 3});
+  model.Add(layers::LSTM(RecurrentOptions(4).return_sequences(true)));
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 12);
+  Array x = RandomArray({3, 5, 3}, 13);
+  for (size_t f = 0; f < 3; ++f) {
+    x(0, 3, f) = x(0, 4, f) = 0;                    // post-padded
+    x(1, 0, f) = 0;                                 // pre-padded
+    for (size_t t = 0; t < 5; ++t) x(2, t, f) = 0;  // every step masked
+  }
+  ExpectSameAsPredict(model, {x});
+}
+
+// A Functional graph of any length: two lengths run through one exported file.
+TEST(OnnxExport, FunctionalMergesAnyLength) {
+  layers::KerasTensor words = layers::Input({kVaries});
+  layers::KerasTensor embedded = layers::Embedding(kVocabulary, 4, 0, true)(words);
+  layers::KerasTensor a = layers::Bidirectional(
+      layers::LSTM(RecurrentOptions(3).return_sequences(true)), "sum")(embedded);
+  layers::KerasTensor b = layers::GRU(RecurrentOptions(3).return_sequences(true))(embedded);
+  layers::KerasTensor joined = layers::Concatenate()({a, b});
+  layers::KerasTensor added = layers::Add()({a, b});
+  layers::KerasTensor pooled = layers::GlobalAveragePooling1D()(
+      layers::Concatenate()({joined, layers::Multiply()({added, b})}));
+  layers::KerasTensor last = layers::LSTM(2)(layers::Average()({a, layers::Subtract()({a, b})}));
+  layers::Model model({words}, {pooled, last}, 13);
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 14);
+  for (size_t time : {6, 3}) {
+    SCOPED_TRACE(absl::StrCat("time ", time));
+    ExpectSameAsPredict(model, {WordIndices(time)});
+  }
+}
+
+// An encoder's final state starts a decoder (Keras' return_state and initial_state).
+TEST(OnnxExport, FunctionalEncoderDecoderStates) {
+  layers::KerasTensor source = layers::Input({kVaries});
+  layers::KerasTensor target = layers::Input({kVaries, 3});
+  layers::KerasTensors encoder = layers::LSTM(RecurrentOptions(4).return_state(true))(
+      layers::Embedding(kVocabulary, 3, 0, true)(source));
+  layers::KerasTensors decoder = layers::LSTM(RecurrentOptions(4).return_sequences(true))(
+      target, layers::InitialState{encoder[1], encoder[2]});
+  layers::KerasTensors bidirectional =
+      layers::Bidirectional(layers::GRU(RecurrentOptions(2).return_state(true)),
+                            "concat")(layers::Embedding(kVocabulary, 3, 0, true)(source));
+  layers::KerasTensor repeated = layers::RepeatVector(2)(bidirectional[0]);
+  layers::Model model({source, target},
+                      {layers::Dense(5, "softmax")(decoder), repeated, bidirectional[1],
+                       bidirectional[2], layers::GlobalMaxPooling1D()(target)},
+                      15);
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 16);
+  ExpectSameAsPredict(model, {WordIndices(6), RandomArray({7, 4, 3}, 17)});
+}
+
+TEST(OnnxExport, RefusesWhatOnnxExportLacks) {
+  layers::KerasTensor query = layers::Input({kVaries, 4});
+  layers::KerasTensor value = layers::Input({kVaries, 4});
+  layers::Model model({query, value}, {layers::AdditiveAttention()({query, value})}, 18);
+  ASSERT_TRUE(model.Build().ok());
+  absl::StatusOr<std::string> bytes = OnnxModelBytes(model);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_NE(bytes.status().message().find("additive_attention"), std::string::npos)
+      << bytes.status();
+  EXPECT_NE(bytes.status().message().find("ONNX"), std::string::npos) << bytes.status();
+}
+
+TEST(OnnxExport, RefusesAnUnbuiltModel) {
+  layers::Sequential model(19);
+  model.Add(layers::Dense(2), {3});
+  absl::StatusOr<std::string> bytes = OnnxModelBytes(model);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_NE(bytes.status().message().find("not built"), std::string::npos) << bytes.status();
+}
+
+}  // namespace
+}  // namespace exporting
