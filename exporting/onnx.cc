@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "io/atomic_file.h"
+#include "layers/attention.h"
 #include "layers/dense.h"
 #include "layers/functional.h"
 #include "layers/recurrent.h"
@@ -213,34 +215,29 @@ class Converter {
     GraphWriter writer(graph);
     g_ = &writer;
 
-    const std::vector<layers::KerasTensor>& inputs = model_.inputs();
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const Node& node = *inputs[i].node();
+    std::vector<Value> inputs;
+    for (size_t i = 0; i < model_.inputs().size(); ++i) {
+      const Node& node = *model_.inputs()[i].node();
       const std::string& name = node.layer->name();
       AddValueInfo(graph->add_input(), name, node.output_shapes[0],
                    i == 0 ? "time" : absl::StrCat(name, "_time"));
-      values_[{&node, 0}] = Value{name, ""};
+      inputs.push_back(Value{name, ""});
     }
-    for (size_t i = inputs.size(); i < model_.nodes().size(); ++i) {
-      const Node& node = *model_.nodes()[i];
-      std::vector<Value> node_inputs;
-      for (const layers::KerasTensor& input : node.inputs) {
-        node_inputs.push_back(values_.at({input.node().get(), input.index()}));
-      }
-      absl::StatusOr<std::vector<Value>> outputs = Convert(node, node_inputs);
-      if (!outputs.ok()) return outputs.status();
-      for (size_t k = 0; k < outputs->size(); ++k) values_[{&node, k}] = (*outputs)[k];
-    }
+    absl::StatusOr<std::vector<Value>> outputs = ConvertGraph(model_, inputs);
+    if (!outputs.ok()) return outputs.status();
     const std::vector<std::string> output_names = model_.OutputNames();
-    for (size_t i = 0; i < model_.outputs().size(); ++i) {
+    std::set<std::string> used;
+    for (const Value& input : inputs) used.insert(input.name);
+    for (size_t i = 0; i < outputs->size(); ++i) {
+      // Several outputs of one layer (return_state) get their index: "lstm", "lstm:1", "lstm:2".
       const layers::KerasTensor& output = model_.outputs()[i];
-      const Value& value = values_.at({output.node().get(), output.index()});
-      // Two outputs of one layer (return_state) get its name and their index.
       std::string name = output_names[i];
-      for (size_t j = 0; j < i; ++j) {
-        if (output_names[j] == name) name = absl::StrCat(output_names[i], "_", i);
+      if (used.count(name) != 0) name = absl::StrCat(output_names[i], ":", output.index());
+      for (int extra = 1; used.count(name) != 0; ++extra) {
+        name = absl::StrCat(output_names[i], ":", output.index(), "_", extra);
       }
-      writer.Op("Identity", {value.name}, {});
+      used.insert(name);
+      writer.Op("Identity", {(*outputs)[i].name});
       graph->mutable_node(graph->node_size() - 1)->set_output(0, name);
       AddValueInfo(graph->add_output(), name, output.shape(), "");
     }
@@ -254,6 +251,32 @@ class Converter {
   }
 
  private:
+  // `model`'s graph on `inputs` (one per model input): its outputs. A model used as a layer is
+  // inlined the same way.
+  absl::StatusOr<std::vector<Value>> ConvertGraph(const layers::Model& model,
+                                                  const std::vector<Value>& inputs) {
+    std::map<std::pair<const Node*, size_t>, Value> values;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      values[{model.inputs()[i].node().get(), 0}] = inputs[i];
+    for (size_t i = model.inputs().size(); i < model.nodes().size(); ++i) {
+      const Node& node = *model.nodes()[i];
+      std::vector<Value> node_inputs;
+      for (const layers::KerasTensor& input : node.inputs) {
+        node_inputs.push_back(values.at({input.node().get(), input.index()}));
+      }
+      const auto* inner = dynamic_cast<const layers::Model*>(node.layer.get());
+      absl::StatusOr<std::vector<Value>> outputs =
+          inner != nullptr ? ConvertGraph(*inner, node_inputs) : Convert(node, node_inputs);
+      if (!outputs.ok()) return outputs.status();
+      for (size_t k = 0; k < outputs->size(); ++k) values[{&node, k}] = (*outputs)[k];
+    }
+    std::vector<Value> outputs;
+    for (const layers::KerasTensor& output : model.outputs()) {
+      outputs.push_back(values.at({output.node().get(), output.index()}));
+    }
+    return outputs;
+  }
+
   // A float tensor of `shape` (no batch axis): "batch" first; axis 1 named `time` when given,
   // any other varying axis left unnamed.
   void AddValueInfo(onnx::ValueInfoProto* info, const std::string& name, const layers::Shape& shape,
@@ -369,12 +392,17 @@ class Converter {
       return values;
     }
     if (type == "Bidirectional") return Bidirectional(layer, config, weights, in);
+    if (type == "Attention" || type == "AdditiveAttention") {
+      return DenseAttention(dynamic_cast<const layers::BaseDenseAttentionLayer&>(layer), weights,
+                            in);
+    }
     if (type == "InputLayer") return std::vector<Value>{in.empty() ? Value{} : in[0]};
     return Refuse(layer,
                   "ONNX export knows no such layer (exportable: Embedding, Masking, Dense, "
                   "TimeDistributed(Dense), Dropout, Activation, Conv1D, MaxPooling1D, "
                   "RepeatVector, GlobalMaxPooling1D, GlobalAveragePooling1D, the merging "
-                  "layers, SimpleRNN, LSTM, GRU, Bidirectional)");
+                  "layers, SimpleRNN, LSTM, GRU, Bidirectional, Attention, "
+                  "AdditiveAttention, a model used as a layer)");
   }
 
   std::string Dense(const Json& config, const std::vector<Array>& weights, const std::string& x) {
@@ -626,6 +654,68 @@ class Converter {
     return result;
   }
 
+  // Keras' Attention and AdditiveAttention at inference (no dropout), as layers/attention.h.
+  absl::StatusOr<std::vector<Value>> DenseAttention(const layers::BaseDenseAttentionLayer& layer,
+                                                    const std::vector<Array>& weights,
+                                                    const std::vector<Value>& in) {
+    const layers::AttentionOptions& options = layer.options();
+    const bool additive = layer.type() == "AdditiveAttention";
+    const bool use_scale = options.use_scale_.value_or(additive);
+    const std::string& query = in[0].name;
+    const std::string& value = in[1].name;
+    const std::string& key = in.size() > 2 ? in[2].name : value;
+    size_t next_weight = 0;
+    std::string scores;
+    if (!additive && options.score_mode_ == "dot") {
+      scores = g_->Op("MatMul", {query, g_->Transpose(key, {0, 2, 1})});
+      if (use_scale) scores = g_->Op("Mul", {scores, g_->Weight("scale", weights[next_weight++])});
+    } else {
+      // [batch, Tq, 1, dim] + [batch, 1, Tv, dim], summed over the features after tanh.
+      std::string sum = g_->Op("Add", {g_->Unsqueeze(query, {2}), g_->Unsqueeze(key, {1})});
+      std::string scale = use_scale ? g_->Weight("scale", weights[next_weight++]) : "";
+      if (additive) {
+        sum = g_->Op("Tanh", {sum});
+        if (use_scale) sum = g_->Op("Mul", {sum, scale});
+      } else {
+        if (use_scale) sum = g_->Op("Mul", {scale, sum});
+        sum = g_->Op("Tanh", {sum});
+      }
+      scores = g_->Op("ReduceSum", {sum, g_->Int64s({-1})},
+                      [](onnx::NodeProto& node) { GraphWriter::SetInt(node, "keepdims", 0); });
+      if (!additive) {
+        scores = g_->Op("Mul", {g_->Weight("concat_score_weight", weights[next_weight++]), scores});
+      }
+    }
+    // Keras subtracts 1e9 from the scores of padded value steps and, causally, of later steps.
+    std::string keep;
+    if (!in[1].mask.empty()) keep = g_->Unsqueeze(in[1].mask, {1});  // [batch, 1, Tv]
+    if (options.use_causal_mask_) {
+      const auto steps = [this](const std::string& x) {
+        std::string count = g_->Op("Gather", {g_->Op("Shape", {x}), g_->Int64Scalar(1)});
+        return g_->Op("Range", {g_->Int64Scalar(0), count, g_->Int64Scalar(1)});
+      };
+      std::string causal = g_->Op("Not", {g_->Op("Greater", {g_->Unsqueeze(steps(value), {0}),
+                                                             g_->Unsqueeze(steps(query), {1})})});
+      keep = keep.empty() ? causal : g_->Op("And", {keep, causal});  // [batch or 1, Tq, Tv]
+    }
+    if (!keep.empty()) {
+      std::string bias =
+          g_->Op("Mul", {g_->Op("Sub", {g_->Cast(keep, onnx::TensorProto::FLOAT), g_->Scalar(1)}),
+                         g_->Scalar(1e9f)});
+      scores = g_->Op("Add", {scores, bias});
+    }
+    std::string distribution = g_->Op(
+        "Softmax", {scores}, [](onnx::NodeProto& node) { GraphWriter::SetInt(node, "axis", -1); });
+    std::string out = g_->Op("MatMul", {distribution, value});
+    if (!in[0].mask.empty()) {
+      out =
+          g_->Op("Mul", {out, g_->Unsqueeze(g_->Cast(in[0].mask, onnx::TensorProto::FLOAT), {2})});
+    }
+    std::vector<Value> values{{out, in[0].mask}};
+    if (options.return_attention_scores_) values.push_back({distribution, ""});
+    return values;
+  }
+
   absl::StatusOr<std::vector<Value>> Bidirectional(const Layer& layer, const Json& config,
                                                    const std::vector<Array>& weights,
                                                    const std::vector<Value>& in) {
@@ -675,7 +765,6 @@ class Converter {
 
   const layers::Model& model_;
   GraphWriter* g_ = nullptr;
-  std::map<std::pair<const Node*, size_t>, Value> values_;
 };
 
 }  // namespace

@@ -331,15 +331,63 @@ TEST(OnnxExport, FunctionalEncoderDecoderStates) {
   ExpectSameAsPredict(model, {WordIndices(6), RandomArray({7, 4, 3}, 17)});
 }
 
+// Attention as MatMul and Softmax, with the value's mask, the query's, and the causal mask.
+TEST(OnnxExport, AttentionLayers) {
+  const std::vector<layers::AttentionOptions> all = {
+      layers::AttentionOptions(), layers::AttentionOptions().use_scale(true).use_causal_mask(true),
+      layers::AttentionOptions().score_mode("concat").use_scale(true),
+      layers::AttentionOptions().score_mode("concat").return_attention_scores(true)};
+  for (size_t additive = 0; additive < 2; ++additive) {
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (additive == 1 && all[k].score_mode_ != "dot") continue;
+      SCOPED_TRACE(absl::StrCat(additive ? "AdditiveAttention" : "Attention", " options ", k));
+      layers::KerasTensor words = layers::Input({kVaries});
+      layers::KerasTensor embedded = layers::Embedding(kVocabulary, 4, 0, true)(words);
+      layers::KerasTensor value =
+          layers::LSTM(RecurrentOptions(4).return_sequences(true))(embedded);
+      layers::KerasTensor query = layers::Input({kVaries, 4});
+      layers::KerasTensors attended = (additive ? layers::AdditiveAttention(all[k])
+                                                : layers::Attention(all[k]))({query, value});
+      std::vector<layers::KerasTensor> outputs(attended.begin(), attended.end());
+      // The value attending to itself: the query's mask too.
+      layers::AttentionOptions self = all[k];
+      self.return_attention_scores(false);
+      outputs.push_back(layers::GlobalAveragePooling1D()(
+          (additive ? layers::AdditiveAttention(self) : layers::Attention(self))({value, value})));
+      layers::Model model({words, query}, outputs, 20);
+      ASSERT_TRUE(model.status().ok()) << model.status();
+      ASSERT_TRUE(model.Build().ok());
+      RandomizeWeights(model, 21 + k);
+      ExpectSameAsPredict(model, {WordIndices(6), RandomArray({7, 5, 4}, 22)});
+    }
+  }
+}
+
+// A model called as a layer inside another is inlined.
+TEST(OnnxExport, ModelInsideModel) {
+  layers::KerasTensor words = layers::Input({kVaries});
+  layers::KerasTensor encoded =
+      layers::Bidirectional(layers::GRU(3))(layers::Embedding(kVocabulary, 4, 0, true)(words));
+  auto encoder =
+      std::make_shared<layers::Model>(std::vector<layers::KerasTensor>{words},
+                                      std::vector<layers::KerasTensor>{encoded}, 23, "encoder");
+  layers::KerasTensor outer_words = layers::Input({kVaries});
+  layers::KerasTensor scores = layers::Dense(2, "softmax")(layers::LayerPtr(encoder)(outer_words));
+  layers::Model model({outer_words}, {scores}, 24);
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 25);
+  ExpectSameAsPredict(model, {WordIndices(5)});
+}
+
 TEST(OnnxExport, RefusesWhatOnnxExportLacks) {
-  layers::KerasTensor query = layers::Input({kVaries, 4});
-  layers::KerasTensor value = layers::Input({kVaries, 4});
-  layers::Model model({query, value}, {layers::AdditiveAttention()({query, value})}, 18);
+  layers::Sequential model(18);
+  model.Add(layers::TimeDistributed(layers::RepeatVector(2)), {4, 3});
   ASSERT_TRUE(model.Build().ok());
   absl::StatusOr<std::string> bytes = OnnxModelBytes(model);
   ASSERT_FALSE(bytes.ok());
-  EXPECT_NE(bytes.status().message().find("additive_attention"), std::string::npos)
-      << bytes.status();
+  EXPECT_NE(bytes.status().message().find("time_distributed"), std::string::npos) << bytes.status();
+  EXPECT_NE(bytes.status().message().find("RepeatVector"), std::string::npos) << bytes.status();
   EXPECT_NE(bytes.status().message().find("ONNX"), std::string::npos) << bytes.status();
 }
 
