@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "exporting/onnx_runtime_testing.h"
 #include "layers/attention.h"
 #include "layers/convolutional.h"
 #include "layers/core.h"
@@ -42,14 +43,6 @@ using layers::RecurrentOptions;
 
 constexpr double kTolerance = 1e-5;
 constexpr size_t kVocabulary = 10;
-
-// A fresh directory under the test's private temporary directory.
-std::string TempDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/onnx_XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
 
 // Every layer's weights drawn uniform in [-0.5, 0.5) from `seed` (biases too, which the
 // initializers leave at zero).
@@ -87,79 +80,14 @@ Array RandomArray(const layers::Shape& shape, unsigned seed) {
   return x;
 }
 
-nlohmann::json ToJson(const std::string& name, const Array& array) {
-  return {{"name", name},
-          {"dims", std::vector<size_t>(array.shape().begin(), array.shape().end())},
-          {"data", std::vector<float>(array.begin(), array.end())}};
-}
-
-// The model's outputs on `inputs` in ONNX Runtime, from the file at `onnx_path`.
-std::vector<Array> RunInOnnxRuntime(const layers::Model& model, const std::string& onnx_path,
-                                    const std::vector<Array>& inputs) {
-  const std::string dir = onnx_path.substr(0, onnx_path.rfind('/'));
-  nlohmann::json request = {{"inputs", nlohmann::json::array()}};
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    request["inputs"].push_back(ToJson(model.inputs()[i].node()->layer->name(), inputs[i]));
-  }
-  std::ofstream(dir + "/request.json") << request.dump();
-  const std::string runfiles = std::getenv("TEST_SRCDIR");
-  const std::string command = absl::StrFormat(
-      "NODE_PATH='%s/npm/node_modules' node '%s/seqlearn/exporting/onnx_run.js' '%s' "
-      "'%s/request.json' '%s/response.json'",
-      runfiles, runfiles, onnx_path, dir, dir);
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  std::ifstream response_file(dir + "/response.json");
-  std::stringstream text;
-  text << response_file.rdbuf();
-  std::vector<Array> outputs;
-  if (text.str().empty()) return outputs;
-  const nlohmann::json response = nlohmann::json::parse(text.str());
-  for (const nlohmann::json& output : response["outputs"]) {
-    const std::vector<size_t> dims = output["dims"].get<std::vector<size_t>>();
-    Array array = Array::from_shape(dims);
-    // JSON has no NaN: JSON.stringify writes it as null.
-    std::vector<float> data;
-    for (const nlohmann::json& v : output["data"]) {
-      data.push_back(v.is_null() ? std::nanf("") : v.get<float>());
-    }
-    EXPECT_EQ(data.size(), array.size());
-    std::copy(data.begin(), data.begin() + std::min(data.size(), array.size()), array.begin());
-    outputs.push_back(std::move(array));
-  }
-  return outputs;
-}
-
-// The largest |ONNX Runtime - Predict| over every output, after checking the shapes agree.
-double MaxDifferenceFromPredict(layers::Model& model, const std::vector<Array>& inputs) {
-  const std::string path = TempDir() + "/model.onnx";
-  absl::Status exported = ExportOnnx(model, path);
-  EXPECT_TRUE(exported.ok()) << exported;
-  if (!exported.ok()) return INFINITY;
-  absl::StatusOr<std::vector<Array>> expected = model.Predict(inputs);
-  EXPECT_TRUE(expected.ok()) << expected.status();
-  if (!expected.ok()) return INFINITY;
-  const std::vector<Array> actual = RunInOnnxRuntime(model, path, inputs);
-  EXPECT_EQ(actual.size(), expected->size());
-  if (actual.size() != expected->size()) return INFINITY;
-  double worst = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    EXPECT_EQ(actual[i].shape(), (*expected)[i].shape()) << "output " << i;
-    if (actual[i].shape() != (*expected)[i].shape()) return INFINITY;
-    for (size_t k = 0; k < actual[i].size(); ++k) {
-      const double a = actual[i].data()[k], e = (*expected)[i].data()[k];
-      // NaN where Predict gives NaN (an average over no real steps, as Keras) and only there.
-      const double difference = std::isnan(a) || std::isnan(e)
-                                    ? (std::isnan(a) && std::isnan(e) ? 0 : INFINITY)
-                                    : std::abs(a - e);
-      worst = std::max(worst, difference);
-    }
-  }
-  std::printf("max |onnxruntime - predict| = %.3g\n", worst);
-  return worst;
-}
-
 void ExpectSameAsPredict(layers::Model& model, const std::vector<Array>& inputs) {
-  EXPECT_LE(MaxDifferenceFromPredict(model, inputs), kTolerance);
+  const std::string path = TestTempDir() + "/model.onnx";
+  absl::Status exported = ExportOnnx(model, path);
+  ASSERT_TRUE(exported.ok()) << exported;
+  absl::StatusOr<double> difference = MaxDifferenceFromPredict(model, path, inputs);
+  ASSERT_TRUE(difference.ok()) << difference.status();
+  std::printf("max |onnxruntime - predict| = %.3g\n", *difference);
+  EXPECT_LE(*difference, kTolerance);
 }
 
 // Embedding(mask_zero) -> `middle` -> `top` on WordIndices(6), as Sequential.
