@@ -249,9 +249,15 @@ TEST(OnnxExport, FunctionalEncoderDecoderStates) {
       layers::Bidirectional(layers::GRU(RecurrentOptions(2).return_state(true)),
                             "concat")(layers::Embedding(kVocabulary, 3, 0, true)(source));
   layers::KerasTensor repeated = layers::RepeatVector(2)(bidirectional[0]);
+  // A masked layer started from a state: a sample without real steps keeps that state.
+  layers::KerasTensors resumed =
+      layers::LSTM(RecurrentOptions(4).return_state(true).return_sequences(true))(
+          layers::Embedding(kVocabulary, 3, 0, true)(source),
+          layers::InitialState{encoder[1], encoder[2]});
   layers::Model model({source, target},
                       {layers::Dense(5, "softmax")(decoder), repeated, bidirectional[1],
-                       bidirectional[2], layers::GlobalMaxPooling1D()(target)},
+                       bidirectional[2], layers::GlobalMaxPooling1D()(target), resumed[0],
+                       resumed[1], resumed[2]},
                       15);
   ASSERT_TRUE(model.status().ok()) << model.status();
   ASSERT_TRUE(model.Build().ok());
