@@ -117,7 +117,8 @@ TEST(OnnxExport, UnmaskedConvolutionPoolingLstm) {
     SCOPED_TRACE(padding);
     layers::Sequential model(2);
     model.Add(layers::Embedding(kVocabulary, 4, 7));
-    model.Add(layers::Conv1D(5, 3, padding, "relu"));
+    // An even kernel: "same" pads one step more at the end than at the start.
+    model.Add(layers::Conv1D(5, 4, padding, "relu"));
     model.Add(layers::MaxPooling1D(2));
     model.Add(layers::LSTM(6));
     model.Add(layers::Dense(1, "sigmoid"));
@@ -249,11 +250,13 @@ TEST(OnnxExport, FunctionalEncoderDecoderStates) {
       layers::Bidirectional(layers::GRU(RecurrentOptions(2).return_state(true)),
                             "concat")(layers::Embedding(kVocabulary, 3, 0, true)(source));
   layers::KerasTensor repeated = layers::RepeatVector(2)(bidirectional[0]);
-  // A masked layer started from a state: a sample without real steps keeps that state.
+  // A masked layer started from a state (not zero: the target's, unmasked): a sample without real
+  // steps keeps that state.
+  layers::KerasTensors read_target = layers::LSTM(RecurrentOptions(4).return_state(true))(target);
   layers::KerasTensors resumed =
       layers::LSTM(RecurrentOptions(4).return_state(true).return_sequences(true))(
           layers::Embedding(kVocabulary, 3, 0, true)(source),
-          layers::InitialState{encoder[1], encoder[2]});
+          layers::InitialState{read_target[1], read_target[2]});
   layers::Model model({source, target},
                       {layers::Dense(5, "softmax")(decoder), repeated, bidirectional[1],
                        bidirectional[2], layers::GlobalMaxPooling1D()(target), resumed[0],
