@@ -776,7 +776,19 @@ absl::StatusOr<std::string> OnnxModelBytes(const layers::Model& model) {
 absl::Status ExportOnnx(const layers::Model& model, const std::string& path) {
   absl::StatusOr<std::string> bytes = OnnxModelBytes(model);
   if (!bytes.ok()) return bytes.status();
-  return io::WriteFileAtomically(path, *bytes);
+  absl::StatusOr<std::unique_ptr<io::AtomicFile>> file = io::AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  if (absl::Status status = (*file)->Write(*bytes); !status.ok()) return status;
+  // The checker reads the written file back before it takes the final name.
+  return (*file)->Commit([](const std::string& temporary) {
+    try {
+      onnx::checker::check_model(temporary);
+    } catch (const std::exception& error) {
+      return absl::DataLossError(
+          absl::StrCat("the written ONNX file fails ONNX's checker: ", error.what()));
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace exporting
