@@ -374,7 +374,7 @@ class Converter {
     }
     if (type == "Concatenate" || type == "Add" || type == "Subtract" || type == "Multiply" ||
         type == "Average") {
-      return std::vector<Value>{Merge(layer, node, config, in)};
+      return std::vector<Value>{Merge(layer, config, in)};
     }
     if (type == "LSTM" || type == "GRU" || type == "SimpleRNN") {
       absl::StatusOr<RecurrentSpec> spec = ReadRecurrent(layer, type, config, weights, 0);
@@ -456,7 +456,7 @@ class Converter {
     return g_->Op("Div", {total, count});
   }
 
-  Value Merge(const Layer& layer, const Node& node, const Json& config,
+  Value Merge(const Layer& layer, const Json& config,
               const std::vector<Value>& in) {
     std::vector<std::string> names;
     std::string mask;
@@ -480,7 +480,6 @@ class Converter {
       out = g_->Op(type == "Multiply" ? "Mul" : "Add", {out, names[i]});
     if (type == "Average")
       out = g_->Op("Mul", {out, g_->Scalar(1.0f / static_cast<float>(names.size()))});
-    (void)node;
     return {out, mask};
   }
 
