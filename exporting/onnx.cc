@@ -456,8 +456,7 @@ class Converter {
     return g_->Op("Div", {total, count});
   }
 
-  Value Merge(const Layer& layer, const Json& config,
-              const std::vector<Value>& in) {
+  Value Merge(const Layer& layer, const Json& config, const std::vector<Value>& in) {
     std::vector<std::string> names;
     std::string mask;
     for (const Value& value : in) {
