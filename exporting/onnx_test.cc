@@ -257,11 +257,11 @@ TEST(OnnxExport, FunctionalEncoderDecoderStates) {
       layers::LSTM(RecurrentOptions(4).return_state(true).return_sequences(true))(
           layers::Embedding(kVocabulary, 3, 0, true)(source),
           layers::InitialState{read_target[1], read_target[2]});
-  layers::Model model({source, target},
-                      {layers::Dense(5, "softmax")(decoder), repeated, bidirectional[1],
-                       bidirectional[2], layers::GlobalMaxPooling1D()(target), resumed[0],
-                       resumed[1], resumed[2]},
-                      15);
+  layers::Model model(
+      {source, target},
+      {layers::Dense(5, "softmax")(decoder), repeated, bidirectional[1], bidirectional[2],
+       layers::GlobalMaxPooling1D()(target), resumed[0], resumed[1], resumed[2]},
+      15);
   ASSERT_TRUE(model.status().ok()) << model.status();
   ASSERT_TRUE(model.Build().ok());
   RandomizeWeights(model, 16);
