@@ -266,7 +266,7 @@ class Converter {
       }
       const auto* inner = dynamic_cast<const layers::Model*>(node.layer.get());
       absl::StatusOr<std::vector<Value>> outputs =
-          inner != nullptr ? ConvertGraph(*inner, node_inputs) : Convert(node, node_inputs);
+          inner != nullptr ? ConvertGraph(*inner, node_inputs) : Convert(*node.layer, node_inputs);
       if (!outputs.ok()) return outputs.status();
       for (size_t k = 0; k < outputs->size(); ++k) values[{&node, k}] = (*outputs)[k];
     }
@@ -307,14 +307,20 @@ class Converter {
                   [](onnx::NodeProto& node) { GraphWriter::SetInt(node, "axis", -1); });
   }
 
+  // A 1-D int64 tensor from element `first` on.
+  std::string SliceFrom(const std::string& x, int64_t first) {
+    return g_->Op("Slice", {x, g_->Int64s({first}), g_->Int64s({INT64_MAX})});
+  }
+  static void Axis0(onnx::NodeProto& node) { GraphWriter::SetInt(node, "axis", 0); }
+
   static Json ConfigOf(const Layer& layer) {
     Json config = Json::object();
     layer.GetConfig(config);
     return config;
   }
 
-  absl::StatusOr<std::vector<Value>> Convert(const Node& node, const std::vector<Value>& in) {
-    const Layer& layer = *node.layer;
+  // One call of `layer` on `in`.
+  absl::StatusOr<std::vector<Value>> Convert(const Layer& layer, const std::vector<Value>& in) {
     const std::string& type = layer.type();
     const Json config = ConfigOf(layer);
     const std::vector<Array> weights = layer.GetWeights();
@@ -342,13 +348,22 @@ class Converter {
       return std::vector<Value>{{Dense(config, weights, in[0].name), in[0].mask}};
     if (type == "TimeDistributed") {
       const Layer& inner = dynamic_cast<const layers::TimeDistributedLayer&>(layer).inner();
-      if (inner.type() == "Dropout") return std::vector<Value>{in[0]};
-      if (inner.type() != "Dense") {
-        return Refuse(layer,
-                      absl::StrFormat("only Dense (or Dropout) inside TimeDistributed, got %s",
-                                      inner.type()));
+      // Dense works on the last axis already; any other layer sees the steps as a batch
+      // ([batch * time, ...]) and no mask, as the layer calls it.
+      if (inner.type() == "Dense") {
+        return std::vector<Value>{{Dense(ConfigOf(inner), weights, in[0].name), in[0].mask}};
       }
-      return std::vector<Value>{{Dense(ConfigOf(inner), weights, in[0].name), in[0].mask}};
+      std::string shape = g_->Op("Shape", {in[0].name});
+      std::string steps_as_batch = g_->Op(
+          "Reshape", {in[0].name, g_->Op("Concat", {g_->Int64s({-1}), SliceFrom(shape, 2)}, Axis0)});
+      absl::StatusOr<std::vector<Value>> out = Convert(inner, {Value{steps_as_batch, ""}});
+      if (!out.ok()) return out.status();
+      if (out->size() != 1) return Refuse(layer, "its inner layer gives several outputs");
+      const std::string& y = (*out)[0].name;
+      std::string unflat = g_->Op("Concat", {g_->Op("Slice", {shape, g_->Int64s({0}), g_->Int64s({2})}),
+                                             SliceFrom(g_->Op("Shape", {y}), 1)},
+                                  Axis0);
+      return std::vector<Value>{{g_->Op("Reshape", {y, unflat}), in[0].mask}};
     }
     if (type == "Dropout") return std::vector<Value>{in[0]};
     if (type == "Activation") {
@@ -399,7 +414,7 @@ class Converter {
     if (type == "InputLayer") return std::vector<Value>{in.empty() ? Value{} : in[0]};
     return Refuse(layer,
                   "ONNX export knows no such layer (exportable: Embedding, Masking, Dense, "
-                  "TimeDistributed(Dense), Dropout, Activation, Conv1D, MaxPooling1D, "
+                  "TimeDistributed (around any of these), Dropout, Activation, Conv1D, MaxPooling1D, "
                   "RepeatVector, GlobalMaxPooling1D, GlobalAveragePooling1D, the merging "
                   "layers, SimpleRNN, LSTM, GRU, Bidirectional, Attention, "
                   "AdditiveAttention, a model used as a layer)");
