@@ -7,6 +7,7 @@ PACKAGES=(
   bazel-bootstrap g++ libabsl-dev libxtensor-dev libxsimd-dev
   libdnnl-dev libgtest-dev libbenchmark-dev gnuplot-nox fonts-dejavu-core
   libhdf5-dev hdf5-tools nlohmann-json3-dev libopenmpi-dev openmpi-bin nodejs
+  libonnx-dev libprotobuf-dev
 )
 
 missing=()

@@ -1,0 +1,129 @@
+// //tools:export end to end: a model saved with saving::SaveModel, exported by the tool, runs in
+// ONNX Runtime and gives the saved model's Predict; then the command lines, files and outputs it
+// must refuse, with the exit code and the one line each gets, and no ONNX file left behind.
+// (Layers the export refuses are exporting/onnx_test's: every layer a model file can hold is
+// exported.)
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "exporting/onnx_runtime_testing.h"
+#include "layers/dense.h"
+#include "layers/embedding.h"
+#include "layers/functional.h"
+#include "layers/model.h"
+#include "layers/recurrent.h"
+#include "layers/sequential.h"
+#include "saving/model_file.h"
+
+namespace {
+
+using layers::Array;
+using layers::kVaries;
+using layers::RecurrentOptions;
+
+// The tool, from the test's runfiles.
+std::string ToolPath() {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/seqlearn/tools/export");
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string stderr_text;
+};
+
+// The tool with `flags`; its standard error.
+Result RunTool(const std::string& flags) {
+  const std::string dir = exporting::TestTempDir();
+  const std::string command =
+      absl::StrCat("'", ToolPath(), "' ", flags, " >/dev/null 2>'", dir, "/stderr.txt'");
+  const int status = std::system(command.c_str());
+  std::ifstream file(dir + "/stderr.txt");
+  std::stringstream text;
+  text << file.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+void RandomizeWeights(layers::Model& model, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
+  for (const layers::LayerPtr& layer : model.layers()) {
+    std::vector<Array> values = layer->GetWeights();
+    for (Array& value : values) {
+      for (auto& v : value) v = uniform(generator);
+    }
+    ASSERT_TRUE(layer->SetWeights(values).ok());
+  }
+}
+
+TEST(ExportTool, SavedMaskedModelRunsInOnnxRuntimeAsPredict) {
+  layers::KerasTensor words = layers::Input({kVaries}, "words");
+  layers::KerasTensor embedded = layers::Embedding(10, 4, 0, /*mask_zero=*/true)(words);
+  layers::KerasTensor sequence = layers::Bidirectional(
+      layers::LSTM(RecurrentOptions(3).return_sequences(true)), "ave")(embedded);
+  layers::KerasTensor last = layers::GRU(RecurrentOptions(3).reset_after(false))(sequence);
+  layers::Model model({words}, {layers::Dense(1, "sigmoid")(last)}, 1, "masked");
+  ASSERT_TRUE(model.status().ok()) << model.status();
+  ASSERT_TRUE(model.Build().ok());
+  RandomizeWeights(model, 2);
+  const std::string dir = exporting::TestTempDir();
+  ASSERT_TRUE(saving::SaveModel(model, dir + "/m.h5").ok());
+
+  Result result = RunTool(absl::StrCat("--model=", dir, "/m.h5 --onnx=", dir, "/m.onnx"));
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  // Post- and pre-padded, length 1, a gap, every step masked.
+  Array x = {{3, 5, 2, 7, 1}, {3, 5, 0, 0, 0}, {0, 0, 0, 0, 8}, {4, 0, 0, 2, 0}, {0, 0, 0, 0, 0}};
+  absl::StatusOr<double> difference =
+      exporting::MaxDifferenceFromPredict(model, dir + "/m.onnx", {x});
+  ASSERT_TRUE(difference.ok()) << difference.status();
+  std::printf("max |onnxruntime - predict| = %.3g\n", *difference);
+  EXPECT_LE(*difference, 1e-5);
+}
+
+TEST(ExportTool, RefusesBadCommandLines) {
+  Result no_model = RunTool("--onnx=x.onnx");
+  EXPECT_EQ(no_model.exit_code, 2);
+  EXPECT_NE(no_model.stderr_text.find("--model is required"), std::string::npos)
+      << no_model.stderr_text;
+  Result no_onnx = RunTool("--model=x.h5");
+  EXPECT_EQ(no_onnx.exit_code, 2);
+  EXPECT_NE(no_onnx.stderr_text.find("--onnx is required"), std::string::npos)
+      << no_onnx.stderr_text;
+}
+
+TEST(ExportTool, RefusesMissingModelsAndUnwritableOutputs) {
+  const std::string dir = exporting::TestTempDir();
+  Result missing = RunTool(absl::StrCat("--model=", dir, "/none.h5 --onnx=", dir, "/none.onnx"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.stderr_text.find("none.h5"), std::string::npos) << missing.stderr_text;
+  EXPECT_FALSE(Exists(dir + "/none.onnx"));
+
+  // A directory where the ONNX file should go: named, and left as it was.
+  layers::Sequential model(3);
+  model.Add(layers::Dense(2), {3});
+  ASSERT_TRUE(model.Build().ok());
+  ASSERT_TRUE(saving::SaveModel(model, dir + "/dense.h5").ok());
+  ASSERT_EQ(mkdir((dir + "/r.onnx").c_str(), 0700), 0);
+  Result refused = RunTool(absl::StrCat("--model=", dir, "/dense.h5 --onnx=", dir, "/r.onnx"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.stderr_text.find("r.onnx"), std::string::npos) << refused.stderr_text;
+  EXPECT_NE(refused.stderr_text.find("directory"), std::string::npos) << refused.stderr_text;
+  struct stat info;
+  EXPECT_TRUE(stat((dir + "/r.onnx").c_str(), &info) == 0 && S_ISDIR(info.st_mode));
+}
+
+}  // namespace
