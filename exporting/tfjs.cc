@@ -228,6 +228,16 @@ absl::Status WriteWholeFile(const std::string& path, const std::string& bytes) {
   return absl::OkStatus();
 }
 
+// Flushes a directory's entries (a rename in it) to disk.
+absl::Status SyncDirectory(const std::string& directory) {
+  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open directory", directory);
+  const int result = fsync(fd);
+  close(fd);
+  if (result != 0) return ErrnoError("cannot flush directory", directory);
+  return absl::OkStatus();
+}
+
 // The weights' bytes and manifest entries, in model.layers() order.
 struct Weights {
   std::string bytes;
@@ -360,14 +370,12 @@ absl::Status ExportTfjs(const Model& model, const std::string& directory) {
   if (!exists) {
     if (rename(temporary.c_str(), path.c_str()) != 0) return ErrnoError("cannot create", path);
     cleanup.directory.clear();
-    return absl::OkStatus();
-  }
-  // Swapped in one step, so that readers see the old export or the new one, never a mix; the old
-  // one, now under the temporary name, is removed by the cleanup.
-  if (renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) != 0) {
+  } else if (renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) != 0) {
+    // Swapped in one step, so that readers see the old export or the new one, never a mix; the
+    // old one, now under the temporary name, is removed by the cleanup.
     return ErrnoError("cannot replace", path);
   }
-  return absl::OkStatus();
+  return SyncDirectory(parent);
 }
 
 }  // namespace exporting
