@@ -311,6 +311,8 @@ absl::Status CheckTfjsExpressible(const Model& model) {
 
 absl::Status ExportTfjs(const Model& model, const std::string& directory) {
   if (absl::Status status = CheckTfjsExpressible(model); !status.ok()) return status;
+  // As SaveModel: the ranks of a data-parallel job hold the same weights; one writes.
+  if (!model.is_chief()) return absl::OkStatus();
   absl::StatusOr<Json> model_config = saving::ModelConfig(model);
   if (!model_config.ok()) return model_config.status();
 
@@ -370,10 +372,12 @@ absl::Status ExportTfjs(const Model& model, const std::string& directory) {
   if (!exists) {
     if (rename(temporary.c_str(), path.c_str()) != 0) return ErrnoError("cannot create", path);
     cleanup.directory.clear();
-  } else if (renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) != 0) {
+  } else {
     // Swapped in one step, so that readers see the old export or the new one, never a mix; the
     // old one, now under the temporary name, is removed by the cleanup.
-    return ErrnoError("cannot replace", path);
+    const int swapped =
+        renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE);
+    if (swapped != 0) return ErrnoError("cannot replace", path);
   }
   return SyncDirectory(parent);
 }

@@ -40,7 +40,8 @@ absl::Status CheckTfjsExpressible(const layers::Model& model);
 // sibling directory, which then takes `directory`'s place in one rename. An existing `directory`
 // is replaced only when it is empty or holds nothing but an earlier export's files (model.json and
 // group*-shard*of*.bin); any other content is an error, so that a mistyped path never loses
-// files. The parent directory must exist.
+// files. The parent directory must exist. Data-parallel: only rank 0 writes; other ranks check the
+// model and return OkStatus.
 absl::Status ExportTfjs(const layers::Model& model, const std::string& directory);
 
 }  // namespace exporting
