@@ -335,5 +335,36 @@ TEST(TfjsRefuses, ReturnStateOutputUsedWithItsState) {
   }
 }
 
+TEST(TfjsRefuses, ReturnStateOnAMaskedInput) {
+  for (bool bidirectional : {false, true}) {
+    for (bool mask_zero : {true, false}) {
+      KerasTensor words = layers::Input({kVaries});
+      KerasTensor embedded = layers::Embedding(10, 4, kVaries, mask_zero)(words);
+      LayerPtr encoder_layer = layers::LSTM(RecurrentOptions(3).return_state(true));
+      if (bidirectional) encoder_layer = layers::Bidirectional(encoder_layer);
+      encoder_layer->set_name("encoder");
+      KerasTensors encoder = encoder_layer(embedded);
+      Model model({words}, {layers::Dense(2)(encoder[1])}, 1, "states");
+      ASSERT_TRUE(model.Build().ok()) << model.Build();
+      if (mask_zero) {
+        ExpectRefused(model, "encoder", "return_state on a masked input");
+      } else {
+        EXPECT_TRUE(CheckTfjsExpressible(model).ok());
+      }
+    }
+  }
+}
+
+TEST(TfjsRefuses, AModelInsideAModel) {
+  KerasTensor inner_input = layers::Input({3});
+  LayerPtr inner =
+      std::make_shared<Model>(std::vector<KerasTensor>{inner_input},
+                              std::vector<KerasTensor>{layers::Dense(2)(inner_input)}, 1, "inner");
+  KerasTensor outer_input = layers::Input({3});
+  Model outer({outer_input}, {layers::Dense(1)(inner(outer_input))}, 1, "outer");
+  ASSERT_TRUE(outer.Build().ok()) << outer.Build();
+  ExpectRefused(outer, "inner", "a model nested inside this model");
+}
+
 }  // namespace
 }  // namespace exporting
