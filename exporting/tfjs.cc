@@ -16,7 +16,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "layers/config.h"
 #include "layers/functional.h"
 #include "saving/model_file.h"
@@ -120,10 +119,10 @@ absl::Status CheckNode(const Node& node, const UsedOutputs& used) {
     for (size_t state = 1; state < node.output_shapes.size(); ++state) {
       if (used.count({&node, state}) > 0) {
         return Refuse(layer,
-                      "both the output and the state of a return_state call without "
-                      "return_sequences are used: there they are one tensor, which TensorFlow.js' "
-                      "executor frees after its first use (predict fails with \"Cannot read "
-                      "properties of undefined\"); use only the states, as seq2seq encoders do");
+                      "the output and a state of a return_state call without return_sequences "
+                      "are both used (the output is the state h there), and TensorFlow.js' "
+                      "predict then fails (\"Cannot read properties of undefined (reading "
+                      "'backend')\", measured); use only the states, as seq2seq encoders do");
       }
     }
   }
@@ -145,8 +144,8 @@ absl::Status CheckNode(const Node& node, const UsedOutputs& used) {
     return Refuse(layer,
                   "return_state on a masked input: the final states TensorFlow.js returns differ "
                   "from Keras' (the state after each sample's last real step) for padded samples "
-                  "(measured, tfjs_node_test); pass unmasked inputs, or take the states from "
-                  "another export");
+                  "(measured, tfjs_node_test); give this layer an unmasked input, or export to "
+                  "ONNX instead");
   }
   if (node.state_inputs > 0) {
     return Refuse(layer,
@@ -342,7 +341,7 @@ absl::Status ExportTfjs(const Model& model, const std::string& directory) {
   std::string temporary =
       absl::StrCat(parent, slash == std::string::npos ? "/." : ".", base, ".tfjs-XXXXXX");
   if (mkdtemp(temporary.data()) == nullptr) {
-    return ErrnoError("cannot create a temporary directory beside", path);
+    return ErrnoError("cannot create a temporary directory (does the parent exist?) beside", path);
   }
   struct Cleanup {
     std::string directory;
