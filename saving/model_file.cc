@@ -67,8 +67,6 @@ using layers::Tensor;
 using layers::Weight;
 using layers::WeightsFromFile;
 
-constexpr char kKerasVersion[] = "2.11.0";
-constexpr char kBackend[] = "tensorflow";
 // The most layer calls (nodes) a model file's graph may hold, and tensors one call may take: far
 // above any real model, and what keeps a hostile config from making us build without bound.
 constexpr size_t kMaxGraphNodes = size_t{1} << 16;
@@ -171,6 +169,8 @@ Json TrainingConfig(const Model& model) {
 
 absl::StatusOr<Json> FunctionalConfig(const Model& model);
 
+}  // namespace
+
 absl::StatusOr<Json> ModelConfig(const Model& model) {
   if (!model.is_sequential()) return FunctionalConfig(model);
   Json layers = Json::array();
@@ -189,6 +189,8 @@ absl::StatusOr<Json> ModelConfig(const Model& model) {
   return Json{{"class_name", "Sequential"},
               {"config", Json{{"name", model.name()}, {"layers", layers}}}};
 }
+
+namespace {
 
 absl::Status WriteModel(hid_t file, const Model& model, const Model::TrainingState& state) {
   absl::StatusOr<Json> model_config = ModelConfig(model);

@@ -35,9 +35,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "layers/config.h"
 #include "layers/model.h"
 
 namespace saving {
+
+// What model files say wrote them (attributes keras_version and backend).
+inline constexpr char kKerasVersion[] = "2.11.0";
+inline constexpr char kBackend[] = "tensorflow";
+
+// The model_config attribute, as tf.keras 2.11 writes it: {"class_name": "Sequential" or
+// "Functional", "config": {...}}. The model must be built; a model nested in another is an error.
+// Also the topology of TensorFlow.js' layers format (exporting/tfjs.h).
+absl::StatusOr<layers::Json> ModelConfig(const layers::Model& model);
 
 // The longest string a model file holds (the text preprocessing, with its word index, is the
 // long one): SaveModel refuses longer ones, LoadModel reads any up to this size.
