@@ -49,12 +49,16 @@ absl::StatusOr<Shape> TimeDistributedLayer::DoBuild(const Shape& input_shape, Rn
 
 Tensor TimeDistributedLayer::EveryStep(const Tensor& x,
                                        const std::function<Tensor(const Tensor&)>& call) const {
-  const size_t batch = x.size(0), time = x.size(1);
+  // The call's own shapes, not the built ones: a time axis built as varying (kVaries) has no
+  // length of its own.
+  const Shape shape = x.shape();
+  const size_t batch = shape[0], time = shape[1];
   Shape flat = {batch * time};
-  flat.insert(flat.end(), input_shape().begin() + 1, input_shape().end());
+  flat.insert(flat.end(), shape.begin() + 2, shape.end());
   Tensor y = call(autograd::Reshape(x, flat));
-  Shape unflat = {batch};
-  unflat.insert(unflat.end(), output_shape().begin(), output_shape().end());
+  const Shape step = y.shape();
+  Shape unflat = {batch, time};
+  unflat.insert(unflat.end(), step.begin() + 1, step.end());
   return autograd::Reshape(y, unflat);
 }
 

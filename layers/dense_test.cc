@@ -53,6 +53,31 @@ TEST(TimeDistributed, AppliesTheLayerAtEveryStep) {
   }
 }
 
+// Built on a varying time axis (Input({kVaries, 4})), it takes any length: each call's own length,
+// not the built one, unflattens the steps (the built shape's 0 made it refuse "(28, 1) to
+// (4, 0, 1)").
+TEST(TimeDistributed, TakesAnyLengthOnAVaryingTimeAxis) {
+  Rng rng(1);
+  LayerPtr td = TimeDistributed(Dense(2, "tanh"));
+  ASSERT_TRUE(td->Build({kVaries, 4}, rng).ok());
+  for (size_t time : {1, 3, 7}) {
+    Rng data(time);
+    const Array x = autograd::RandomUniform({2, time, 4}, -1, 1, data);
+    const Array y = td->Call(Tensor(x), false).value();
+    ASSERT_EQ(y.shape(), (std::vector<size_t>{2, time, 2}));
+    const Array kernel = td->GetWeights()[0];
+    for (size_t b = 0; b < 2; ++b) {
+      for (size_t t = 0; t < time; ++t) {
+        for (size_t u = 0; u < 2; ++u) {
+          double z = 0;
+          for (size_t f = 0; f < 4; ++f) z += x(b, t, f) * kernel(f, u);
+          EXPECT_NEAR(y(b, t, u), std::tanh(z), 1e-6);
+        }
+      }
+    }
+  }
+}
+
 // Keras' Dense on inputs of rank > 2 works on the last axis (tf.tensordot, keras/layers/core/
 // dense.py): exactly TimeDistributed(Dense) with the same weights, on [batch, time, features] and
 // on a rank-4 input; and the mask passes through (supports_masking = True).
