@@ -279,13 +279,40 @@ absl::StatusOr<std::vector<std::string>> Reader::StringList(hid_t object, const 
   }
   std::vector<std::string> values;
   if (H5Tis_variable_str(type.get()) > 0) {
-    // HDF5 1.10.8 follows a variable-length string's heap reference without bounds: a damaged
-    // file crashes it (H5HG_read). Files from this library never hold them.
-    return Error(absl::StrFormat(
-        "%s: expected (fixed-length strings, as this library writes), got (variable-length "
-        "ones, as h5py writes for Python str, which HDF5 1.10 cannot read safely from an "
-        "untrusted file); re-save the model with this library",
-        what));
+    // What h5py writes for a Python str (tf.keras' root keras_version and backend, and any JSON
+    // a script stores as str). HDF5 1.10.8 reads each one from the global heap without checking
+    // the lengths it finds there (H5HG_read), so a damaged file can crash it or make it allocate
+    // wildly. That is contained, not prevented: every file is read first in a forked child
+    // (ReadInChildFirst, which the loaders call), which reaches this very read in the same order;
+    // its crash or hang becomes a "damaged file" error, and this process reads only a file the
+    // child survived. Validating the heap ourselves would mean re-implementing HDF5's object
+    // header and heap parsing, and would not cover the parser's other unchecked paths.
+    Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+    // In the file's character set (h5py: UTF-8 for str, ASCII for bytes): HDF5 converts
+    // between none.
+    if (!memory.ok() || H5Tset_size(memory.get(), H5T_VARIABLE) < 0 ||
+        H5Tset_cset(memory.get(), H5Tget_cset(type.get())) < 0) {
+      return Error(what + ": " + ErrorMessage());
+    }
+    std::vector<char*> pointers(count, nullptr);
+    if (H5Aread(attribute.get(), memory.get(), pointers.data()) < 0) {
+      const absl::Status status = Error(what + ": " + ErrorMessage());
+      H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+      return status;
+    }
+    absl::Status status;
+    for (const char* pointer : pointers) {
+      const size_t length = pointer == nullptr ? 0 : strnlen(pointer, max_string_ + 1);
+      if (length > max_string_) {
+        status = Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (more)",
+                                       what, max_string_));
+        break;
+      }
+      values.emplace_back(pointer == nullptr ? "" : pointer, length);
+    }
+    // The strings were allocated by HDF5 for this read; it frees them.
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+    if (!status.ok()) return status;
   } else {
     const size_t width = H5Tget_size(type.get());
     if (width == 0 || width > max_string_) {
@@ -300,6 +327,27 @@ absl::StatusOr<std::vector<std::string>> Reader::StringList(hid_t object, const 
     for (hssize_t i = 0; i < count; ++i) {
       std::string value = buffer.substr(i * width, width);
       values.push_back(value.substr(0, value.find('\0')));
+    }
+  }
+  return values;
+}
+
+absl::StatusOr<std::vector<std::string>> Reader::ChunkedStringList(hid_t object,
+                                                                   const std::string& where,
+                                                                   const char* name) const {
+  if (HasAttribute(object, name) || !HasAttribute(object, absl::StrCat(name, "0").c_str())) {
+    return StringList(object, where, name);
+  }
+  std::vector<std::string> values;
+  for (size_t chunk = 0;; ++chunk) {
+    const std::string chunk_name = absl::StrCat(name, chunk);
+    if (!HasAttribute(object, chunk_name.c_str())) break;
+    absl::StatusOr<std::vector<std::string>> part = StringList(object, where, chunk_name.c_str());
+    if (!part.ok()) return part.status();
+    values.insert(values.end(), part->begin(), part->end());
+    if (values.size() > static_cast<size_t>(kMaxListEntries)) {
+      return Error(absl::StrFormat("%s attribute '%s': expected (at most %d names), got (more)",
+                                   where, name, kMaxListEntries));
     }
   }
   return values;

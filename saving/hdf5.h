@@ -64,8 +64,8 @@ absl::Status Failed(const std::string& what);
 // ---- Writing ---------------------------------------------------------------------------------
 
 // A scalar fixed-length UTF-8 string (numpy's bytes). Not the variable-length kind h5py writes
-// for a str: HDF5 1.10 reads those through its global heap without checking lengths, and a
-// damaged file crashes the reader (Reader::StringList).
+// for a str: HDF5 1.10 reads those through its global heap without checking lengths, so readers
+// of our files need not take that risk (Reader::StringList reads both kinds).
 absl::Status WriteString(hid_t object, const char* name, const std::string& value);
 // A list of fixed-length, null-padded strings, as h5py writes numpy's 'S' arrays.
 absl::Status WriteStringList(hid_t object, const char* name,
@@ -114,9 +114,15 @@ class Reader {
   bool HasAttribute(hid_t object, const char* name) const;
   bool HasLink(hid_t group, const char* name) const;
 
-  // Fixed-length strings only (a list of them, or one); `where` names the object in errors.
+  // A list of strings, or one: fixed-length (numpy bytes) or variable-length (what h5py writes
+  // for a Python str; safe only behind ReadInChildFirst, see hdf5.cc); `where` names the object
+  // in errors.
   absl::StatusOr<std::vector<std::string>> StringList(hid_t object, const std::string& where,
                                                       const char* name) const;
+  // StringList, or when `name` is absent the chunks `name`0, `name`1, ... joined: tf.keras'
+  // save_attributes_to_hdf5_group splits a list over HDF5's 64 KiB object header limit so.
+  absl::StatusOr<std::vector<std::string>> ChunkedStringList(hid_t object, const std::string& where,
+                                                             const char* name) const;
   absl::StatusOr<std::string> String(hid_t object, const std::string& where,
                                      const char* name) const;
   absl::StatusOr<int64_t> Int64(hid_t object, const std::string& where, const char* name) const;
