@@ -152,11 +152,17 @@ class Reader {
   // The group, or a closed Hid (ok() false) when there is none.
   Hid OpenGroup(hid_t parent, const char* name) const;
 
+  // Every global heap collection of the file (where variable-length strings live) holds the
+  // objects it declares; checked once per file, before the first variable-length read.
+  absl::Status CheckGlobalHeaps() const;
+
  private:
   std::string path_;
   size_t max_string_;
   size_t file_bytes_ = 0;
   Hid file_;
+  mutable bool global_heaps_checked_ = false;
+  mutable absl::Status global_heaps_;
 };
 
 }  // namespace saving::hdf5

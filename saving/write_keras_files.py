@@ -19,6 +19,7 @@ each case).
 
 import json
 import os
+import struct
 import sys
 
 import h5py
@@ -399,6 +400,26 @@ def legacy_sequential_2_4(directory, expected, rng):
         "slots": {k: [a.ravel().tolist() for a in v] for k, v in slots.items()}}
 
 
+def damage_global_heap(directory, name):
+    """Two copies of DIR/name.h5 with the global heap damaged (the HDF5 file format
+    specification, "Global Heap"): its first object declares 2**40 bytes; the reference to
+    heap object 1 (its length, 4 bytes, then the collection's address, 8, and the index, 4)
+    declares 2**28 bytes more than the object holds."""
+    with open(os.path.join(directory, name + ".h5"), "rb") as f:
+        data = bytearray(f.read())
+    heap = data.find(b"GCOL")
+    overrun = bytearray(data)
+    overrun[heap + 24:heap + 32] = struct.pack("<Q", 2 ** 40)
+    with open(os.path.join(directory, "heap_object_overrun.h5"), "wb") as f:
+        f.write(overrun)
+    reference = data.find(struct.pack("<QI", heap, 1))
+    length = struct.unpack("<I", data[reference - 4:reference])[0]
+    longer = bytearray(data)
+    longer[reference - 4:reference] = struct.pack("<I", length + 2 ** 28)
+    with open(os.path.join(directory, "heap_reference_length.h5"), "wb") as f:
+        f.write(longer)
+
+
 def tiny_dense_2_11(directory, expected, rng):
     """tf.keras 2.11, the smallest trained model (InputLayer -> Dense), for flipping every byte:
     variable-length strings, a MeanMetricWrapper, the 2.11 SGD (momentum variables without
@@ -418,6 +439,11 @@ def tiny_dense_2_11(directory, expected, rng):
     optimizer += [("m/" + name, np.zeros_like(value)) for name, value in weights]
     save(os.path.join(directory, "tiny_dense_2_11.h5"), "2.11.0", model_config, training_config,
          [("dense", weights)], optimizer)
+    damage_global_heap(directory, "tiny_dense_2_11")
+    # The file whose every byte the test flips: the same, compiled but not trained (Keras then
+    # writes no optimizer_weights), the smallest file with Keras' strings and configs.
+    save(os.path.join(directory, "compiled_dense_2_11.h5"), "2.11.0", model_config,
+         training_config, [("dense", weights)], None)
     x = floats(rng, 3, 2)
     expected["tiny_dense_2_11"] = {"x": x.tolist(), "y": sigmoid(x @ kernel + bias).tolist(),
                                    "iterations": 4, "slots": {}}
