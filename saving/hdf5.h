@@ -91,8 +91,10 @@ absl::Status WriteFile(const std::string& path, const std::function<absl::Status
 // of bounds) or make it loop, instead of giving an error. So `read` (a read of the file at
 // `path`) runs first in a forked child (io::SurvivesInChild); OkStatus when the child finished,
 // with the file read or with one of our errors: the caller then reads it in this process (and
-// meets the same result). Costs a second read of the file. In a process of an Open MPI job of
-// several ranks (whose transports may forbid fork()) it returns OkStatus without reading.
+// meets the same result). Costs a fork and a second read of the file: //saving:bench_load
+// measures it (about 19 ms on a 48 KB file, 150 ms on a 35 MB one, 2-core Xeon @ 2.50GHz). In a
+// process of an Open MPI job of several ranks (whose transports may forbid fork()) it returns
+// OkStatus without reading, and that process reads the file unprotected.
 absl::Status ReadInChildFirst(const std::string& path, const std::function<absl::Status()>& read);
 
 // Reads from one open file; every error names it.
