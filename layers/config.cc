@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -430,7 +431,10 @@ absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const J
         "optimizer_config: expected ({\"class_name\": ..., \"config\": {...}}), got (%s)",
         Quote(entry)));
   }
-  const std::string class_name = entry["class_name"].get<std::string>();
+  std::string class_name = entry["class_name"].get<std::string>();
+  // tf.keras 2.12+ registers its optimizers in the package "Custom" (register_keras_serializable
+  // in keras/optimizers/adam.py, ...), and get_registered_name then writes "Custom>Adam".
+  if (absl::StartsWith(class_name, "Custom>")) class_name = class_name.substr(7);
   std::vector<std::string> known;
   for (const OptimizerClass& optimizer_class : OptimizerClasses()) {
     known.push_back(optimizer_class.name);
@@ -472,6 +476,16 @@ absl::StatusOr<std::unique_ptr<autograd::Optimizer>> OptimizerFromConfig(const J
       *slot = static_cast<Real>(value);
     }
     for (const auto& [key, value] : optimizer_class.off.items()) reader.Only(key.c_str(), value);
+    // The keys of tf.keras 2.11+'s optimizers (keras/optimizers/optimizer.py get_config), each
+    // at the value that means what optimizer_v2 does: no weight decay, no moving average of the
+    // weights (so its momentum and frequency change nothing). jit_compile only chooses how
+    // TensorFlow runs the step; is_legacy_optimizer tells which optimizer wrote the file.
+    if (!reader.IsNull("weight_decay")) reader.Only("weight_decay", 0);
+    reader.Only("use_ema", false);
+    reader.Number("ema_momentum", 0.99);
+    if (!reader.IsNull("ema_overwrite_frequency")) reader.Size("ema_overwrite_frequency", 0);
+    reader.Bool("jit_compile", false);
+    reader.Bool("is_legacy_optimizer", false);
     if (absl::Status status = reader.Finish(); !status.ok()) return status;
     absl::StatusOr<std::unique_ptr<autograd::Optimizer>> made =
         optimizer_class.make(values, clipping);

@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string_view>
 
@@ -279,13 +282,53 @@ absl::StatusOr<std::vector<std::string>> Reader::StringList(hid_t object, const 
   }
   std::vector<std::string> values;
   if (H5Tis_variable_str(type.get()) > 0) {
-    // HDF5 1.10.8 follows a variable-length string's heap reference without bounds: a damaged
-    // file crashes it (H5HG_read). Files from this library never hold them.
-    return Error(absl::StrFormat(
-        "%s: expected (fixed-length strings, as this library writes), got (variable-length "
-        "ones, as h5py writes for Python str, which HDF5 1.10 cannot read safely from an "
-        "untrusted file); re-save the model with this library",
-        what));
+    // What h5py writes for a Python str (tf.keras' root keras_version and backend, and any JSON
+    // a script stores as str). HDF5 1.10.8 reads each one from the global heap without checking
+    // the lengths it finds there (H5HG_read), so a damaged file can crash it or make it allocate
+    // wildly. That is contained, not prevented: every file is read first in a forked child
+    // (ReadInChildFirst, which the loaders call), which reaches this very read in the same order;
+    // its crash or hang becomes a "damaged file" error, and this process reads only a file the
+    // child survived. Before that, CheckGlobalHeaps refuses a heap whose objects overrun it:
+    // HDF5 would copy past its buffer without crashing (contents of our memory in the string) or
+    // allocate and copy gigabytes (minutes per load), which the child cannot tell from success.
+    if (absl::Status status = CheckGlobalHeaps(); !status.ok()) return status;
+    // HDF5 allocates each string's length times its character's size, which the file declares:
+    // one byte, or a flipped bit asks for gigabytes.
+    Hid character(H5Tget_super(type.get()), H5Tclose);
+    const size_t character_size = character.ok() ? H5Tget_size(character.get()) : 0;
+    H5Eclear2(H5E_DEFAULT);
+    if (character_size != 1) {
+      return Error(absl::StrFormat(
+          "%s: expected (variable-length strings of 1-byte characters), got (characters of %d "
+          "bytes): the file is damaged; nothing was loaded",
+          what, character_size));
+    }
+    Hid memory(H5Tcopy(H5T_C_S1), H5Tclose);
+    // In the file's character set (h5py: UTF-8 for str, ASCII for bytes): HDF5 converts
+    // between none.
+    if (!memory.ok() || H5Tset_size(memory.get(), H5T_VARIABLE) < 0 ||
+        H5Tset_cset(memory.get(), H5Tget_cset(type.get())) < 0) {
+      return Error(what + ": " + ErrorMessage());
+    }
+    std::vector<char*> pointers(count, nullptr);
+    if (H5Aread(attribute.get(), memory.get(), pointers.data()) < 0) {
+      const absl::Status status = Error(what + ": " + ErrorMessage());
+      H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+      return status;
+    }
+    absl::Status status;
+    for (const char* pointer : pointers) {
+      const size_t length = pointer == nullptr ? 0 : strnlen(pointer, max_string_ + 1);
+      if (length > max_string_) {
+        status = Error(absl::StrFormat("%s: expected (strings of at most %d bytes), got (more)",
+                                       what, max_string_));
+        break;
+      }
+      values.emplace_back(pointer == nullptr ? "" : pointer, length);
+    }
+    // The strings were allocated by HDF5 for this read; it frees them.
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, pointers.data());
+    if (!status.ok()) return status;
   } else {
     const size_t width = H5Tget_size(type.get());
     if (width == 0 || width > max_string_) {
@@ -300,6 +343,92 @@ absl::StatusOr<std::vector<std::string>> Reader::StringList(hid_t object, const 
     for (hssize_t i = 0; i < count; ++i) {
       std::string value = buffer.substr(i * width, width);
       values.push_back(value.substr(0, value.find('\0')));
+    }
+  }
+  return values;
+}
+
+// The HDF5 file format specification (version 2 superblock files and earlier alike), "Global
+// Heap": a collection is "GCOL", version 1, 3 reserved bytes and its size in bytes (8 with the
+// 8-byte lengths h5py's files use; the size includes this 16-byte header); then objects, each an
+// index (2 bytes; 0 marks the free space that ends the collection), a reference count (2), 4
+// reserved bytes, its size (8) and its data padded to a multiple of 8. HDF5 1.10.8 trusts each
+// object size (H5HG__cache_heap_deserialize asserts only in debug builds). The scan looks at
+// every "GCOL" in the file: a false match inside other data can only refuse a file, never
+// admit a damaged one.
+absl::Status Reader::CheckGlobalHeaps() const {
+  if (global_heaps_checked_) return global_heaps_;
+  global_heaps_checked_ = true;
+  std::ifstream in(path_, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto little_endian = [&bytes](size_t at, size_t width) {
+    uint64_t value = 0;
+    for (size_t i = 0; i < width; ++i) {
+      value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+    }
+    return value;
+  };
+  constexpr size_t kHeader = 16, kObjectHeader = 16;
+  const auto damaged = [&](const std::string& problem) {
+    global_heaps_ = Error(absl::StrCat("the file is damaged: ", problem, "; nothing was loaded"));
+    return global_heaps_;
+  };
+  for (size_t at = bytes.find("GCOL"); at != std::string::npos; at = bytes.find("GCOL", at + 1)) {
+    if (at + kHeader > bytes.size() || bytes[at + 4] != 1) continue;  // HDF5 refuses those itself
+    const uint64_t size = little_endian(at + 8, 8);
+    if (size < kHeader || size > bytes.size() - at) continue;  // past the end: HDF5 refuses it
+    const size_t end = at + size;
+    std::map<uint64_t, uint64_t> object_sizes;  // by index
+    for (size_t object = at + kHeader; object + kObjectHeader <= end;) {
+      const uint64_t index = little_endian(object, 2), object_size = little_endian(object + 8, 8);
+      if (index == 0) break;  // the free space
+      if (object_size > end - object - kObjectHeader) {
+        return damaged(absl::StrFormat(
+            "its global heap at byte %d declares an object of %d bytes where %d remain", at,
+            object_size, end - object - kObjectHeader));
+      }
+      object_sizes[index] = object_size;
+      object += kObjectHeader + (object_size + 7) / 8 * 8;
+    }
+    // A reference to one of these objects (the stored form of a variable-length value: its
+    // length in 4 bytes, the collection's address in 8, the object's index in 4) must declare
+    // the object's own length: HDF5 allocates what the reference declares (a flipped bit: 4 GiB,
+    // filled, in the child and again here) and copies what the object holds into it (more: past
+    // the allocation). Every string here is one byte per character, so the two are equal.
+    std::string address(8, '\0');
+    for (size_t i = 0; i < 8; ++i) address[i] = static_cast<char>((at >> (8 * i)) & 0xFF);
+    for (size_t ref = bytes.find(address, 4); ref != std::string::npos && ref + 12 <= bytes.size();
+         ref = bytes.find(address, ref + 1)) {
+      auto object = object_sizes.find(little_endian(ref + 8, 4));
+      if (object == object_sizes.end()) continue;  // not a reference to one of them
+      const uint64_t declared = little_endian(ref - 4, 4);
+      if (declared != object->second) {
+        return damaged(absl::StrFormat(
+            "a variable-length value at byte %d declares %d bytes, and the global heap object it "
+            "names holds %d",
+            ref - 4, declared, object->second));
+      }
+    }
+  }
+  return global_heaps_;
+}
+
+absl::StatusOr<std::vector<std::string>> Reader::ChunkedStringList(hid_t object,
+                                                                   const std::string& where,
+                                                                   const char* name) const {
+  if (HasAttribute(object, name) || !HasAttribute(object, absl::StrCat(name, "0").c_str())) {
+    return StringList(object, where, name);
+  }
+  std::vector<std::string> values;
+  for (size_t chunk = 0;; ++chunk) {
+    const std::string chunk_name = absl::StrCat(name, chunk);
+    if (!HasAttribute(object, chunk_name.c_str())) break;
+    absl::StatusOr<std::vector<std::string>> part = StringList(object, where, chunk_name.c_str());
+    if (!part.ok()) return part.status();
+    values.insert(values.end(), part->begin(), part->end());
+    if (values.size() > static_cast<size_t>(kMaxListEntries)) {
+      return Error(absl::StrFormat("%s attribute '%s': expected (at most %d names), got (more)",
+                                   where, name, kMaxListEntries));
     }
   }
   return values;

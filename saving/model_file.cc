@@ -15,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "io/json_nesting.h"
 #include "layers/attention.h"
 #include "layers/config.h"
@@ -297,7 +299,7 @@ class Reader : public hdf5::Reader {
 // what it declares: the most a model rebuilt from the file's config may create.
 absl::StatusOr<size_t> StoredWeightValues(const Reader& reader, hid_t group) {
   absl::StatusOr<std::vector<std::string>> layer_names =
-      reader.StringList(group, "model weights", "layer_names");
+      reader.ChunkedStringList(group, "model weights", "layer_names");
   if (!layer_names.ok()) return layer_names.status();
   size_t total = 0;
   for (const std::string& name : *layer_names) {
@@ -308,7 +310,7 @@ absl::StatusOr<size_t> StoredWeightValues(const Reader& reader, hid_t group) {
     }
     const std::string where = absl::StrFormat("layer '%s'", name);
     absl::StatusOr<std::vector<std::string>> weights =
-        reader.StringList(layer_group.get(), where, "weight_names");
+        reader.ChunkedStringList(layer_group.get(), where, "weight_names");
     if (!weights.ok()) return weights.status();
     for (const std::string& weight : *weights) {
       absl::StatusOr<size_t> values = reader.StoredValues(layer_group.get(), where, weight);
@@ -325,7 +327,7 @@ absl::StatusOr<size_t> StoredWeightValues(const Reader& reader, hid_t group) {
 // with weights (count, names, order) and every shape; sets nothing unless all of it is right.
 absl::Status ReadWeights(const Reader& reader, hid_t group, Model& model) {
   absl::StatusOr<std::vector<std::string>> file_layers =
-      reader.StringList(group, "model weights", "layer_names");
+      reader.ChunkedStringList(group, "model weights", "layer_names");
   if (!file_layers.ok()) return file_layers.status();
   // As Keras: only layers that have weights are matched.
   std::vector<std::string> file_names;
@@ -336,8 +338,8 @@ absl::Status ReadWeights(const Reader& reader, hid_t group, Model& model) {
       return reader.Error(absl::StrFormat(
           "layer '%s' is listed in layer_names: expected (its group), got (nothing)", name));
     }
-    absl::StatusOr<std::vector<std::string>> weights =
-        reader.StringList(layer_group.get(), absl::StrFormat("layer '%s'", name), "weight_names");
+    absl::StatusOr<std::vector<std::string>> weights = reader.ChunkedStringList(
+        layer_group.get(), absl::StrFormat("layer '%s'", name), "weight_names");
     if (!weights.ok()) return weights.status();
     if (weights->empty()) continue;
     file_names.push_back(name);
@@ -379,6 +381,102 @@ absl::Status ReadWeights(const Reader& reader, hid_t group, Model& model) {
   return absl::OkStatus();
 }
 
+// The slot names tf.keras 2.11+'s optimizers give their variables (the build methods of
+// keras/optimizers/{adam,sgd,rmsprop,adagrad}.py), and this library's names for them
+// (optimizer_v2's, autograd::OptimizerState::slot_names).
+const char* SlotNameHere(const std::string& optimizer, const std::string& slot) {
+  static const auto* names = new std::map<std::pair<std::string, std::string>, const char*>{
+      {{"Adam", "m"}, "m"},
+      {{"Adam", "v"}, "v"},
+      {{"SGD", "m"}, "momentum"},
+      {{"RMSprop", "velocity"}, "rms"},
+      {{"RMSprop", "momentum"}, "momentum"},
+      {{"RMSprop", "average_gradient"}, "mg"},
+      {{"Adagrad", "accumulator"}, "accumulator"},
+  };
+  auto it = names->find({optimizer, slot});
+  return it == names->end() ? nullptr : it->second;
+}
+
+// The optimizer_weights of tf.keras 2.11+'s optimizers (keras/optimizers/optimizer.py): the
+// iteration counter first, then one variable per slot and weight named "<slot>/<weight>:0"
+// (add_variable_from_reference, under the optimizer's name scope when one was open), in the order
+// build() made them: Adam interleaves m and v weight by weight, RMSprop lists every velocity,
+// then every momentum, then every average gradient. Keras itself matches them by order; here each
+// is placed by its name, and every slot of every weight must be there once. Keras' SGD keeps
+// momentum variables even without momentum; they stay zero, and SGD here keeps none.
+absl::Status ReadKeras211Optimizer(const Reader& reader, hid_t group,
+                                   const std::vector<std::string>& names,
+                                   const std::vector<Tensor>& parameters,
+                                   autograd::OptimizerState& state, Model& model) {
+  const std::string optimizer = model.optimizer()->name();
+  std::map<std::string, size_t> weight_index;
+  for (const LayerPtr& layer : model.layers()) {
+    for (const std::string& name : layer->KerasWeightNames()) {
+      weight_index.emplace(WithoutSuffix(name), weight_index.size());
+    }
+  }
+  if (absl::Status status = reader.Dataset(group, "optimizer_weights", names[0], {}, H5T_INTEGER,
+                                           H5T_NATIVE_INT64, &state.iterations);
+      !status.ok()) {
+    return status;
+  }
+  std::vector<std::vector<bool>> filled(state.slots.size());
+  for (size_t kind = 0; kind < state.slots.size(); ++kind) {
+    filled[kind].assign(state.slots[kind].size(), false);
+  }
+  for (size_t n = 1; n < names.size(); ++n) {
+    // The leftmost "<slot>/<weight>" split that names a slot and a weight of this model: a
+    // name scope before the slot is skipped.
+    const std::vector<std::string> parts = absl::StrSplit(WithoutSuffix(names[n]), '/');
+    std::optional<size_t> kind, weight;
+    bool unused_slot = false;
+    for (size_t k = 0; k + 1 < parts.size() && !kind && !unused_slot; ++k) {
+      auto it = weight_index.find(absl::StrJoin(parts.begin() + k + 1, parts.end(), "/"));
+      const char* slot = SlotNameHere(optimizer, parts[k]);
+      if (it == weight_index.end() || slot == nullptr) continue;
+      auto found = std::find(state.slot_names.begin(), state.slot_names.end(), slot);
+      if (found == state.slot_names.end()) {
+        unused_slot = optimizer == "SGD";  // momentum variables of an SGD without momentum
+        if (!unused_slot) break;
+        continue;
+      }
+      kind = found - state.slot_names.begin();
+      weight = it->second;
+    }
+    if (unused_slot) continue;
+    if (!kind || *weight >= state.slots[*kind].size() || filled[*kind][*weight]) {
+      return reader.Error(absl::StrFormat(
+          "optimizer_weights, weight '%s': expected (\"<slot>/<weight>:0\" once for each slot of "
+          "%s (%s) and each weight of the model), got (%s)",
+          names[n], optimizer, absl::StrJoin(state.slot_names, ", "),
+          kind ? "a second one for that slot and weight" : "a name that is not one of them"));
+    }
+    Array& value = state.slots[*kind][*weight];
+    absl::StatusOr<Array> read =
+        reader.ReadArray(group, "optimizer_weights", names[n], autograd::ShapeOf(value));
+    if (!read.ok()) return read.status();
+    value = *std::move(read);
+    filled[*kind][*weight] = true;
+  }
+  for (size_t kind = 0; kind < filled.size(); ++kind) {
+    for (size_t p = 0; p < filled[kind].size(); ++p) {
+      if (filled[kind][p]) continue;
+      std::string weight;
+      for (const auto& [name, index] : weight_index) {
+        if (index == p) weight = name;
+      }
+      return reader.Error(absl::StrFormat(
+          "optimizer_weights: expected (slot '%s' of weight '%s', as %s keeps it), got (nothing)",
+          state.slot_names[kind], weight, optimizer));
+    }
+  }
+  if (absl::Status status = model.optimizer()->SetState(parameters, state); !status.ok()) {
+    return reader.Error(std::string(status.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadOptimizer(const Reader& reader, Model& model) {
   Hid group = reader.OpenGroup(reader.file(), "optimizer_weights");
   if (!group.ok()) return absl::OkStatus();  // saved without its optimizer: it starts afresh
@@ -386,9 +484,13 @@ absl::Status ReadOptimizer(const Reader& reader, Model& model) {
   autograd::OptimizerState state = model.optimizer()->GetState(parameters);  // the expected form
   const std::vector<std::string> expected = OptimizerWeightNames(model, state);
   absl::StatusOr<std::vector<std::string>> names =
-      reader.StringList(group.get(), "optimizer_weights", "weight_names");
+      reader.ChunkedStringList(group.get(), "optimizer_weights", "weight_names");
   if (!names.ok()) return names.status();
-  // As Keras, matched by order; the count tells another optimizer or model apart.
+  if (!names->empty() && absl::EndsWith(WithoutSuffix(names->front()), "iteration")) {
+    return ReadKeras211Optimizer(reader, group.get(), *names, parameters, state, model);
+  }
+  // optimizer_v2's layout (our own files; tf.keras' legacy optimizers): as Keras, matched by
+  // order; the count tells another optimizer or model apart.
   if (names->size() != expected.size()) {
     return reader.Error(absl::StrFormat(
         "optimizer_weights: expected (%d arrays for %s: %s, ...), got (%d: %s)", expected.size(),
@@ -444,25 +546,108 @@ absl::Status ReadTrainingState(const Reader& reader, Model& model) {
   return absl::OkStatus();
 }
 
+// A loss as tf.keras' training_config holds it: the name given to compile, or a loss object
+// serialized as {"class_name", "config"} (keras/losses.py: LossFunctionWrapper.get_config, the
+// reduction, name and the function's keyword arguments). Only the keyword values that mean
+// Keras' plain loss are implemented.
+absl::StatusOr<std::string> LossFromConfig(const Json& loss, const std::string& where) {
+  if (loss.is_string()) return loss.get<std::string>();
+  struct LossClass {
+    const char* class_name;
+    const char* name;  // the name compile takes here
+  };
+  constexpr LossClass kLossClasses[] = {
+      {"BinaryCrossentropy", "binary_crossentropy"},
+      {"CategoricalCrossentropy", "categorical_crossentropy"},
+      {"SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"},
+      {"MeanSquaredError", "mse"},
+  };
+  const std::string class_name = loss.is_object() && loss.value("class_name", Json()).is_string()
+                                     ? loss["class_name"].get<std::string>()
+                                     : "";
+  for (const LossClass& known : kLossClasses) {
+    if (class_name != known.class_name) continue;
+    const Json loss_config = loss.value("config", Json::object());  // outlives the reader
+    ConfigReader config(loss_config, absl::StrFormat("%s, loss '%s'", where, class_name));
+    config.String("name", "");
+    // "auto" is sum_over_batch_size outside a distribution strategy: the mean over the batch.
+    const std::string reduction = config.String("reduction", "auto");
+    if (reduction != "auto" && reduction != "sum_over_batch_size") {
+      config.Fail("reduction",
+                  absl::StrFormat("expected (\"auto\" or \"sum_over_batch_size\"), got (\"%s\"): "
+                                  "only the mean over the batch is implemented",
+                                  reduction));
+    }
+    config.Only("from_logits", false);
+    config.Only("label_smoothing", 0);
+    config.Only("axis", -1);
+    config.Only("ignore_class", nullptr);
+    if (absl::Status status = config.Finish(); !status.ok()) return status;
+    return std::string(known.name);
+  }
+  std::vector<std::string> known;
+  for (const LossClass& loss_class : kLossClasses) known.push_back(loss_class.class_name);
+  return absl::UnimplementedError(
+      absl::StrFormat("%s: expected (a loss name, or a loss object of class %s), got (%s)", where,
+                      absl::StrJoin(known, ", "), Quote(loss)));
+}
+
+// A metric as tf.keras' training_config holds it: the name given to compile (before training),
+// or, once fit has built the metrics (saving_utils.model_metadata saves compiled_metrics._metrics,
+// user_metrics=False), the metric object: compile's "accuracy" becomes a MeanMetricWrapper
+// {"name": "accuracy", "dtype": "float32", "fn": "binary_accuracy"} whose fn Keras chose from
+// the loss (keras/engine/compile_utils.py _get_metric_object). This library's accuracy chooses
+// the same way, so the name stands for it; a metric class object (BinaryAccuracy, ...) with its
+// default threshold is the same metric. Returns the name compile takes.
+absl::StatusOr<std::string> MetricFromConfig(const Json& metric, const std::string& where) {
+  if (metric.is_string()) return metric.get<std::string>();
+  const std::string class_name =
+      metric.is_object() && metric.value("class_name", Json()).is_string()
+          ? metric["class_name"].get<std::string>()
+          : "";
+  const bool wrapper = class_name == "MeanMetricWrapper";
+  if (!wrapper && class_name != "BinaryAccuracy" && class_name != "CategoricalAccuracy" &&
+      class_name != "SparseCategoricalAccuracy") {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: expected (a metric name, a MeanMetricWrapper or an accuracy metric object), got "
+        "(%s)",
+        where, Quote(metric)));
+  }
+  const Json metric_config = metric.value("config", Json::object());  // outlives the reader
+  ConfigReader config(metric_config, absl::StrFormat("%s, metric '%s'", where, class_name));
+  config.String("name", "");
+  config.Only("dtype", "float32");
+  if (wrapper) {
+    const std::string fn = config.String("fn", "");
+    if (fn != "binary_accuracy" && fn != "categorical_accuracy" &&
+        fn != "sparse_categorical_accuracy") {
+      config.Fail("fn", absl::StrFormat("expected (binary_accuracy, categorical_accuracy or "
+                                        "sparse_categorical_accuracy), got (\"%s\")",
+                                        fn));
+    }
+  }
+  if (class_name == "BinaryAccuracy") config.Only("threshold", 0.5);
+  if (absl::Status status = config.Finish(); !status.ok()) return status;
+  return std::string("accuracy");
+}
+
 // Keras' training_config -> Compile.
 absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model& model) {
-  ConfigReader config(training, absl::StrFormat("'%s': training_config", reader.path()));
-  // One loss name for every output, or a list of one per output (several outputs).
+  const std::string where = absl::StrFormat("'%s': training_config", reader.path());
+  ConfigReader config(training, where);
+  // One loss for every output, or a list of one per output (several outputs).
   std::vector<std::string> losses;
   const Json& loss = training.is_object() && training.contains("loss") ? training["loss"] : Json();
-  if (loss.is_array()) {
-    config.Ignore("loss");
-    for (const Json& name : loss) {
-      if (!name.is_string() || loss.size() > kMaxGraphNodes) {
-        config.Fail("loss", absl::StrFormat("expected (a loss name, or a list of one per output), "
-                                            "got (%s)",
-                                            Quote(loss)));
-        break;
-      }
-      losses.push_back(name.get<std::string>());
-    }
-  } else {
-    losses.push_back(config.String("loss", ""));
+  config.Ignore("loss");
+  if (loss.size() > kMaxGraphNodes) {
+    config.Fail("loss", absl::StrFormat("expected (at most %d losses), got (%d)", kMaxGraphNodes,
+                                        loss.size()));
+  }
+  for (const Json& one : loss.is_array() ? loss : Json::array({loss})) {
+    if (!config.ok()) break;
+    absl::StatusOr<std::string> name = LossFromConfig(one, where + ", config key 'loss'");
+    if (!name.ok()) return name.status();
+    losses.push_back(*std::move(name));
   }
   // Null (every output weighs 1) or one number per output.
   std::vector<double> loss_weights;
@@ -480,21 +665,55 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model
       loss_weights.push_back(weight.get<double>());
     }
   }
+  // Keras writes ["acc"], or one list per output ([["acc"]], [[...], [...]]); this library's
+  // metrics apply to every output, so the outputs' lists must agree.
   std::vector<std::string> metrics;
   const Json& listed =
       training.is_object() && training.contains("metrics") ? training["metrics"] : Json::array();
   config.Ignore("metrics");
-  // Keras writes ["acc"], or [["acc"]] (one list per output).
-  const Json& flat =
-      listed.is_array() && listed.size() == 1 && listed[0].is_array() ? listed[0] : listed;
-  for (const Json& metric : flat.is_array() ? flat : Json::array({flat})) {
-    if (!metric.is_string()) {
-      config.Fail("metrics", absl::StrFormat("expected (metric names), got (%s)", Quote(metric)));
+  const bool per_output = listed.is_array() && !listed.empty() && listed[0].is_array();
+  const Json outputs = per_output ? listed : Json::array({listed});
+  if (!listed.is_null() && (!listed.is_array() || outputs.size() > kMaxGraphNodes)) {
+    config.Fail("metrics",
+                absl::StrFormat("expected (a list of metrics), got (%s)", Quote(listed)));
+  }
+  for (size_t output = 0; config.ok() && listed.is_array() && output < outputs.size(); ++output) {
+    const Json& list = outputs[output];
+    std::vector<std::string> names;
+    if (!list.is_array() || list.size() > kMaxGraphNodes) {
+      config.Fail("metrics", absl::StrFormat("expected (a list of metrics per output), got (%s)",
+                                             Quote(list)));
       break;
     }
-    metrics.push_back(metric.get<std::string>());
+    for (const Json& metric : list) {
+      absl::StatusOr<std::string> name = MetricFromConfig(
+          metric, absl::StrFormat("%s, config key 'metrics', output %d", where, output));
+      if (!name.ok()) return name.status();
+      names.push_back(*std::move(name));
+    }
+    if (output > 0 && names != metrics) {
+      config.Fail("metrics", absl::StrFormat(
+                                 "output %d has metrics (%s), output 0 has (%s): this library "
+                                 "computes the same metrics for every output",
+                                 output, absl::StrJoin(names, ", "), absl::StrJoin(metrics, ", ")));
+      break;
+    }
+    metrics = std::move(names);
   }
-  config.OnlyNull({"weighted_metrics", "sample_weight_mode"});
+  // Keras' weighted_metrics, null when not given to compile (or its empty lists once built).
+  const Json& weighted = training.is_object() && training.contains("weighted_metrics")
+                             ? training["weighted_metrics"]
+                             : Json();
+  bool no_weighted = true;
+  if (weighted.is_array()) {
+    for (const Json& list : weighted) no_weighted &= list.is_array() && list.empty();
+  }
+  if (weighted.is_array() && no_weighted) {
+    config.Ignore("weighted_metrics");
+  } else {
+    config.OnlyNull({"weighted_metrics"});
+  }
+  config.OnlyNull({"sample_weight_mode"});
   if (!weights.is_array()) config.OnlyNull({"loss_weights"});
   const Json& optimizer_config = config.Object("optimizer_config");
   if (absl::Status status = config.Finish(); !status.ok()) return status;
@@ -510,6 +729,9 @@ absl::Status CompileFromConfig(const Reader& reader, const Json& training, Model
   }
   return absl::OkStatus();
 }
+
+// An InputLayer's batch_input_shape (defined with the Functional models below).
+absl::StatusOr<Shape> InputShape(const Json& shape);
 
 // Model_config -> the layers of a new Sequential.
 absl::StatusOr<std::unique_ptr<Model>> FunctionalFromConfig(const Reader& reader,
@@ -536,28 +758,64 @@ absl::StatusOr<std::unique_ptr<Model>> ModelFromConfig(const Reader& reader,
   }
   auto model = std::make_unique<Sequential>(/*seed=*/0, name.get<std::string>());
   Shape input_shape;
+  std::string input_name;
   for (size_t i = 0; i < layers.size(); ++i) {
     const std::string where = absl::StrFormat("'%s': model_config, layer %d", reader.path(), i);
     if (layers[i].is_object() && layers[i].value("class_name", Json()) == "InputLayer") {
-      // tf.keras 2.4+ writes the input shape as a layer of its own.
-      const Json shape = layers[i].contains("config") && layers[i]["config"].is_object()
-                             ? layers[i]["config"].value("batch_input_shape", Json())
-                             : Json();
-      absl::StatusOr<Shape> parsed = BatchInputShape(shape);
+      // tf.keras 2.4+ writes the input shape as a layer of its own; null where the length varies
+      // (an Embedding without input_length).
+      const Json& input_config = layers[i].contains("config") && layers[i]["config"].is_object()
+                                     ? layers[i]["config"]
+                                     : Json::object();
+      absl::StatusOr<Shape> parsed = InputShape(input_config.value("batch_input_shape", Json()));
       if (!parsed.ok()) {
         return absl::InvalidArgumentError(absl::StrFormat("%s (InputLayer), batch_input_shape: %s",
                                                           where, parsed.status().message()));
       }
       input_shape = *parsed;
+      input_name = input_config.value("name", Json("")).is_string()
+                       ? input_config.value("name", Json("")).get<std::string>()
+                       : "";
       continue;
     }
     absl::StatusOr<LayerFromFile> layer = LayerFromConfig(layers[i], where);
     if (!layer.ok()) return layer.status();
-    if (!layer->input_shape.empty() && model->layers().empty()) input_shape = layer->input_shape;
+    if (!layer->input_shape.empty() && model->layers().empty() && input_shape.empty()) {
+      input_shape = layer->input_shape;
+    }
     model->Add(std::move(layer->layer), model->layers().empty() ? input_shape : Shape{});
     if (!layer->name.empty()) model->layer(model->layers().size() - 1).set_name(layer->name);
   }
-  return std::unique_ptr<Model>(std::move(model));
+  if (std::find(input_shape.begin(), input_shape.end(), kVaries) == input_shape.end()) {
+    return std::unique_ptr<Model>(std::move(model));
+  }
+  // A Sequential here needs every input length known (Sequential::Build); Keras' Sequential of
+  // any length (an Embedding without input_length) is the same chain of calls as a graph.
+  if (input_name.empty()) input_name = model->layers()[0]->name() + "_input";
+  const KerasTensor input = Input(input_shape, input_name);
+  KerasTensor x = input;
+  for (const LayerPtr& layer : model->layers()) {
+    KerasTensors outputs = CallLayer(layer, {x}, {});
+    if (absl::Status status = outputs.front().status(); !status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrFormat("'%s': model_config, layer '%s': %s", reader.path(),
+                                          layer->name(), status.message()));
+    }
+    if (outputs.size() != 1) {
+      return reader.Error(absl::StrFormat(
+          "model_config, layer '%s': expected (one output, as a Sequential's layers give), got "
+          "(%d)",
+          layer->name(), outputs.size()));
+    }
+    x = outputs.front();
+  }
+  auto graph = std::make_unique<Model>(std::vector<KerasTensor>{input}, std::vector<KerasTensor>{x},
+                                       /*seed=*/0, model->name());
+  if (!graph->status().ok()) {
+    return absl::Status(graph->status().code(),
+                        absl::StrFormat("'%s': %s", reader.path(), graph->status().message()));
+  }
+  return std::unique_ptr<Model>(std::move(graph));
 }
 
 // ---- Functional models: tf.keras 2.11's graph config ------------------------------------------
@@ -1114,7 +1372,8 @@ absl::Status ReadWeightsFile(const std::string& path, Model& model) {
   Reader reader(path);
   if (absl::Status status = reader.Open(); !status.ok()) return status;
   // A weights file has layer_names at its root; a model file under model_weights.
-  if (reader.HasAttribute(reader.file(), "layer_names")) {
+  if (reader.HasAttribute(reader.file(), "layer_names") ||
+      reader.HasAttribute(reader.file(), "layer_names0")) {
     return ReadWeights(reader, reader.file(), model);
   }
   Hid group = reader.OpenGroup(reader.file(), "model_weights");

@@ -21,9 +21,16 @@
 //
 // Strings are fixed-length (numpy bytes, which Keras decodes); the file uses HDF5's 1.8 format.
 // Errors name the file, and where it applies the layer, and say "expected (...), got (...)".
-// HDF5's own error printing is switched off; its innermost message ends ours. Variable-length
-// strings (what h5py writes for a Python str, so files written by Keras itself) are refused:
-// HDF5 1.10.8 reads them without bounds checks and a damaged one crashes it.
+// HDF5's own error printing is switched off; its innermost message ends ours.
+//
+// Files that tf.keras 2.4-2.15 write load too (saving/keras_files_test.cc writes them as Keras
+// does): their variable-length strings (h5py's str and bytes; read behind ReadInChildFirst, with
+// the global heap checked first: saving/hdf5.cc), name lists split into layer_names0, ...; a
+// Sequential whose InputLayer has null axes (an Embedding without input_length: loaded as the
+// same chain in a graph model); a training_config with loss objects and metric objects
+// (MeanMetricWrapper), the optimizers of tf.keras 2.11+ ("Custom>Adam" from 2.12) with their keys
+// at the values that mean optimizer_v2's behaviour, and their optimizer_weights named
+// "iteration", "<slot>/<weight>".
 //
 // The generic HDF5 reading and writing is saving/hdf5.h's; //layers itself does not link HDF5.
 #ifndef SAVING_MODEL_FILE_H_

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap g++ libabsl-dev libxtensor-dev libxsimd-dev
   libdnnl-dev libgtest-dev libbenchmark-dev gnuplot-nox fonts-dejavu-core
-  libhdf5-dev hdf5-tools nlohmann-json3-dev libopenmpi-dev openmpi-bin nodejs
+  libhdf5-dev hdf5-tools nlohmann-json3-dev libopenmpi-dev openmpi-bin nodejs python3-h5py
   libonnx-dev libprotobuf-dev
 )
 
