@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "exporting/testing.h"
 #include "nlohmann/json.hpp"
 
 namespace exporting {
@@ -33,16 +34,6 @@ std::string ReadFile(const std::string& path) {
 }
 
 }  // namespace
-
-std::string TestTempDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/onnx_XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) {
-    std::fprintf(stderr, "TestTempDir: mkdtemp(%s) failed\n", pattern.c_str());
-    std::abort();
-  }
-  return pattern;
-}
 
 absl::StatusOr<std::vector<Array>> RunInOnnxRuntime(const layers::Model& model,
                                                     const std::string& onnx_path,

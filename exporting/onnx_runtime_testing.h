@@ -8,12 +8,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "exporting/testing.h"
 #include "layers/model.h"
 
 namespace exporting {
-
-// A fresh directory under the test's private temporary directory (TEST_TMPDIR).
-std::string TestTempDir();
 
 // The outputs of the ONNX model at `onnx_path` in ONNX Runtime on `inputs` (one per input of
 // `model`, named after its input layers), in the model's output order. Errors carry what node

@@ -45,20 +45,6 @@ using layers::RecurrentOptions;
 constexpr double kTolerance = 1e-5;
 constexpr size_t kVocabulary = 10;
 
-// Every layer's weights drawn uniform in [-0.5, 0.5) from `seed` (biases too, which the
-// initializers leave at zero).
-void RandomizeWeights(layers::Model& model, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
-  for (const LayerPtr& layer : model.layers()) {
-    std::vector<Array> values = layer->GetWeights();
-    for (Array& value : values) {
-      for (auto& v : value) v = uniform(generator);
-    }
-    ASSERT_TRUE(layer->SetWeights(values).ok());
-  }
-}
-
 // Word indices, one row per sample: post-padded of lengths 6, 3 and 1, pre-padded of 3 and 1,
 // a gap, and every step masked; cut to the first `time` steps.
 Array WordIndices(size_t time) {

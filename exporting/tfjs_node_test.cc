@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "autograd/random.h"
+#include "exporting/testing.h"
 #include "exporting/tfjs.h"
 #include "gtest/gtest.h"
 #include "layers/config.h"
@@ -52,28 +53,6 @@ using layers::Shape;
 
 constexpr double kTolerance = 1e-5;
 constexpr size_t kVocabulary = 10;
-
-// A fresh directory of this test's own under TEST_TMPDIR.
-std::string PrivateDirectory() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/", test->name(), ".XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
-  return pattern;
-}
-
-// Every weight uniform in [-0.5, 0.5) (so biases are not zero), the same for the same seed.
-void RandomizeWeights(Model& model, uint64_t seed) {
-  Rng rng(seed);
-  for (const LayerPtr& layer : model.layers()) {
-    std::vector<Array> values = layer->GetWeights();
-    for (Array& value : values) {
-      value = autograd::RandomUniform(Shape(value.shape().begin(), value.shape().end()), -0.5, 0.5,
-                                      rng);
-    }
-    ASSERT_TRUE(layer->SetWeights(values).ok()) << layer->name();
-  }
-}
 
 // Word indices [7 samples, time] in [1, kVocabulary), 0 padding: a full row, length 3 pre- and
 // post-padded, length 1 pre- and post-padded, a fully masked row, and length time - 2.
@@ -117,7 +96,7 @@ Json ArrayJson(const Array& value) {
 // Exports `model`, has TensorFlow.js predict each batch of inputs (one array per model input),
 // and expects every output within kTolerance of Predict's. Prints the largest difference.
 void ExpectTfjsPredictsAsPredict(Model& model, const std::vector<std::vector<Array>>& batches) {
-  const std::string directory = PrivateDirectory();
+  const std::string directory = TestTempDir();
   const absl::Status exported = ExportTfjs(model, directory + "/model");
   ASSERT_TRUE(exported.ok()) << exported;
   Json inputs = Json::array();

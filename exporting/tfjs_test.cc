@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "exporting/testing.h"
 #include "gtest/gtest.h"
 #include "layers/attention.h"
 #include "layers/config.h"
@@ -43,15 +44,6 @@ using layers::LayerPtr;
 using layers::Model;
 using layers::RecurrentOptions;
 using layers::Sequential;
-
-// A fresh directory of this test's own under TEST_TMPDIR.
-std::string PrivateDirectory() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/", test->name(), ".XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
-  return pattern;
-}
 
 // Whether `status`'s message holds `text` (the message is shown when it does not).
 ::testing::AssertionResult Mentions(const absl::Status& status, const std::string& text) {
@@ -118,7 +110,7 @@ std::unique_ptr<Sequential> LargeModel() {
 }
 
 TEST(Tfjs, ModelJsonIsTheConvertersLayout) {
-  const std::string directory = PrivateDirectory() + "/small";
+  const std::string directory = TestTempDir() + "/small";
   ASSERT_TRUE(ExportTfjs(*SmallModel(), directory).ok());
   const Json model = Json::parse(ReadFile(directory + "/model.json"));
   std::vector<std::string> keys;
@@ -149,7 +141,7 @@ TEST(Tfjs, ModelJsonIsTheConvertersLayout) {
 
 TEST(Tfjs, ShardHoldsTheWeightsAsLittleEndianFloat32InManifestOrder) {
   auto model = SmallModel();
-  const std::string directory = PrivateDirectory() + "/small";
+  const std::string directory = TestTempDir() + "/small";
   ASSERT_TRUE(ExportTfjs(*model, directory).ok());
   const std::string bytes = ReadFile(directory + "/group1-shard1of1.bin");
   // 10*4 + 4*20 + 5*20 + 20 + 5*2 + 2 values.
@@ -159,7 +151,7 @@ TEST(Tfjs, ShardHoldsTheWeightsAsLittleEndianFloat32InManifestOrder) {
 
 TEST(Tfjs, LargeWeightsAreCutIntoShardsOfFourMebibytes) {
   auto model = LargeModel();
-  const std::string directory = PrivateDirectory() + "/large";
+  const std::string directory = TestTempDir() + "/large";
   ASSERT_TRUE(ExportTfjs(*model, directory).ok());
   const Json model_json = Json::parse(ReadFile(directory + "/model.json"));
   EXPECT_EQ(model_json["weightsManifest"][0]["paths"],
@@ -172,7 +164,7 @@ TEST(Tfjs, LargeWeightsAreCutIntoShardsOfFourMebibytes) {
 }
 
 TEST(Tfjs, AnEarlierExportIsReplacedWhole) {
-  const std::string parent = PrivateDirectory();
+  const std::string parent = TestTempDir();
   const std::string directory = parent + "/model";
   ASSERT_TRUE(ExportTfjs(*LargeModel(), directory).ok());
   auto small = SmallModel();
@@ -184,13 +176,13 @@ TEST(Tfjs, AnEarlierExportIsReplacedWhole) {
 }
 
 TEST(Tfjs, AnEmptyDirectoryIsFilled) {
-  const std::string directory = PrivateDirectory();
+  const std::string directory = TestTempDir();
   ASSERT_TRUE(ExportTfjs(*SmallModel(), directory).ok());
   EXPECT_EQ(Names(directory), (std::set<std::string>{"model.json", "group1-shard1of1.bin"}));
 }
 
 TEST(Tfjs, ADirectoryWithOtherFilesIsLeftAlone) {
-  const std::string directory = PrivateDirectory();
+  const std::string directory = TestTempDir();
   std::ofstream(directory + "/notes.txt") << "mine";
   const absl::Status status = ExportTfjs(*SmallModel(), directory);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
@@ -200,7 +192,7 @@ TEST(Tfjs, ADirectoryWithOtherFilesIsLeftAlone) {
 }
 
 TEST(Tfjs, AFileInThePlaceIsLeftAlone) {
-  const std::string parent = PrivateDirectory();
+  const std::string parent = TestTempDir();
   std::ofstream(parent + "/model") << "mine";
   const absl::Status status = ExportTfjs(*SmallModel(), parent + "/model");
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
@@ -210,7 +202,7 @@ TEST(Tfjs, AFileInThePlaceIsLeftAlone) {
 }
 
 TEST(Tfjs, AMissingParentIsAnError) {
-  const std::string parent = PrivateDirectory();
+  const std::string parent = TestTempDir();
   const absl::Status status = ExportTfjs(*SmallModel(), parent + "/absent/model");
   EXPECT_FALSE(status.ok());
   EXPECT_TRUE(Mentions(status, "absent"));
@@ -220,14 +212,14 @@ TEST(Tfjs, AMissingParentIsAnError) {
 TEST(Tfjs, AModelNotBuiltIsRefused) {
   Sequential model;
   model.Add(layers::Dense(2), {3});
-  const absl::Status status = ExportTfjs(model, PrivateDirectory() + "/model");
+  const absl::Status status = ExportTfjs(model, TestTempDir() + "/model");
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
   EXPECT_TRUE(Mentions(status, "not built"));
 }
 
 // Refused: the status is Unimplemented, names the layer and the feature, and nothing is written.
 void ExpectRefused(const Model& model, const std::string& layer, const std::string& feature) {
-  const std::string parent = PrivateDirectory();
+  const std::string parent = TestTempDir();
   const absl::Status status = ExportTfjs(model, parent + "/model");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
   EXPECT_TRUE(Mentions(status, absl::StrCat("layer '", layer, "'")));

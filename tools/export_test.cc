@@ -59,18 +59,6 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
-void RandomizeWeights(layers::Model& model, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
-  for (const layers::LayerPtr& layer : model.layers()) {
-    std::vector<Array> values = layer->GetWeights();
-    for (Array& value : values) {
-      for (auto& v : value) v = uniform(generator);
-    }
-    ASSERT_TRUE(layer->SetWeights(values).ok());
-  }
-}
-
 TEST(ExportTool, SavedMaskedModelRunsInOnnxRuntimeAsPredict) {
   layers::KerasTensor words = layers::Input({kVaries}, "words");
   layers::KerasTensor embedded = layers::Embedding(10, 4, 0, /*mask_zero=*/true)(words);
@@ -80,7 +68,7 @@ TEST(ExportTool, SavedMaskedModelRunsInOnnxRuntimeAsPredict) {
   layers::Model model({words}, {layers::Dense(1, "sigmoid")(last)}, 1, "masked");
   ASSERT_TRUE(model.status().ok()) << model.status();
   ASSERT_TRUE(model.Build().ok());
-  RandomizeWeights(model, 2);
+  exporting::RandomizeWeights(model, 2);
   const std::string dir = exporting::TestTempDir();
   ASSERT_TRUE(saving::SaveModel(model, dir + "/m.h5").ok());
 
@@ -159,7 +147,7 @@ TEST(ExportTool, SavedMaskedModelRunsInTensorFlowJsAsPredict) {
   layers::Model model({words}, {layers::Dense(1, "sigmoid")(last)}, 1, "masked");
   ASSERT_TRUE(model.status().ok()) << model.status();
   ASSERT_TRUE(model.Build().ok());
-  RandomizeWeights(model, 3);
+  exporting::RandomizeWeights(model, 3);
   const std::string dir = exporting::TestTempDir();
   ASSERT_TRUE(saving::SaveModel(model, dir + "/m.h5").ok());
 
