@@ -194,6 +194,21 @@ TEST(KerasFiles, ConvPoolingTimeDistributedActivationRepeatVectorFromTfKeras211)
   ExpectNear(*y, ArrayFromJson(expected["y"]), 1e-5);
 }
 
+// The same model with a time axis of any length (None) predicts the same on those 7 steps.
+TEST(KerasFiles, ConvAndMaxPoolingOfAnyLengthFromTfKeras211) {
+  const Json& expected = Files().expected["sequential_pooling_2_11"];
+  std::unique_ptr<Model> model = Load("sequential_pooling_any_length_2_11");
+  ASSERT_NE(model, nullptr);
+  absl::StatusOr<Array> y = model->Predict(ArrayFromJson(expected["x"]));
+  ASSERT_TRUE(y.ok()) << y.status();
+  ExpectNear(*y, ArrayFromJson(expected["y"]), 1e-5);
+  // One step is shorter than the kernel: an error naming the layer, not a crash.
+  absl::StatusOr<Array> short_input = model->Predict(Array(xt::zeros<Real>({1, 1, 2})));
+  ASSERT_FALSE(short_input.ok());
+  EXPECT_NE(short_input.status().message().find("conv1d"), std::string::npos)
+      << short_input.status();
+}
+
 TEST(KerasFiles, MaskingIntoGlobalAveragePoolingFromTfKeras215) {
   const Json& expected = Files().expected["masking_2_15"];
   std::unique_ptr<Model> model = Load("masking_2_15");

@@ -518,6 +518,12 @@ def sequential_pooling_2_11(directory, expected, rng):
     repeated = np.repeat(steps.max(axis=1)[:, None, :], 3, axis=1)
     y = sigmoid(repeated.mean(axis=1) @ out_kernel + out_bias)
     expected["sequential_pooling_2_11"] = {"x": x.tolist(), "y": y.tolist()}
+    # The same of any length (Input(shape=(None, 2))): Keras writes None for the time axis.
+    any_length = json.loads(json.dumps(model_config))
+    any_length["config"]["layers"][0]["config"]["batch_input_shape"] = [None, None, 2]
+    any_length["config"]["layers"][1]["config"]["batch_input_shape"] = [None, None, 2]
+    save(os.path.join(directory, "sequential_pooling_any_length_2_11.h5"), "2.11.0", any_length,
+         None, layers, None)
 
 
 def masking_2_15(directory, expected, rng):
