@@ -27,7 +27,8 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
       !status.ok()) {
     return status;
   }
-  if (padding_ == "valid" && kernel_size_ > time) {
+  // A varying time axis (kVaries: Keras' None) stays varying; a call on too few steps fails there.
+  if (time != kVaries && padding_ == "valid" && kernel_size_ > time) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "kernel_size %d is longer than the %d steps of the input", kernel_size_, time));
   }
@@ -37,6 +38,7 @@ absl::StatusOr<Shape> Conv1DLayer::DoBuild(const Shape& input_shape, Rng& rng) {
                                    kernel_size_ * filters_, rng);
   });
   bias_ = AddWeight("bias", {filters_}, [&] { return Array(xt::zeros<Real>({filters_})); });
+  if (time == kVaries) return Shape{kVaries, filters_};
   return Shape{padding_ == "same" ? time : time - kernel_size_ + 1, filters_};
 }
 
@@ -92,6 +94,7 @@ absl::StatusOr<Shape> MaxPooling1DLayer::DoBuild(const Shape& input_shape, Rng& 
     return absl::InvalidArgumentError(
         absl::StrFormat("expected input [time, channels], got %s", KerasShapeString(input_shape)));
   }
+  if (pool_size_ != 0 && input_shape[0] == kVaries) return input_shape;
   if (pool_size_ == 0 || pool_size_ > input_shape[0]) {
     return absl::InvalidArgumentError(
         absl::StrFormat("pool_size must be in [1, %d] (the input's steps), got %d", input_shape[0],

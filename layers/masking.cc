@@ -14,7 +14,9 @@ absl::StatusOr<Shape> MaskingLayer::DoBuild(const Shape& input_shape, Rng& /*rng
     return absl::InvalidArgumentError(
         absl::StrFormat("mask_value must be a finite number, got %g", mask_value_));
   }
-  if (input_shape.size() != 2 || input_shape[0] == 0 || input_shape[1] == 0) {
+  // The time axis may vary (kVaries: Keras' None), as the recurrent layers take it; the features
+  // must be known.
+  if (input_shape.size() != 2 || input_shape[1] == 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("expected input of shape [time, features] with both positive, got %s",
                         KerasShapeString(input_shape)));

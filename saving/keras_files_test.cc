@@ -183,6 +183,56 @@ TEST(KerasFiles, SgdWithoutMomentumFromTfKeras211) {
   ExpectOptimizerState(*model, expected);
 }
 
+// Every other layer this library has, with every default key of its tf.keras 2.11 get_config, as
+// tf.keras writes them in Sequential and Functional models (uncompiled: no training_config).
+TEST(KerasFiles, ConvPoolingTimeDistributedActivationRepeatVectorFromTfKeras211) {
+  const Json& expected = Files().expected["sequential_pooling_2_11"];
+  std::unique_ptr<Model> model = Load("sequential_pooling_2_11");
+  ASSERT_NE(model, nullptr);
+  absl::StatusOr<Array> y = model->Predict(ArrayFromJson(expected["x"]));
+  ASSERT_TRUE(y.ok()) << y.status();
+  ExpectNear(*y, ArrayFromJson(expected["y"]), 1e-5);
+}
+
+// The same model with a time axis of any length (None) predicts the same on those 7 steps.
+TEST(KerasFiles, ConvAndMaxPoolingOfAnyLengthFromTfKeras211) {
+  const Json& expected = Files().expected["sequential_pooling_2_11"];
+  std::unique_ptr<Model> model = Load("sequential_pooling_any_length_2_11");
+  ASSERT_NE(model, nullptr);
+  absl::StatusOr<Array> y = model->Predict(ArrayFromJson(expected["x"]));
+  ASSERT_TRUE(y.ok()) << y.status();
+  ExpectNear(*y, ArrayFromJson(expected["y"]), 1e-5);
+  // One step is shorter than the kernel: an error naming the layer, not a crash.
+  absl::StatusOr<Array> short_input = model->Predict(Array(xt::zeros<Real>({1, 1, 2})));
+  ASSERT_FALSE(short_input.ok());
+  EXPECT_NE(short_input.status().message().find("conv1d"), std::string::npos)
+      << short_input.status();
+}
+
+TEST(KerasFiles, MaskingIntoGlobalAveragePoolingFromTfKeras215) {
+  const Json& expected = Files().expected["masking_2_15"];
+  std::unique_ptr<Model> model = Load("masking_2_15");
+  ASSERT_NE(model, nullptr);
+  absl::StatusOr<Array> y = model->Predict(ArrayFromJson(expected["x"]));
+  ASSERT_TRUE(y.ok()) << y.status();
+  ExpectNear(*y, ArrayFromJson(expected["y"]), 1e-5);
+}
+
+TEST(KerasFiles, AttentionAndMergingLayersOfTwoInputsFromTfKeras211) {
+  const Json& expected = Files().expected["functional_attention_2_11"];
+  std::unique_ptr<Model> model = Load("functional_attention_2_11");
+  ASSERT_NE(model, nullptr);
+  ASSERT_FALSE(expected.empty());
+  for (const auto& item : expected.items()) {
+    SCOPED_TRACE(absl::StrCat("query and value lengths ", item.key()));
+    absl::StatusOr<std::vector<Array>> y = model->Predict(
+        {ArrayFromJson(item.value()["query"]), ArrayFromJson(item.value()["value"])});
+    ASSERT_TRUE(y.ok()) << y.status();
+    ASSERT_EQ(y->size(), 1u);
+    ExpectNear((*y)[0], ArrayFromJson(item.value()["y"]), 1e-5);
+  }
+}
+
 // What this library does not implement, or a damaged file, is an error naming it, never a
 // different model.
 TEST(KerasFiles, WhatIsNotImplementedOrDamagedIsNamed) {

@@ -152,6 +152,36 @@ def dense(name, units, activation):
                        "kernel_constraint": None, "bias_constraint": None}}
 
 
+def layer_base(class_name, name, **config):
+    # keras/engine/base_layer.py Layer.get_config: name, trainable, dtype, then the class' own.
+    return {"class_name": class_name,
+            "config": dict({"name": name, "trainable": True, "dtype": "float32"}, **config)}
+
+
+def node(entry, *inbound):
+    # keras/engine/functional.py get_network_config: a layer of a Functional model and the
+    # tensors it was called on.
+    return dict(entry, name=entry["config"]["name"],
+                inbound_nodes=[[[layer, 0, 0, {}] for layer in inbound]] if inbound else [])
+
+
+def conv1d(name, filters, kernel_size, activation, **extra):
+    # keras/layers/convolutional/base_conv.py Conv.get_config; conv1d.py's defaults.
+    return layer_base("Conv1D", name, **extra, **{
+        "filters": filters, "kernel_size": [kernel_size], "strides": [1], "padding": "valid",
+        "data_format": "channels_last", "dilation_rate": [1], "groups": 1,
+        "activation": activation, "use_bias": True,
+        "kernel_initializer": initializer("GlorotUniform"),
+        "bias_initializer": initializer("Zeros"), "kernel_regularizer": None,
+        "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+        "bias_constraint": None})
+
+
+def global_pooling(class_name, name):
+    # keras/layers/pooling/base_global_pooling1d.py GlobalPooling1D.get_config.
+    return layer_base(class_name, name, data_format="channels_last", keepdims=False)
+
+
 def dropout(name, rate):
     return {"class_name": "Dropout",
             "config": {"name": name, "trainable": True, "dtype": "float32", "rate": rate,
@@ -449,6 +479,132 @@ def tiny_dense_2_11(directory, expected, rng):
                                    "iterations": 4, "slots": {}}
 
 
+def sequential_pooling_2_11(directory, expected, rng):
+    """tf.keras 2.11: Sequential, Conv1D -> MaxPooling1D -> TimeDistributed(Dense) -> Activation
+    -> GlobalMaxPooling1D -> RepeatVector -> GlobalAveragePooling1D -> Dense, not compiled."""
+    conv_kernel, conv_bias = floats(rng, 2, 2, 3), floats(rng, 3)
+    td_kernel, td_bias = floats(rng, 3, 2), floats(rng, 2)
+    out_kernel, out_bias = floats(rng, 2, 1), floats(rng, 1)
+    model_config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        input_layer("conv1d_input", [None, 7, 2]),
+        conv1d("conv1d", 3, 2, "relu", batch_input_shape=[None, 7, 2]),
+        # keras/layers/pooling/base_pooling1d.py Pooling1D.get_config: strides None ->
+        # pool_size, both tuples.
+        layer_base("MaxPooling1D", "max_pooling1d", strides=[2], pool_size=[2],
+                   padding="valid", data_format="channels_last"),
+        # keras/layers/rnn/base_wrapper.py Wrapper.get_config: the wrapped layer's config.
+        layer_base("TimeDistributed", "time_distributed", layer=dense("dense", 2, "linear")),
+        layer_base("Activation", "activation", activation="tanh"),
+        global_pooling("GlobalMaxPooling1D", "global_max_pooling1d"),
+        layer_base("RepeatVector", "repeat_vector", n=3),
+        global_pooling("GlobalAveragePooling1D", "global_average_pooling1d"),
+        dense("dense_1", 1, "sigmoid")]}}
+    # TimeDistributed builds its layer inside its own name scope: its weights carry its name.
+    layers = [("conv1d", [("conv1d/kernel:0", conv_kernel), ("conv1d/bias:0", conv_bias)]),
+              ("max_pooling1d", []),
+              ("time_distributed", [("time_distributed/kernel:0", td_kernel),
+                                    ("time_distributed/bias:0", td_bias)]),
+              ("activation", []), ("global_max_pooling1d", []), ("repeat_vector", []),
+              ("global_average_pooling1d", []),
+              ("dense_1", [("dense_1/kernel:0", out_kernel), ("dense_1/bias:0", out_bias)])]
+    save(os.path.join(directory, "sequential_pooling_2_11.h5"), "2.11.0", model_config, None,
+         layers, None)
+    x = floats(rng, 3, 7, 2)
+    # Conv1D, valid padding, stride 1: y[t] = x[t] W[0] + x[t + 1] W[1] + b.
+    conv = np.maximum(np.stack([x[:, t] @ conv_kernel[0] + x[:, t + 1] @ conv_kernel[1]
+                                for t in range(6)], axis=1) + conv_bias, 0)
+    pooled = np.maximum(conv[:, 0::2], conv[:, 1::2])  # windows of 2, stride 2: 6 -> 3 steps
+    steps = np.tanh(pooled @ td_kernel + td_bias)
+    repeated = np.repeat(steps.max(axis=1)[:, None, :], 3, axis=1)
+    y = sigmoid(repeated.mean(axis=1) @ out_kernel + out_bias)
+    expected["sequential_pooling_2_11"] = {"x": x.tolist(), "y": y.tolist()}
+    # The same of any length (Input(shape=(None, 2))): Keras writes None for the time axis.
+    any_length = json.loads(json.dumps(model_config))
+    any_length["config"]["layers"][0]["config"]["batch_input_shape"] = [None, None, 2]
+    any_length["config"]["layers"][1]["config"]["batch_input_shape"] = [None, None, 2]
+    save(os.path.join(directory, "sequential_pooling_any_length_2_11.h5"), "2.11.0", any_length,
+         None, layers, None)
+
+
+def masking_2_15(directory, expected, rng):
+    """tf.keras 2.15: Sequential of any length, Masking -> GlobalAveragePooling1D (the mean over
+    the steps the mask keeps) -> Dense."""
+    kernel, bias = floats(rng, 2, 2), floats(rng, 2)
+    model_config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        input_layer("masking_input", [None, None, 2]),
+        # keras/layers/core/masking.py Masking.get_config.
+        layer_base("Masking", "masking", batch_input_shape=[None, None, 2], mask_value=0.0),
+        global_pooling("GlobalAveragePooling1D", "global_average_pooling1d"),
+        dense("dense", 2, "softmax")]}}
+    save(os.path.join(directory, "masking_2_15.h5"), "2.15.0", model_config, None,
+         [("masking", []), ("global_average_pooling1d", []),
+          ("dense", [("dense/kernel:0", kernel), ("dense/bias:0", bias)])], None)
+    x = floats(rng, 3, 5, 2)
+    x[0, :2] = 0.0  # pre-padded
+    x[1, 2] = 0.0  # a masked step inside
+    x[2, 1, 0] = 0.0  # one feature zero: kept
+    keep = np.any(x != 0.0, axis=-1, keepdims=True)
+    mean = (x * keep).sum(axis=1) / keep.sum(axis=1)
+    expected["masking_2_15"] = {"x": x.tolist(), "y": softmax(mean @ kernel + bias).tolist()}
+
+
+def functional_attention_2_11(directory, expected, rng):
+    """tf.keras 2.11: Functional with two inputs of any length, Attention (dot, no scale) and
+    Attention (concat, use_scale), Add, Subtract, Multiply, Average, AdditiveAttention,
+    Concatenate, Dense."""
+    concat_scale, concat_weight = np.float32(1.3), np.float32(0.7)
+    additive_scale = floats(rng, 4)
+    kernel, bias = floats(rng, 8, 2), floats(rng, 2)
+
+    def attention(name, use_scale, score_mode):
+        # keras/layers/attention/base_dense_attention.py and attention.py get_config.
+        return layer_base("Attention", name, dropout=0.0, use_scale=use_scale,
+                          score_mode=score_mode)
+
+    layers_config = [
+        node(input_layer("query", [None, None, 4])),
+        node(input_layer("value", [None, None, 4])),
+        node(attention("attention", False, "dot"), "query", "value"),
+        node(attention("attention_1", True, "concat"), "query", "value"),
+        node(layer_base("Add", "add"), "attention", "attention_1"),
+        node(layer_base("Subtract", "subtract"), "attention", "attention_1"),
+        node(layer_base("Multiply", "multiply"), "add", "subtract"),
+        node(layer_base("Average", "average"), "query", "multiply", "add"),
+        # keras/layers/attention/additive_attention.py get_config.
+        node(layer_base("AdditiveAttention", "additive_attention", dropout=0.0, use_scale=True),
+             "average", "value"),
+        node(layer_base("Concatenate", "concatenate", axis=-1), "average", "additive_attention"),
+        node(dense("dense", 2, "linear"), "concatenate"),
+    ]
+    model_config = {"class_name": "Functional", "config": {
+        "name": "model", "layers": layers_config,
+        "input_layers": [["query", 0, 0], ["value", 0, 0]], "output_layers": [["dense", 0, 0]]}}
+    weights = {"attention_1": [("attention_1/scale:0", np.array(concat_scale)),
+                               ("attention_1/concat_score_weight:0", np.array(concat_weight))],
+               "additive_attention": [("additive_attention/scale:0", additive_scale)],
+               "dense": [("dense/kernel:0", kernel), ("dense/bias:0", bias)]}
+    save(os.path.join(directory, "functional_attention_2_11.h5"), "2.11.0", model_config, None,
+         [(entry["name"], weights.get(entry["name"], [])) for entry in layers_config], None)
+
+    def attend(scores, value):
+        return softmax(scores) @ value
+
+    cases = {}
+    for query_steps, value_steps in ((3, 5), (1, 2)):
+        q, v = floats(rng, 2, query_steps, 4), floats(rng, 2, value_steps, 4)
+        pairs = q[:, :, None, :] + v[:, None, :, :]  # [batch, Tq, Tv, dim]
+        dot = attend(q @ v.transpose(0, 2, 1), v)
+        concat = attend(concat_weight * np.tanh(concat_scale * pairs).sum(axis=-1), v)
+        added, subtracted = dot + concat, dot - concat
+        average = (q + added * subtracted + added) / 3
+        additive = attend((additive_scale * np.tanh(average[:, :, None, :] + v[:, None, :, :]))
+                          .sum(axis=-1), v)
+        y = np.concatenate([average, additive], axis=-1) @ kernel + bias
+        cases["%d_%d" % (query_steps, value_steps)] = {"query": q.tolist(), "value": v.tolist(),
+                                                      "y": y.tolist()}
+    expected["functional_attention_2_11"] = cases
+
+
 def main():
     directory = sys.argv[1]
     rng = np.random.default_rng(21)
@@ -457,6 +613,9 @@ def main():
     functional_2_13(directory, expected, rng)
     legacy_sequential_2_4(directory, expected, rng)
     tiny_dense_2_11(directory, expected, rng)
+    sequential_pooling_2_11(directory, expected, rng)
+    masking_2_15(directory, expected, rng)
+    functional_attention_2_11(directory, expected, rng)
     with open(os.path.join(directory, "expected.json"), "w") as f:
         json.dump(expected, f)
 
