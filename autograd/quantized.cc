@@ -1,8 +1,12 @@
 #include "autograd/quantized.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "absl/strings/str_format.h"
 #include "oneapi/dnnl/dnnl.h"
@@ -29,13 +33,163 @@ QuantizedMatrix QuantizeColumns(const Real* b, size_t k, size_t n) {
       q.column_sums[j] += q.values[p * n + j];
     }
   }
+  const size_t groups = (k + 3) / 4;
+  q.padded_columns = (n + 15) / 16 * 16;
+  q.packed.assign(groups * q.padded_columns * 4, 0);
+  q.packed_scale.assign(q.padded_columns, 0.0f);
+  q.scaled_sums.assign(q.padded_columns, 0.0f);
+  for (size_t p = 0; p < k; ++p) {
+    for (size_t j = 0; j < n; ++j) {
+      q.packed[((p / 4) * q.padded_columns + j) * 4 + p % 4] = q.values[p * n + j];
+    }
+  }
+  for (size_t j = 0; j < n; ++j) {
+    q.packed_scale[j] = q.scale[j];
+    q.scaled_sums[j] = q.scale[j] * static_cast<float>(q.column_sums[j]);
+  }
   return q;
 }
+
+namespace {
+
+bool HasAvx512Vnni() {
+  static const bool has = __builtin_cpu_supports("avx512vnni") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+// Rows [i0, i0 + R) of C, columns [16 j0, 16 (j0 + J)): R x J accumulators of 16 int32, over the
+// k groups of 4 (vpdpbusd: u8 x s8, 4 products summed into each int32 lane), then dequantized
+// into C: C = s_i (scale_j acc - z_i scale_j sum_j).
+template <int R, int J>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
+    const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
+    const QuantizedMatrix& b, size_t j0, bool accumulate, float* c, size_t ldc) {
+  const size_t groups = (b.rows + 3) / 4, P = b.padded_columns;
+  __m512i acc[R][J];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) acc[r][j] = _mm512_setzero_si512();
+  }
+  const int8_t* bp = b.packed.data() + j0 * 16 * 4;
+  for (size_t g = 0; g < groups; ++g) {
+    __m512i bv[J];
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) bv[j] = _mm512_loadu_si512(bp + (g * P + j * 16) * 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, a + r * a_stride + 4 * g, 4);
+      const __m512i av = _mm512_set1_epi32(four);
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);
+    }
+  }
+  const size_t n = b.columns;
+  for (int j = 0; j < J; ++j) {
+    const size_t col = (j0 + j) * 16;
+    const __mmask16 keep = col + 16 <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - col)) - 1);
+    const __m512 scale = _mm512_loadu_ps(b.packed_scale.data() + col);
+    const __m512 sums = _mm512_loadu_ps(b.scaled_sums.data() + col);
+    for (int r = 0; r < R; ++r) {
+      const __m512 s = _mm512_set1_ps(a_scale[r]);
+      const __m512 z = _mm512_set1_ps(static_cast<float>(a_zero[r]));
+      __m512 v = _mm512_fnmadd_ps(z, sums, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(acc[r][j])));
+      v = _mm512_mul_ps(s, v);
+      float* out = c + r * ldc + col;
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, out));
+      _mm512_mask_storeu_ps(out, keep, v);
+    }
+  }
+}
+
+template <int R>
+void VnniRows(const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
+              const QuantizedMatrix& b, bool accumulate, float* c, size_t ldc) {
+  const size_t blocks = b.padded_columns / 16;
+  size_t j = 0;
+  for (; j + 4 <= blocks; j += 4) {
+    VnniBlock<R, 4>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+  }
+  for (; j < blocks; ++j) VnniBlock<R, 1>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+}
+
+// Quantizes one row (see QuantizedGemm) into q, padding with zeros up to `padded`.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRow(const float* row, size_t k,
+                                                                      size_t padded, uint8_t* q,
+                                                                      float& scale_out,
+                                                                      int32_t& zero_out) {
+  __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+  for (size_t p = 0; p < k; p += 16) {
+    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(keep, row + p);
+    low = _mm512_min_ps(low, v);
+    high = _mm512_max_ps(high, v);
+  }
+  const float lo = _mm512_reduce_min_ps(low), hi = _mm512_reduce_max_ps(high);
+  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  const float inverse = 1.0f / scale;
+  const float zero = std::nearbyint(-lo * inverse);
+  const __m512 inv = _mm512_set1_ps(inverse), zv = _mm512_set1_ps(zero);
+  const __m512 top = _mm512_set1_ps(255.0f), bottom = _mm512_setzero_ps();
+  for (size_t p = 0; p < padded; p += 16) {
+    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF)
+                           : p >= k    ? __mmask16(0)
+                                       : __mmask16((1u << (k - p)) - 1);
+    const __mmask16 store =
+        p + 16 <= padded ? __mmask16(0xFFFF) : __mmask16((1u << (padded - p)) - 1);
+    __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(keep, row + p), inv, zv);
+    v = _mm512_min_ps(_mm512_max_ps(v, bottom), top);
+    // Round to nearest (MXCSR's default), as the oneDNN path's v + 0.5 truncated.
+    const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));
+    _mm_mask_storeu_epi8(q + p, store, _mm512_cvtepi32_epi8(i));
+  }
+  scale_out = scale;
+  zero_out = static_cast<int32_t>(zero);
+}
+
+void VnniGemm(size_t m, const float* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
+              float* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  const size_t k = b.rows, padded = (k + 3) / 4 * 4;
+  scratch.a.resize(m * padded + 64);
+  scratch.a_scale.resize(m);
+  scratch.a_zero.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    QuantizeRow(a + i * lda, k, padded, scratch.a.data() + i * padded, scratch.a_scale[i],
+                scratch.a_zero[i]);
+  }
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    VnniRows<4>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
+                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
+  }
+  for (; i < m; ++i) {
+    VnniRows<1>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
+                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
+  }
+}
+
+// Our kernel where the processor has AVX512-VNNI (float only: the double build uses oneDNN's).
+template <typename T>
+bool TryVnniGemm(size_t m, const T* a, size_t lda, const QuantizedMatrix& b, bool accumulate, T* c,
+                 size_t ldc, QuantizedGemmScratch& scratch) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!HasAvx512Vnni() || b.packed.empty()) return false;
+    VnniGemm(m, a, lda, b, accumulate, c, ldc, scratch);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+}  // namespace
 
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
                    Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
   const size_t k = b.rows, n = b.columns;
   if (m == 0 || n == 0) return;
+  if (TryVnniGemm(m, a, lda, b, accumulate, c, ldc, scratch)) return;
   scratch.a.resize(m * k);
   scratch.a_scale.resize(m);
   scratch.a_zero.resize(m);

@@ -24,6 +24,11 @@ struct QuantizedMatrix {
   std::vector<int8_t> values;
   std::vector<float> scale;
   std::vector<int32_t> column_sums;
+  // For our AVX512-VNNI kernel: values in groups of 4 rows, [rows / 4 rounded up][columns rounded
+  // up to 16][4] (padding zero), and scale[j] * column_sums[j] (padding zero).
+  std::vector<int8_t> packed;
+  std::vector<float> packed_scale, scaled_sums;
+  size_t padded_columns = 0;
 };
 QuantizedMatrix QuantizeColumns(const Real* b, size_t k, size_t n);
 
