@@ -149,8 +149,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRow(const floa
   zero_out = static_cast<int32_t>(zero);
 }
 
-void VnniGemm(size_t m, const float* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
-              float* c, size_t ldc, QuantizedGemmScratch& scratch) {
+[[maybe_unused]] void VnniGemm(size_t m, const float* a, size_t lda, const QuantizedMatrix& b,
+                               bool accumulate, float* c, size_t ldc,
+                               QuantizedGemmScratch& scratch) {
   const size_t k = b.rows, padded = (k + 3) / 4 * 4;
   scratch.a.resize(m * padded + 64);
   scratch.a_scale.resize(m);
