@@ -58,6 +58,16 @@ bool HasAvx512Vnni() {
   return has;
 }
 
+// acc += a (u8) . b (s8), 4 products per int32 lane. Inline assembly rather than
+// _mm512_dpbusd_epi32: with the intrinsic GCC copies every accumulator to a fresh register (and
+// spills two of a 4x4 block to the stack) on each step; "+v" keeps each one in its register.
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i Dpbusd(__m512i acc,
+                                                                                   __m512i a,
+                                                                                   __m512i b) {
+  asm("vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a), [b] "v"(b));
+  return acc;
+}
+
 // Rows [i0, i0 + R) of C, columns [16 j0, 16 (j0 + J)): R x J accumulators of 16 int32, over the
 // k groups of 4 (vpdpbusd: u8 x s8, 4 products summed into each int32 lane), then dequantized
 // into C: C = s_i (scale_j acc - z_i scale_j sum_j).
@@ -83,7 +93,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
       std::memcpy(&four, a + r * a_stride + 4 * g, 4);
       const __m512i av = _mm512_set1_epi32(four);
 #pragma GCC unroll 4
-      for (int j = 0; j < J; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);
+      for (int j = 0; j < J; ++j) acc[r][j] = Dpbusd(acc[r][j], av, bv[j]);
     }
   }
   const size_t n = b.columns;
@@ -188,9 +198,15 @@ bool TryVnniGemm(size_t m, const T* a, size_t lda, const QuantizedMatrix& b, boo
 
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
                    Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  if (m == 0 || b.columns == 0) return;
+  if (TryVnniGemm(m, a, lda, b, accumulate, c, ldc, scratch)) return;
+  QuantizedGemmOneDnn(m, a, lda, b, accumulate, c, ldc, scratch);
+}
+
+void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
+                         bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
   const size_t k = b.rows, n = b.columns;
   if (m == 0 || n == 0) return;
-  if (TryVnniGemm(m, a, lda, b, accumulate, c, ldc, scratch)) return;
   scratch.a.resize(m * k);
   scratch.a_scale.resize(m);
   scratch.a_zero.resize(m);

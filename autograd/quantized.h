@@ -48,6 +48,11 @@ struct QuantizedGemmScratch {
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
                    Real* c, size_t ldc, QuantizedGemmScratch& scratch);
 
+// QuantizedGemm by oneDNN's dnnl_gemm_u8s8s32 always (QuantizedGemm runs our AVX512-VNNI kernel
+// where it can); the same quantization and result up to the order of the int32 sums.
+void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
+                         bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch);
+
 // Whether oneDNN runs u8s8s32 GEMM with VNNI instructions here (AVX512-VNNI or AVX-VNNI).
 // Without them its kernels multiply in saturating 16-bit pairs and int8 is no faster.
 bool HasInt8Dot();
