@@ -164,9 +164,10 @@ struct Bfloat16Context {
 // C = alpha op(A) op(B) + beta C with A and B rounded to bfloat16 and the products summed in
 // float32: oneDNN's matmul on bfloat16 operands (its AVX512-BF16 or AMX kernels, or its emulation
 // of them on plain AVX-512). The operands keep their layout; a transpose is a stride.
+// b_rounded: B already rounded and packed (RepeatedOperand), or null.
 void Bfloat16Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, float alpha,
                   const float* a, size_t lda, const float* b, size_t ldb, float beta, float* c,
-                  size_t ldc) {
+                  size_t ldc, const uint16_t* b_rounded = nullptr) {
   thread_local Bfloat16Context context;
   using dims = dnnl::memory::dims;
   using dt = dnnl::memory::data_type;
@@ -174,7 +175,10 @@ void Bfloat16Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t
              K = static_cast<dnnl::memory::dim>(k);
   // Stored as [k, m] when transposed, [m, k] otherwise; packed, so the stride is the row length.
   ToBfloat16(a, transpose_a ? k : m, transpose_a ? m : k, lda, context.a);
-  ToBfloat16(b, transpose_b ? n : k, transpose_b ? k : n, ldb, context.b);
+  if (b_rounded == nullptr) {
+    ToBfloat16(b, transpose_b ? n : k, transpose_b ? k : n, ldb, context.b);
+    b_rounded = context.b.data();
+  }
   const dnnl::memory::desc a_md({M, K}, dt::bf16, transpose_a ? dims{1, M} : dims{K, 1});
   const dnnl::memory::desc b_md({K, N}, dt::bf16, transpose_b ? dims{1, K} : dims{N, 1});
   const dnnl::memory::desc c_md({M, N}, dt::f32, dims{static_cast<dnnl::memory::dim>(ldc), 1});
@@ -194,12 +198,23 @@ void Bfloat16Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t
     found = context.primitives.emplace(key, dnnl::matmul(pd)).first;
   }
   dnnl::memory a_memory(a_md, context.engine, context.a.data());
-  dnnl::memory b_memory(b_md, context.engine, context.b.data());
+  dnnl::memory b_memory(b_md, context.engine, const_cast<uint16_t*>(b_rounded));
   dnnl::memory c_memory(c_md, context.engine, c);
   found->second.execute(
       context.stream,
       {{DNNL_ARG_SRC, a_memory}, {DNNL_ARG_WEIGHTS, b_memory}, {DNNL_ARG_DST, c_memory}});
   context.stream.wait();
+}
+
+void Bfloat16GemmOrThrow(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k,
+                         float alpha, const float* a, size_t lda, const float* b, size_t ldb,
+                         float beta, float* c, size_t ldc, const uint16_t* b_rounded) {
+  try {
+    Bfloat16Gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_rounded);
+  } catch (const dnnl::error& error) {
+    throw std::runtime_error(absl::StrFormat("oneDNN's bfloat16 matmul failed (%s) on %d x %d x %d",
+                                             error.what(), m, n, k));
+  }
 }
 
 }  // namespace
@@ -237,6 +252,24 @@ void Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t k, doub
   if (m == 0 || n == 0) return;
   if (beta != 1.0) Scale(m, n, beta, c, ldc);
   SmallGemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+}
+
+void Gemm(size_t m, float alpha, const float* a, size_t lda, RepeatedOperand<float>& b, float beta,
+          float* c, size_t ldc) {
+  const size_t k = b.k, n = b.n;
+  if (!Bfloat16Products() || m == 0 || n == 0 || k == 0 || m * n * k <= kSmallProduct) {
+    return Gemm(false, false, m, n, k, alpha, a, lda, b.b, b.ldb, beta, c, ldc);
+  }
+  if (b.bfloat16.empty()) ToBfloat16(b.b, k, n, b.ldb, b.bfloat16);
+  std::optional<OneThread> one_thread;
+  if (m * n * k <= kSingleThreadProduct && !omp_in_parallel()) one_thread.emplace();
+  Bfloat16GemmOrThrow(false, false, m, n, k, alpha, a, lda, b.b, b.ldb, beta, c, ldc,
+                      b.bfloat16.data());
+}
+
+void Gemm(size_t m, double alpha, const double* a, size_t lda, RepeatedOperand<double>& b,
+          double beta, double* c, size_t ldc) {
+  Gemm(false, false, m, b.n, b.k, alpha, a, lda, b.b, b.ldb, beta, c, ldc);
 }
 
 }  // namespace autograd::blas

@@ -144,6 +144,16 @@ TEST(MixedPrecision, ProductsAreBfloat16OperandsSummedInFloat32) {
                                     << " alpha " << alpha << " beta " << beta);
     EXPECT_LE(worst, 1.0);
     EXPECT_GT(apart, 10.0);
+    if (!ta && !tb) {
+      // A RepeatedOperand B (rounded at the first product, reused at the second) gives the same.
+      blas::RepeatedOperand<float> repeated(b.data(), k, n, p.ldb);
+      for (int use = 0; use < 2; ++use) {
+        std::vector<float> again = c;
+        blas::Gemm(m, alpha, a.data(), p.lda, repeated, beta, again.data(), p.ldc);
+        EXPECT_EQ(again, got) << "use " << use;
+      }
+      EXPECT_EQ(repeated.bfloat16.size(), k * n);
+    }
   }
 }
 

@@ -243,6 +243,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
   Array recurrent_step = Array::from_shape({Cell::kSeparateRecurrent && !record ? n * G : 0});
   Array cell_step = Array::from_shape({record ? 0 : n * S});
   Real* gates = s.activated.data();
+  blas::RepeatedOperand<Real> recurrent_kernel(U, H, G, G);
   QuantizedGemmScratch int8_scratch, int8_input_scratch;
   for (size_t step = 0; step < T; ++step) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
@@ -272,7 +273,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
     if (U_int8 != nullptr) {
       QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch);
     } else {
-      blas::Gemm(false, false, n, G, H, Real(1), h_used, H, U, G,
+      blas::Gemm(n, Real(1), h_used, H, recurrent_kernel,
                  Cell::kSeparateRecurrent ? Real(0) : Real(1), p, p_stride);
     }
     for (size_t b = b0; b < b1; ++b) {
@@ -317,6 +318,7 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
   Array dh_step = Array::from_shape({n * H});
   Array dh_product = Array::from_shape({mask != nullptr ? n * H : 0});
   Array slopes = Array::from_shape({Cell::kSlopes * H});
+  blas::RepeatedOperand<Real> recurrent_kernel_transposed(U_transposed, G, H, H);
   for (size_t step = T; step-- > 0;) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
     for (size_t b = b0; b < b1; ++b) {
@@ -350,10 +352,10 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
     // d loss / d h_prev = dh_direct + (d_recurrent_t @ U^T) * mask.
     const Real* d_rec_t = d_recurrent + (b0 * T + t) * G;
     if (mask == nullptr) {
-      blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H,
+      blas::Gemm(n, Real(1), d_rec_t, T * G, recurrent_kernel_transposed,
                  direct_path ? Real(1) : Real(0), dh + b0 * H, H);
     } else {
-      blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H, Real(0),
+      blas::Gemm(n, Real(1), d_rec_t, T * G, recurrent_kernel_transposed, Real(0),
                  dh_product.data(), H);
       for (size_t k = 0; k < n * H; ++k) {
         const Real direct = direct_path ? dh[b0 * H + k] : Real(0);
