@@ -24,6 +24,7 @@
 #include "autograd/blas.h"
 #include "autograd/elementwise.h"
 #include "autograd/matmul.h"
+#include "autograd/quantized.h"
 #include "autograd/runtime.h"
 #include "autograd/shape_ops.h"
 #include "autograd/vector_math.h"
@@ -230,9 +231,10 @@ void CheckShape(const char* op, const Tensor& t, const Shape& expected, const ch
 }
 
 template <typename Cell>
-void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
-                  const Real* recurrent_bias, Real* h, Real* c, Real* output, size_t b0,
-                  size_t b1) {
+void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
+                  const QuantizedMatrix* W_int8, const QuantizedMatrix* U_int8,
+                  const Real* input_bias, const Real* recurrent_bias, Real* h, Real* c,
+                  Real* output, size_t b0, size_t b1) {
   const size_t T = s.time, H = s.units, G = s.gates, S = Cell::kSaved * H, n = b1 - b0;
   const Real* mask = s.mask.dimension() == 2 ? s.mask.data() : nullptr;
   const Real* steps = s.steps.dimension() == 2 ? s.steps.data() : nullptr;
@@ -241,6 +243,8 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
   Array recurrent_step = Array::from_shape({Cell::kSeparateRecurrent && !record ? n * G : 0});
   Array cell_step = Array::from_shape({record ? 0 : n * S});
   Real* gates = s.activated.data();
+  blas::RepeatedOperand<Real> recurrent_kernel(U, H, G, G);
+  QuantizedGemmScratch int8_scratch, int8_input_scratch;
   for (size_t step = 0; step < T; ++step) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
     const Real* h_used = h + b0 * H;
@@ -259,8 +263,19 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* input_bias,
       p = gates + (b0 * T + t) * G;
       p_stride = T * G;
     }
-    blas::Gemm(false, false, n, G, H, Real(1), h_used, H, U, G,
-               Cell::kSeparateRecurrent ? Real(0) : Real(1), p, p_stride);
+    if (W_int8 != nullptr) {
+      // int8: this step's input projection here, while its rows of the gates are in cache (one
+      // product of every step at once wrote, and read back, twice the gates' whole size).
+      const size_t D = s.input_dim;
+      QuantizedGemm(n, x_int8 + (b0 * T + t) * D, T * D, *W_int8, false, gates + (b0 * T + t) * G,
+                    T * G, int8_input_scratch);
+    }
+    if (U_int8 != nullptr) {
+      QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch);
+    } else {
+      blas::Gemm(n, Real(1), h_used, H, recurrent_kernel,
+                 Cell::kSeparateRecurrent ? Real(0) : Real(1), p, p_stride);
+    }
     for (size_t b = b0; b < b1; ++b) {
       const size_t row = b * T + t;
       Real* hb = h + b * H;
@@ -303,6 +318,7 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
   Array dh_step = Array::from_shape({n * H});
   Array dh_product = Array::from_shape({mask != nullptr ? n * H : 0});
   Array slopes = Array::from_shape({Cell::kSlopes * H});
+  blas::RepeatedOperand<Real> recurrent_kernel_transposed(U_transposed, G, H, H);
   for (size_t step = T; step-- > 0;) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
     for (size_t b = b0; b < b1; ++b) {
@@ -336,10 +352,10 @@ void BackwardShare(const Saved& s, const Real* U_transposed, const Real* dy, Rea
     // d loss / d h_prev = dh_direct + (d_recurrent_t @ U^T) * mask.
     const Real* d_rec_t = d_recurrent + (b0 * T + t) * G;
     if (mask == nullptr) {
-      blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H,
+      blas::Gemm(n, Real(1), d_rec_t, T * G, recurrent_kernel_transposed,
                  direct_path ? Real(1) : Real(0), dh + b0 * H, H);
     } else {
-      blas::Gemm(false, false, n, H, G, Real(1), d_rec_t, T * G, U_transposed, H, Real(0),
+      blas::Gemm(n, Real(1), d_rec_t, T * G, recurrent_kernel_transposed, Real(0),
                  dh_product.data(), H);
       for (size_t k = 0; k < n * H; ++k) {
         const Real direct = direct_path ? dh[b0 * H + k] : Real(0);
@@ -398,14 +414,25 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   // Input projection of every step at once (the biases are added step by step).
   s.activated = Array::from_shape({rows, G});
   const Real* b = bias.value().data();
-  blas::Gemm(false, false, rows, G, D, Real(1), x.value().data(), D, kernel.value().data(), G,
-             Real(0), s.activated.data(), G);
-
   bool record = false;
   if (GradEnabled()) {
     for (const Tensor* input : {&x, &h0, c0, &kernel, &recurrent_kernel, &bias}) {
       record = record || (input != nullptr && input->requires_grad());
     }
+  }
+  const QuantizedMatrix* W_int8 = record ? nullptr : options.int8_kernel();
+  const QuantizedMatrix* U_int8 = record ? nullptr : options.int8_recurrent_kernel();
+  if (W_int8 == nullptr || U_int8 == nullptr) {
+    W_int8 = U_int8 = nullptr;
+  } else if (W_int8->rows != D || W_int8->columns != G || U_int8->rows != H ||
+             U_int8->columns != G) {
+    throw ShapeError(absl::StrFormat(
+        "%s: int8 kernels expected %s and %s, got [%d, %d] and [%d, %d]", op, ShapeString({D, G}),
+        ShapeString({H, G}), W_int8->rows, W_int8->columns, U_int8->rows, U_int8->columns));
+  }
+  if (W_int8 == nullptr) {  // int8: step by step in ForwardShare
+    blas::Gemm(false, false, rows, G, D, Real(1), x.value().data(), D, kernel.value().data(), G,
+               Real(0), s.activated.data(), G);
   }
   if (record) {
     s.h_prev = Array::from_shape({rows, H});
@@ -419,7 +446,8 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   const Real* recurrent_bias = Cell::kSeparateRecurrent ? b + G : nullptr;
   s.threads = RecurrentThreads(B, T, H, G);
   InShares(B, s.threads, [&](size_t b0, size_t b1, int) {
-    ForwardShare<Cell>(s, record, U, b, recurrent_bias, h.data(), c.data(), output.data(), b0, b1);
+    ForwardShare<Cell>(s, record, U, x.value().data(), W_int8, U_int8, b, recurrent_bias, h.data(),
+                       c.data(), output.data(), b0, b1);
   });
   if (append_state) {  // the final h (and c) after the last step
     for (size_t row = 0; row < B; ++row) {

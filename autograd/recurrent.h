@@ -42,6 +42,8 @@ bool ParseActivation(const std::string& name, Activation& activation);
 
 // The options the fused sequence ops share, named (libtorch's options structs):
 //   autograd::SequenceOptions().go_backwards(true).step_mask(&mask)
+struct QuantizedMatrix;  // autograd/quantized.h
+
 struct SequenceOptions {
 #define AUTOGRAD_SEQUENCE_OPTION(T, name, default_value) \
  public:                                                 \
@@ -65,6 +67,11 @@ struct SequenceOptions {
   AUTOGRAD_SEQUENCE_OPTION(CellActivations, activations, CellActivations());
   // The final state (h, then c for LSTM) follows the outputs along the time axis.
   AUTOGRAD_SEQUENCE_OPTION(bool, append_state, false);
+  // int8 inference (autograd/quantized.h): the kernel's and the recurrent kernel's quantized
+  // forms; when both are set and nothing is recorded, the input projection and every step's
+  // recurrent product run as u8s8s32 GEMMs (the gates and the state stay in floating point).
+  AUTOGRAD_SEQUENCE_OPTION(const QuantizedMatrix*, int8_kernel, nullptr);
+  AUTOGRAD_SEQUENCE_OPTION(const QuantizedMatrix*, int8_recurrent_kernel, nullptr);
 #undef AUTOGRAD_SEQUENCE_OPTION
 };
 

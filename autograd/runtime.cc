@@ -6,6 +6,7 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,28 @@ int EnvInt(const char* name, int fallback) {
   return fallback;
 }
 
+Precision EnvPrecision(const char* name) {
+  const char* value = std::getenv(name);
+  Precision precision = Precision::kFloat32;
+  if (value == nullptr || *value == '\0' || ParsePrecision(value, precision)) return precision;
+  std::fprintf(stderr,
+               "seqlearn: ignoring %s=%s (expected float32, mixed_bfloat16 or "
+               "mixed_bfloat16_anywhere); using float32\n",
+               name, value);
+  return Precision::kFloat32;
+}
+
+bool HasIsa(dnnl_cpu_isa_t want) {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  return (isa & static_cast<unsigned>(want)) == static_cast<unsigned>(want);
+}
+
+// Whether blas::Gemm runs bfloat16 now; read on every product, so an atomic rather than the mutex.
+std::atomic<bool>& Bfloat16Flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
 void Configure(const RuntimeOptions& options, bool update_workers);
 
 // Applied when the library loads: a program gets the defaults without a set-up call. No parallel
@@ -73,6 +96,7 @@ const bool kConfiguredAtLoad = [] {
   options.flush_denormals = EnvFlag("SEQLEARN_FLUSH_DENORMALS", true);
   options.threads = EnvInt("SEQLEARN_THREADS", 0);
   options.keep_freed_memory = EnvFlag("SEQLEARN_KEEP_FREED_MEMORY", true);
+  options.precision = EnvPrecision("SEQLEARN_MIXED_PRECISION");
   Configure(options, /*update_workers=*/false);
   return true;
 }();
@@ -99,6 +123,13 @@ void Configure(const RuntimeOptions& options, bool update_workers) {
     mallopt(M_MXFAST, 64 * sizeof(size_t) / 4);
     mallopt(M_TRIM_THRESHOLD, 128 * 1024);
   }
+  // The policy: said once each time it is asked for and cannot run (never an illegal
+  // instruction: oneDNN picks the kernels, and refuses what the processor cannot do).
+  const std::string fallback = PrecisionFallback(options.precision);
+  if (!fallback.empty() && options.precision != Options().precision) {
+    std::fprintf(stderr, "%s\n", fallback.c_str());
+  }
+  Bfloat16Flag() = options.precision != Precision::kFloat32 && fallback.empty();
   Options() = options;
   Options().threads = threads;
 }
@@ -110,6 +141,56 @@ void ConfigureRuntime(const RuntimeOptions& options) { Configure(options, true);
 RuntimeOptions CurrentRuntime() {
   std::lock_guard<std::mutex> lock(RuntimeMutex());
   return Options();
+}
+
+const char* PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFloat32:
+      return "float32";
+    case Precision::kMixedBfloat16:
+      return "mixed_bfloat16";
+    case Precision::kMixedBfloat16Anywhere:
+      return "mixed_bfloat16_anywhere";
+  }
+  return "float32";
+}
+
+bool ParsePrecision(const std::string& text, Precision& precision) {
+  for (Precision p :
+       {Precision::kFloat32, Precision::kMixedBfloat16, Precision::kMixedBfloat16Anywhere}) {
+    if (text == PrecisionName(p)) {
+      precision = p;
+      return true;
+    }
+  }
+  if (text == "bfloat16") {
+    precision = Precision::kMixedBfloat16;
+    return true;
+  }
+  return false;
+}
+
+bool Bfloat16Products() { return Bfloat16Flag().load(std::memory_order_relaxed); }
+
+bool HasNativeBfloat16() { return HasIsa(dnnl_cpu_isa_avx512_core_bf16); }
+
+std::string PrecisionFallback(Precision precision) {
+  switch (precision) {
+    case Precision::kFloat32:
+      return "";
+    case Precision::kMixedBfloat16Anywhere:
+      if (HasIsa(dnnl_cpu_isa_avx512_core)) return "";
+      return absl::StrFormat(
+          "mixed_bfloat16_anywhere: %s has no AVX-512, on which oneDNN emulates bfloat16; the "
+          "products run in float32",
+          ProcessorName());
+    case Precision::kMixedBfloat16:
+      if (HasNativeBfloat16()) return "";
+      return absl::StrFormat(
+          "mixed_bfloat16: %s has neither AVX512-BF16 nor AMX; the products run in float32",
+          ProcessorName());
+  }
+  return "";
 }
 
 int ComputeThreads() { return std::max(1, omp_get_max_threads()); }

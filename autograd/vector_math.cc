@@ -1,5 +1,6 @@
 #include "autograd/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -8,24 +9,32 @@
 namespace autograd::vector_math {
 namespace {
 using Batch = xsimd::batch<Real>;
+
+// f over data[0, n) in batches; the last, partial batch through a padded copy, since the
+// recurrent cells' rows (3 H, H) rarely fill whole batches and scalar std::exp or std::tanh on the
+// few left over cost as much as the vector code on the rest.
+template <typename F>
+void MapInPlace(Real* data, size_t n, const F& f) {
+  size_t k = 0;
+  for (; k + Batch::size <= n; k += Batch::size) {
+    f(Batch::load_unaligned(data + k)).store_unaligned(data + k);
+  }
+  if (k == n) return;
+  alignas(64) Real tail[Batch::size] = {};
+  std::copy(data + k, data + n, tail);
+  f(Batch::load_aligned(tail)).store_aligned(tail);
+  std::copy(tail, tail + (n - k), data + k);
+}
+
 }  // namespace
 
 void SigmoidInPlace(Real* data, size_t n) {
   const Batch one(Real(1));
-  size_t k = 0;
-  for (; k + Batch::size <= n; k += Batch::size) {
-    const Batch z = Batch::load_unaligned(data + k);
-    (one / (one + xsimd::exp(-z))).store_unaligned(data + k);
-  }
-  for (; k < n; ++k) data[k] = Real(1) / (Real(1) + std::exp(-data[k]));
+  MapInPlace(data, n, [&](Batch z) { return one / (one + xsimd::exp(-z)); });
 }
 
 void TanhInPlace(Real* data, size_t n) {
-  size_t k = 0;
-  for (; k + Batch::size <= n; k += Batch::size) {
-    xsimd::tanh(Batch::load_unaligned(data + k)).store_unaligned(data + k);
-  }
-  for (; k < n; ++k) data[k] = std::tanh(data[k]);
+  MapInPlace(data, n, [](Batch x) { return xsimd::tanh(x); });
 }
 
 void AdamUpdate(Real* parameter, Real* m, Real* v, const Real* gradient, size_t n, Real lr_t,

@@ -54,6 +54,10 @@ expect 2 "ERROR: Illegal value '0' specified for flag 'epochs'; expected an inte
 expect 2 "ERROR: Illegal value '0' specified for flag 'repeats'; expected an integer in [1, 1000]" \
   "$bench" --repeats=0
 expect 2 "ERROR: Unknown command line flag 'epoch'" "$merge" --epoch=3
+for precision in float16 mixed_float16 BFLOAT16 " bfloat16"; do
+  expect 2 "ERROR: Illegal value '$precision' specified for flag 'mixed_precision'; expected float32, bfloat16 (Keras' mixed_bfloat16) or mixed_bfloat16_anywhere" \
+    "$imdb" --mixed_precision="$precision"
+done
 expect_empty "$out"
 
 ## 2. --out_dir is checked (and its last part created) before training.

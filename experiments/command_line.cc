@@ -7,10 +7,39 @@
 #include <cstring>
 #include <string>
 
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/types/optional.h"
+#include "autograd/runtime.h"
 #include "experiments/flagfiles.h"
+
+namespace experiments {
+
+// Keras' mixed precision policy, for every program: see autograd/runtime.h.
+struct MixedPrecisionFlag {
+  autograd::Precision precision = autograd::Precision::kFloat32;
+};
+
+bool AbslParseFlag(absl::string_view text, MixedPrecisionFlag* flag, std::string* error) {
+  if (autograd::ParsePrecision(std::string(text), flag->precision)) return true;
+  *error = "expected float32, bfloat16 (Keras' mixed_bfloat16) or mixed_bfloat16_anywhere";
+  return false;
+}
+
+std::string AbslUnparseFlag(MixedPrecisionFlag flag) {
+  return autograd::PrecisionName(flag.precision);
+}
+
+}  // namespace experiments
+
+ABSL_FLAG(absl::optional<experiments::MixedPrecisionFlag>, mixed_precision, absl::nullopt,
+          "Keras' mixed precision policy: float32, or bfloat16 (mixed_bfloat16: the large "
+          "products in bfloat16 with float32 sums, where the processor has AVX512-BF16 or AMX; "
+          "elsewhere it says so and runs float32), or mixed_bfloat16_anywhere (bfloat16's numbers "
+          "even where oneDNN has to emulate them, slowly: to check accuracy); default: "
+          "SEQLEARN_MIXED_PRECISION, else float32");
 
 namespace experiments {
 namespace {
@@ -68,6 +97,11 @@ std::vector<std::string> ParseCommandLineWithArguments(int argc, char** argv, co
   std::atexit(UsageErrorExitCode);
   const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   parsing = false;
+  if (const absl::optional<MixedPrecisionFlag> flag = absl::GetFlag(FLAGS_mixed_precision)) {
+    autograd::RuntimeOptions runtime = autograd::CurrentRuntime();
+    runtime.precision = flag->precision;
+    autograd::ConfigureRuntime(runtime);  // says so on stderr where it cannot run
+  }
   if (InMpiJob() && !mpi_jobs_allowed) {
     std::exit(ExitWithUsageError(absl::FailedPreconditionError(
         "this program runs on one process, and mpirun started several copies of it: run it "

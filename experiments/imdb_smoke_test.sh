@@ -35,6 +35,31 @@ for binary in "$@"; do
   esac
 done
 
+# Keras' mixed_bfloat16 policy: trains and scores as float32 does. Where the processor lacks
+# AVX512-BF16 (its flags in /proc/cpuinfo say so) it says so in one line and runs float32, the same
+# numbers; mixed_bfloat16_anywhere runs bfloat16's numbers anyway (oneDNN emulates them).
+tiny=(--epochs=1 --batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data")
+"$1" "${tiny[@]}" >"$out/float32.log" 2>&1 || { cat "$out/float32.log"; fail "float32 run failed"; }
+for precision in bfloat16 mixed_bfloat16_anywhere; do
+  "$1" "${tiny[@]}" --mixed_precision=$precision >"$out/$precision.log" 2>&1 ||
+    { cat "$out/$precision.log"; fail "--mixed_precision=$precision exited non-zero"; }
+  tail -n 1 "$out/$precision.log" | grep -q "^Accuracy: [0-9]*\.[0-9][0-9]%$" ||
+    { cat "$out/$precision.log"; fail "--mixed_precision=$precision: no accuracy"; }
+done
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  if grep -q "has neither AVX512-BF16 nor AMX" "$out/bfloat16.log"; then
+    fail "--mixed_precision=bfloat16 fell back on a processor with AVX512-BF16"
+  fi
+else
+  [ "$(grep -c "^mixed_bfloat16: .* has neither AVX512-BF16 nor AMX; the products run in float32$" "$out/bfloat16.log")" = 1 ] ||
+    { cat "$out/bfloat16.log"; fail "--mixed_precision=bfloat16: no one-line fallback"; }
+  [ "$(tail -n 1 "$out/bfloat16.log")" = "$(tail -n 1 "$out/float32.log")" ] ||
+    fail "the fallback's accuracy differs from float32's"
+fi
+if grep -qw avx512f /proc/cpuinfo; then
+  grep -q "has no AVX-512" "$out/mixed_bfloat16_anywhere.log" && fail "mixed_bfloat16_anywhere fell back"
+fi
+
 # --save, then --resume with no epoch left: says so, scores the model as loaded, exit 0.
 tiny=(--batch_size=4 --max_review_length=12 --top_words=20 --data_dir="$data")
 "$1" "${tiny[@]}" --epochs=1 --save="$out/model.h5" >"$out/saved.log" 2>&1 ||

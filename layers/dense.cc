@@ -29,7 +29,22 @@ absl::StatusOr<Shape> DenseLayer::DoBuild(const Shape& input_shape, Rng& rng) {
   return output;
 }
 
-Tensor DenseLayer::DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& /*context*/) {
+Tensor DenseLayer::DoCall(const Tensor& x, const Array* /*mask*/, const CallContext& context) {
+  if (context.int8 != nullptr && !autograd::GradEnabled()) {
+    // x @ kernel over the last axis, every leading row at once, then the bias and activation.
+    const Array& kernel = kernel_.value();
+    const size_t inputs = kernel.shape()[0], units = kernel.shape()[1];
+    const Array& values = x.value();
+    if (values.dimension() >= 2 && values.shape().back() == inputs) {
+      Shape shape = x.shape();
+      shape.back() = units;
+      Array product = Array::from_shape(shape);
+      autograd::QuantizedGemmScratch scratch;
+      autograd::QuantizedGemm(values.size() / inputs, values.data(), inputs,
+                              context.int8->Get(kernel), false, product.data(), units, scratch);
+      return Activate(activation_, autograd::Add(Tensor(std::move(product)), bias_));
+    }
+  }
   return Activate(activation_, autograd::Add(autograd::MatMul(x, kernel_), bias_));
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "autograd/quantized.h"
 #include "autograd/random.h"
 #include "autograd/tensor.h"
 #include "nlohmann/json_fwd.hpp"
@@ -43,6 +44,9 @@ struct CallContext {
   // every sample gets the mask it gets in one process (layers/data_parallel.h).
   size_t global_rows = 0;
   size_t first_row = 0;
+  // int8 inference (Model::set_int8_inference): where set, LSTM, GRU, SimpleRNN and Dense
+  // multiply by their weights' int8 forms, made here at first use (autograd/quantized.h).
+  autograd::QuantizedWeights* int8 = nullptr;
 };
 class KerasTensor;   // layers/functional.h: a symbolic tensor of the Functional API
 class KerasTensors;  // the outputs of one layer call

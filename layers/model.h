@@ -148,6 +148,16 @@ class Model : public Layer {
   // the last axis (that axis dropped).
   absl::StatusOr<Array> PredictClasses(const Array& x, size_t batch_size = 32);
 
+  // int8 inference for Predict (and PredictClasses), as PyTorch's quantize_dynamic: the kernels of
+  // LSTM, GRU, SimpleRNN and Dense are quantized per output column once per Predict call, their
+  // inputs per row at run time, and multiplied in u8s8s32 GEMM (autograd/quantized.h); gates,
+  // state and activations stay float32; Embedding and the other layers are unchanged. Where the
+  // processor lacks VNNI (AVX512-VNNI or AVX-VNNI) it says so once on stderr and runs float32.
+  // Training and Evaluate are unaffected.
+  void set_int8_inference(bool int8);
+  // Whether Predict runs in int8: asked for and the processor has VNNI.
+  bool int8_inference() const { return int8_inference_; }
+
   // Model files (Keras' model.save, save_weights, load_weights and load_model) are the free
   // functions of //saving (saving/model_file.h), so that //layers does not link HDF5.
 
@@ -241,6 +251,7 @@ class Model : public Layer {
   std::vector<LayerPtr> layers_;
   std::vector<Shape> input_shapes_, output_shapes_;
   bool built_ = false;
+  bool int8_inference_ = false;
   absl::Status graph_status_;
 
  private:

@@ -218,14 +218,19 @@ std::vector<Tensor> RecurrentLayer::Run(const Tensor& x, const Array* mask,
   if (mask != nullptr) step_mask = xt::view(*mask, xt::all(), xt::range(first, last));
   const bool trimmed = first > 0 || last < time;
   const size_t steps = last - first;
-  Tensor run = Sequence(trimmed ? autograd::Slice(inputs, 1, first, last) : inputs, state,
-                        autograd::SequenceOptions()
-                            .go_backwards(options_.go_backwards())
-                            .recurrent_mask(recurrent)
-                            .step_mask(mask != nullptr ? &step_mask : nullptr)
-                            .zero_output_for_mask(zero_output_for_mask_)
-                            .activations(activations_)
-                            .append_state(return_state));
+  // GRU without reset_after has its own op, which multiplies in floating point.
+  const bool int8 = context.int8 != nullptr && !autograd::GradEnabled();
+  Tensor run = Sequence(
+      trimmed ? autograd::Slice(inputs, 1, first, last) : inputs, state,
+      autograd::SequenceOptions()
+          .go_backwards(options_.go_backwards())
+          .recurrent_mask(recurrent)
+          .step_mask(mask != nullptr ? &step_mask : nullptr)
+          .zero_output_for_mask(zero_output_for_mask_)
+          .activations(activations_)
+          .append_state(return_state)
+          .int8_kernel(int8 ? &context.int8->Get(kernel_.value()) : nullptr)
+          .int8_recurrent_kernel(int8 ? &context.int8->Get(recurrent_kernel_.value()) : nullptr));
   std::vector<Tensor> final_state;
   if (return_state) {
     for (size_t k = 0; k < state_size(); ++k) {

@@ -14,6 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "autograd/elementwise.h"
+#include "autograd/quantized.h"
+#include "autograd/runtime.h"
 #include "layers/callbacks.h"
 #include "layers/data_adapter.h"
 #include "layers/model.h"
@@ -837,9 +839,12 @@ absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, s
   autograd::NoGradGuard no_grad;
   const size_t samples = x[0].shape()[0];
   std::vector<Array> results(outputs_.size());
+  autograd::QuantizedWeights int8_weights;  // quantized at first use, for this call's batches
+  CallContext context{/*training=*/false};
+  if (int8_inference_) context.int8 = &int8_weights;
   for (const auto& [begin, end] : plan->batches) {
-    absl::StatusOr<std::vector<Output>> predictions = Trainer::Forward(
-        *this, GatherRows(x, plan->order, begin, end), CallContext{/*training=*/false});
+    absl::StatusOr<std::vector<Output>> predictions =
+        Trainer::Forward(*this, GatherRows(x, plan->order, begin, end), context);
     if (!predictions.ok()) return predictions.status();
     for (size_t k = 0; k < outputs_.size(); ++k) {
       const Array& values = (*predictions)[k].value.value();
@@ -871,6 +876,20 @@ absl::StatusOr<std::vector<Array>> Model::Predict(const std::vector<Array>& x, s
     }
   }
   return results;
+}
+
+void Model::set_int8_inference(bool int8) {
+  if (int8 && !autograd::HasInt8Dot()) {
+    static bool said = false;
+    if (!said) {
+      std::fprintf(stderr,
+                   "int8 inference: this processor lacks VNNI (oneDNN runs %s); running float32\n",
+                   autograd::GemmLibraryName().c_str());
+      said = true;
+    }
+    int8 = false;
+  }
+  int8_inference_ = int8;
 }
 
 absl::StatusOr<Array> Model::PredictClasses(const Array& x, size_t batch_size) {

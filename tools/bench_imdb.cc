@@ -9,7 +9,15 @@
 //     "imdb_lstm train step: 0.070 s; oneDNN LSTM layer alone: 0.077 s; ratio 1.10";
 //  5. the same imdb_lstm built with the Functional API, timed in the same turns:
 //     "imdb_lstm train step, Functional API: 0.084 s (Sequential: 0.084 s)", and built again as
-//     Sequential, the yardstick of how far two identical models differ on this machine.
+//     Sequential, the yardstick of how far two identical models differ on this machine;
+//  6. int8 inference (dynamic quantization) against float32 at batch 64 and 256:
+//     "imdb_lstm inference: int8 5200 reviews/s, float32 2450 reviews/s (2.12x) (batch 64; ...)"
+//     (--int8_only: only this);
+//  7. the imdb_lstm training step under Keras' mixed_bfloat16 policy against float32, in turns,
+//     with oneDNN's float32 LSTM layer beside them, and which path the bfloat16 products took:
+//     "imdb_lstm train step: bfloat16 0.040 s, float32 0.084 s (0.48x); oneDNN LSTM layer alone
+//     (float32): 0.103 s" (--bfloat16_only: only this). Where the processor has neither
+//     AVX512-BF16 nor AMX it says so instead: the policy runs float32 there.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +27,7 @@
 #include "absl/flags/flag.h"
 #include "autograd/blas.h"
 #include "autograd/optimizers.h"
+#include "autograd/quantized.h"
 #include "autograd/random.h"
 #include "autograd/runtime.h"
 #include "experiments/command_line.h"
@@ -36,6 +45,9 @@ using Threads = experiments::IntIn<0, 1024>;
 ABSL_FLAG(Repeats, repeats, Repeats{11},
           "timed rounds of each measurement, 1 to 1000 (the median is printed)");
 ABSL_FLAG(Threads, threads, Threads{0}, "compute threads, 0 to 1024 (0: every core)");
+ABSL_FLAG(bool, int8_only, false, "time only int8 against float32 inference");
+ABSL_FLAG(bool, bfloat16_only, false,
+          "time only the mixed_bfloat16 training step against float32 (the last lines)");
 
 namespace {
 
@@ -182,6 +194,83 @@ tools::OneDnnLstm MakeOneDnnLstm() {
   return lstm;
 }
 
+// int8 inference (dynamic quantization, layers/model.h) against float32: the same model on the
+// same batches of 64 and 256 reviews, in turns.
+void TimeInt8Inference(layers::Model& lstm, int repeats) {
+  if (!autograd::HasInt8Dot()) {
+    std::printf("imdb_lstm inference: int8 not timed: this processor lacks VNNI (%s)\n",
+                autograd::ProcessorName().c_str());
+    return;
+  }
+  const Batch batch = RandomBatch(kBatch), large = RandomBatch(4 * kBatch);
+  const auto predict = [&](bool int8, const Batch& b) {
+    return [&lstm, &b, int8] {
+      lstm.set_int8_inference(int8);
+      lstm.Predict(b.x, b.x.shape()[0]).IgnoreError();
+      lstm.set_int8_inference(false);
+    };
+  };
+  const std::vector<double> inference = InterleavedMedians(
+      {predict(true, batch), predict(false, batch), predict(true, large), predict(false, large)},
+      repeats);
+  for (size_t k = 0; k < 2; ++k) {
+    const double rows = k == 0 ? kBatch : 4 * kBatch;
+    const double int8 = rows / inference[2 * k], float32 = rows / inference[2 * k + 1];
+    std::printf(
+        "imdb_lstm inference: int8 %.0f reviews/s, float32 %.0f reviews/s (%.2fx) (batch %.0f; "
+        "%s)\n",
+        int8, float32, int8 / float32, rows, autograd::ProcessorName().c_str());
+  }
+}
+
+// Sets the mixed precision policy.
+void SetPrecision(autograd::Precision precision) {
+  autograd::RuntimeOptions runtime = autograd::CurrentRuntime();
+  runtime.precision = precision;
+  autograd::ConfigureRuntime(runtime);
+}
+
+// The imdb_lstm training step under mixed_bfloat16 against float32 and oneDNN's float32 LSTM
+// layer, in turns. With --mixed_precision=mixed_bfloat16_anywhere, also where oneDNN emulates
+// bfloat16 (said in the line: that path is slower than float32).
+void TimeBfloat16Training(layers::Model& lstm, tools::OneDnnLstm& onednn, int repeats) {
+  const autograd::Precision saved = autograd::CurrentRuntime().precision;
+  const autograd::Precision bfloat16 = saved == autograd::Precision::kMixedBfloat16Anywhere
+                                           ? saved
+                                           : autograd::Precision::kMixedBfloat16;
+  const std::string fallback = autograd::PrecisionFallback(bfloat16);
+  if (!fallback.empty()) {
+    std::printf("imdb_lstm train step: bfloat16 not timed: %s\n", fallback.c_str());
+    return;
+  }
+  const Batch batch = RandomBatch(kBatch);
+  const auto step = [&](autograd::Precision precision) {
+    return [&lstm, &batch, precision] {
+      SetPrecision(precision);
+      lstm.TrainOnBatch(batch.x, batch.y).IgnoreError();
+    };
+  };
+  const auto settle = [&] { lstm.Predict(batch.x, kBatch).IgnoreError(); };
+  const std::vector<double> medians =
+      InterleavedMedians({step(bfloat16), step(autograd::Precision::kFloat32),
+                          [&] {
+                            onednn.ForwardTraining();
+                            onednn.Backward();
+                          },
+                          settle},
+                         repeats);
+  SetPrecision(saved);
+  const bool emulated = !autograd::HasNativeBfloat16();
+  std::printf("bfloat16 products: oneDNN matmul on bfloat16 operands, float32 sums, %s (%s)\n",
+              emulated ? "emulated on AVX-512 (no AVX512-BF16 or AMX here)" : "natively",
+              autograd::GemmLibraryName().c_str());
+  std::printf(
+      "imdb_lstm train step: bfloat16%s %.3f s, float32 %.3f s (%.2fx); oneDNN LSTM layer alone "
+      "(float32): %.3f s (%s)\n",
+      emulated ? " (emulated)" : "", medians[0], medians[1], medians[0] / medians[1], medians[2],
+      autograd::ProcessorName().c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,7 +321,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (absl::GetFlag(FLAGS_int8_only)) {
+    TimeInt8Inference(lstm, repeats);
+    return 0;
+  }
   tools::OneDnnLstm onednn = MakeOneDnnLstm();
+  if (absl::GetFlag(FLAGS_bfloat16_only)) {
+    TimeBfloat16Training(lstm, onednn, repeats);
+    return 0;
+  }
   const Batch batch = RandomBatch(kBatch);
 
   // The machine is shared and noisy: the measurements take turns, round after round, so that a
@@ -280,5 +377,8 @@ int main(int argc, char** argv) {
       "ratio %.2f (batch %zu)\n",
       lstm_reviews_per_second, onednn_reviews_per_second,
       lstm_reviews_per_second / onednn_reviews_per_second, kBatch);
+
+  TimeInt8Inference(lstm, repeats);
+  TimeBfloat16Training(lstm, onednn, repeats);
   return 0;
 }

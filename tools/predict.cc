@@ -5,6 +5,7 @@
 // With no text arguments it reads one text per line from standard input and writes one TSV line
 // per input line, in batches, then the texts per second on standard error. A line that cannot be
 // scored (empty, not UTF-8, longer than --max_line_bytes) gets "nan<TAB>error<TAB>reason".
+// --int8: int8 inference (layers/model.h, set_int8_inference).
 
 #include <algorithm>
 #include <cerrno>
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, model, "", "the model file (saved by an experiment's --sa
 ABSL_FLAG(BatchSize, batch_size, BatchSize{256}, "texts per forward pass, 1 to 100000");
 ABSL_FLAG(LineBytes, max_line_bytes, LineBytes{1 << 20},
           "longer input lines are not scored (an error line instead), 1 to 2^30");
+ABSL_FLAG(bool, int8, false,
+          "int8 inference (dynamic quantization of the LSTM, GRU, SimpleRNN and Dense kernels, "
+          "u8s8s32 GEMM); float32 where the processor lacks VNNI (said once on stderr)");
 
 namespace {
 
@@ -174,6 +178,7 @@ int main(int argc, char** argv) {
         "--save",
         path, largest_index, embedding->name(), embedding->input_dim() - 1)));
   }
+  (*model)->set_int8_inference(absl::GetFlag(FLAGS_int8));
   Predictor predictor(**model, *preprocessing);
 
   if (!texts.empty()) {

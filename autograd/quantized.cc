@@ -1,0 +1,279 @@
+#include "autograd/quantized.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
+
+#include "absl/strings/str_format.h"
+#include "oneapi/dnnl/dnnl.h"
+
+namespace autograd {
+
+QuantizedMatrix QuantizeColumns(const Real* b, size_t k, size_t n) {
+  QuantizedMatrix q;
+  q.rows = k;
+  q.columns = n;
+  q.values.resize(k * n);
+  q.scale.assign(n, 0.0f);
+  q.column_sums.assign(n, 0);
+  for (size_t p = 0; p < k; ++p) {
+    for (size_t j = 0; j < n; ++j) {
+      q.scale[j] = std::max(q.scale[j], static_cast<float>(std::fabs(b[p * n + j])));
+    }
+  }
+  for (float& s : q.scale) s = s > 0 ? s / 127.0f : 1.0f;
+  for (size_t p = 0; p < k; ++p) {
+    for (size_t j = 0; j < n; ++j) {
+      const long v = std::lrint(static_cast<float>(b[p * n + j]) / q.scale[j]);
+      q.values[p * n + j] = static_cast<int8_t>(std::clamp(v, -127L, 127L));
+      q.column_sums[j] += q.values[p * n + j];
+    }
+  }
+  const size_t groups = (k + 3) / 4;
+  q.padded_columns = (n + 15) / 16 * 16;
+  q.packed.assign(groups * q.padded_columns * 4, 0);
+  q.packed_scale.assign(q.padded_columns, 0.0f);
+  q.scaled_sums.assign(q.padded_columns, 0.0f);
+  for (size_t p = 0; p < k; ++p) {
+    for (size_t j = 0; j < n; ++j) {
+      q.packed[((p / 4) * q.padded_columns + j) * 4 + p % 4] = q.values[p * n + j];
+    }
+  }
+  for (size_t j = 0; j < n; ++j) {
+    q.packed_scale[j] = q.scale[j];
+    q.scaled_sums[j] = q.scale[j] * static_cast<float>(q.column_sums[j]);
+  }
+  return q;
+}
+
+namespace {
+
+bool HasAvx512Vnni() {
+  static const bool has = __builtin_cpu_supports("avx512vnni") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+// acc += a (u8) . b (s8), 4 products per int32 lane. Inline assembly rather than
+// _mm512_dpbusd_epi32: with the intrinsic GCC copies every accumulator to a fresh register (and
+// spills two of a 4x4 block to the stack) on each step; "+v" keeps each one in its register.
+__attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i Dpbusd(__m512i acc,
+                                                                                   __m512i a,
+                                                                                   __m512i b) {
+  asm("vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a), [b] "v"(b));
+  return acc;
+}
+
+// Rows [i0, i0 + R) of C, columns [16 j0, 16 (j0 + J)): R x J accumulators of 16 int32, over the
+// k groups of 4 (vpdpbusd: u8 x s8, 4 products summed into each int32 lane), then dequantized
+// into C: C = s_i (scale_j acc - z_i scale_j sum_j).
+template <int R, int J>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
+    const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
+    const QuantizedMatrix& b, size_t j0, bool accumulate, float* c, size_t ldc) {
+  const size_t groups = (b.rows + 3) / 4, P = b.padded_columns;
+  __m512i acc[R][J];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) acc[r][j] = _mm512_setzero_si512();
+  }
+  const int8_t* bp = b.packed.data() + j0 * 16 * 4;
+  for (size_t g = 0; g < groups; ++g) {
+    __m512i bv[J];
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) bv[j] = _mm512_loadu_si512(bp + (g * P + j * 16) * 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, a + r * a_stride + 4 * g, 4);
+      const __m512i av = _mm512_set1_epi32(four);
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) acc[r][j] = Dpbusd(acc[r][j], av, bv[j]);
+    }
+  }
+  const size_t n = b.columns;
+  for (int j = 0; j < J; ++j) {
+    const size_t col = (j0 + j) * 16;
+    const __mmask16 keep = col + 16 <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - col)) - 1);
+    const __m512 scale = _mm512_loadu_ps(b.packed_scale.data() + col);
+    const __m512 sums = _mm512_loadu_ps(b.scaled_sums.data() + col);
+    for (int r = 0; r < R; ++r) {
+      const __m512 s = _mm512_set1_ps(a_scale[r]);
+      const __m512 z = _mm512_set1_ps(static_cast<float>(a_zero[r]));
+      __m512 v = _mm512_fnmadd_ps(z, sums, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(acc[r][j])));
+      v = _mm512_mul_ps(s, v);
+      float* out = c + r * ldc + col;
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, out));
+      _mm512_mask_storeu_ps(out, keep, v);
+    }
+  }
+}
+
+template <int R>
+void VnniRows(const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
+              const QuantizedMatrix& b, bool accumulate, float* c, size_t ldc) {
+  const size_t blocks = b.padded_columns / 16;
+  size_t j = 0;
+  for (; j + 4 <= blocks; j += 4) {
+    VnniBlock<R, 4>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+  }
+  for (; j < blocks; ++j) VnniBlock<R, 1>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+}
+
+// Quantizes one row (see QuantizedGemm) into q, padding with zeros up to `padded`.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRow(const float* row, size_t k,
+                                                                      size_t padded, uint8_t* q,
+                                                                      float& scale_out,
+                                                                      int32_t& zero_out) {
+  __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+  for (size_t p = 0; p < k; p += 16) {
+    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(keep, row + p);
+    low = _mm512_min_ps(low, v);
+    high = _mm512_max_ps(high, v);
+  }
+  const float lo = _mm512_reduce_min_ps(low), hi = _mm512_reduce_max_ps(high);
+  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  const float inverse = 1.0f / scale;
+  const float zero = std::nearbyint(-lo * inverse);
+  const __m512 inv = _mm512_set1_ps(inverse), zv = _mm512_set1_ps(zero);
+  const __m512 top = _mm512_set1_ps(255.0f), bottom = _mm512_setzero_ps();
+  for (size_t p = 0; p < padded; p += 16) {
+    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF)
+                           : p >= k    ? __mmask16(0)
+                                       : __mmask16((1u << (k - p)) - 1);
+    const __mmask16 store =
+        p + 16 <= padded ? __mmask16(0xFFFF) : __mmask16((1u << (padded - p)) - 1);
+    __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(keep, row + p), inv, zv);
+    v = _mm512_min_ps(_mm512_max_ps(v, bottom), top);
+    // Round to nearest (MXCSR's default), as the oneDNN path's v + 0.5 truncated.
+    const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));
+    _mm_mask_storeu_epi8(q + p, store, _mm512_cvtepi32_epi8(i));
+  }
+  scale_out = scale;
+  zero_out = static_cast<int32_t>(zero);
+}
+
+[[maybe_unused]] void VnniGemm(size_t m, const float* a, size_t lda, const QuantizedMatrix& b,
+                               bool accumulate, float* c, size_t ldc,
+                               QuantizedGemmScratch& scratch) {
+  const size_t k = b.rows, padded = (k + 3) / 4 * 4;
+  scratch.a.resize(m * padded + 64);
+  scratch.a_scale.resize(m);
+  scratch.a_zero.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    QuantizeRow(a + i * lda, k, padded, scratch.a.data() + i * padded, scratch.a_scale[i],
+                scratch.a_zero[i]);
+  }
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    VnniRows<4>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
+                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
+  }
+  for (; i < m; ++i) {
+    VnniRows<1>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
+                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
+  }
+}
+
+// Our kernel where the processor has AVX512-VNNI (float only: the double build uses oneDNN's).
+template <typename T>
+bool TryVnniGemm(size_t m, const T* a, size_t lda, const QuantizedMatrix& b, bool accumulate, T* c,
+                 size_t ldc, QuantizedGemmScratch& scratch) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!HasAvx512Vnni() || b.packed.empty()) return false;
+    VnniGemm(m, a, lda, b, accumulate, c, ldc, scratch);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+}  // namespace
+
+void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
+                   Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  if (m == 0 || b.columns == 0) return;
+  if (TryVnniGemm(m, a, lda, b, accumulate, c, ldc, scratch)) return;
+  QuantizedGemmOneDnn(m, a, lda, b, accumulate, c, ldc, scratch);
+}
+
+void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
+                         bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  const size_t k = b.rows, n = b.columns;
+  if (m == 0 || n == 0) return;
+  scratch.a.resize(m * k);
+  scratch.a_scale.resize(m);
+  scratch.a_zero.resize(m);
+  scratch.product.resize(m * n);
+  for (size_t i = 0; i < m; ++i) {
+    const Real* __restrict row = a + i * lda;
+    float low = 0, high = 0;  // the range includes 0, so that 0 is exact
+    for (size_t p = 0; p < k; ++p) {
+      low = std::min(low, static_cast<float>(row[p]));
+      high = std::max(high, static_cast<float>(row[p]));
+    }
+    const float scale = high > low ? (high - low) / 255.0f : 1.0f;
+    const float inverse = 1.0f / scale;
+    const float zero = std::nearbyint(-low * inverse);  // in [0, 255]
+    uint8_t* __restrict q = scratch.a.data() + i * k;
+    for (size_t p = 0; p < k; ++p) {
+      const float v = std::clamp(static_cast<float>(row[p]) * inverse + zero, 0.0f, 255.0f);
+      q[p] = static_cast<uint8_t>(static_cast<int>(v + 0.5f));
+    }
+    scratch.a_scale[i] = scale;
+    scratch.a_zero[i] = static_cast<int32_t>(zero);
+  }
+  const int32_t offset = 0;
+  const dnnl_status_t status =
+      dnnl_gemm_u8s8s32('N', 'N', 'F', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
+                        static_cast<dnnl_dim_t>(k), 1.0f, scratch.a.data(),
+                        static_cast<dnnl_dim_t>(k), 0, b.values.data(), static_cast<dnnl_dim_t>(n),
+                        0, 0.0f, scratch.product.data(), static_cast<dnnl_dim_t>(n), &offset);
+  if (status != dnnl_success) {
+    throw std::runtime_error(absl::StrFormat("dnnl_gemm_u8s8s32 (%d x %d x %d) failed: status %d",
+                                             m, n, k, static_cast<int>(status)));
+  }
+  const float* __restrict b_scale = b.scale.data();
+  const int32_t* __restrict sums = b.column_sums.data();
+  for (size_t i = 0; i < m; ++i) {
+    const int32_t* __restrict product = scratch.product.data() + i * n;
+    Real* __restrict out = c + i * ldc;
+    const float s = scratch.a_scale[i];
+    const int32_t z = scratch.a_zero[i];
+    if (accumulate) {
+      for (size_t j = 0; j < n; ++j) {
+        out[j] += static_cast<Real>(s * b_scale[j] * static_cast<float>(product[j] - z * sums[j]));
+      }
+    } else {
+      for (size_t j = 0; j < n; ++j) {
+        out[j] = static_cast<Real>(s * b_scale[j] * static_cast<float>(product[j] - z * sums[j]));
+      }
+    }
+  }
+}
+
+bool HasInt8Dot() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const auto has = [&](dnnl_cpu_isa_t want) {
+    return (isa & static_cast<unsigned>(want)) == static_cast<unsigned>(want);
+  };
+  return has(dnnl_cpu_isa_avx512_core_vnni) || has(dnnl_cpu_isa_avx2_vnni);
+}
+
+const QuantizedMatrix& QuantizedWeights::Get(const Array& b) {
+  if (b.dimension() != 2) {
+    throw ShapeError(
+        absl::StrFormat("int8: a weight matrix must be 2-D, got %s", ShapeString(ShapeOf(b))));
+  }
+  auto [it, inserted] = cache_.try_emplace(b.data());
+  if (inserted) it->second = QuantizeColumns(b.data(), b.shape()[0], b.shape()[1]);
+  return it->second;
+}
+
+}  // namespace autograd

@@ -1,0 +1,117 @@
+#include "autograd/quantized.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace autograd {
+namespace {
+
+// Values on the quantization grid come out exact: a row spanning exactly 255 has step 1 (zero point
+// at -min), a column whose largest magnitude is 127 has step 1. Products computed by hand.
+TEST(QuantizedGemm, ValuesOnTheGridAreExact) {
+  // Row 0: [0, 255, 10] (step 1, zero point 0). Row 1: [-51, 204, 0] (step 1, zero point 51).
+  const std::vector<Real> a = {0, 255, 10, -51, 204, 0};
+  // Column 0: [1, 127, -2]; column 1: [127, -1, 5] (both step 1).
+  const std::vector<Real> b = {1, 127, 127, -1, -2, 5};
+  const QuantizedMatrix q = QuantizeColumns(b.data(), 3, 2);
+  EXPECT_FLOAT_EQ(q.scale[0], 1.0f);
+  EXPECT_FLOAT_EQ(q.scale[1], 1.0f);
+  std::vector<Real> c(4, Real(-7));
+  QuantizedGemmScratch scratch;
+  QuantizedGemm(2, a.data(), 3, q, false, c.data(), 2, scratch);
+  // 0*1 + 255*127 + 10*(-2) = 32365;  0*127 + 255*(-1) + 10*5 = -205
+  // -51*1 + 204*127 + 0 = 25857;      -51*127 + 204*(-1) + 0 = -6681
+  EXPECT_FLOAT_EQ(c[0], 32365);
+  EXPECT_FLOAT_EQ(c[1], -205);
+  EXPECT_FLOAT_EQ(c[2], 25857);
+  EXPECT_FLOAT_EQ(c[3], -6681);
+  // accumulate adds to what C held.
+  QuantizedGemm(1, a.data(), 3, q, true, c.data(), 2, scratch);
+  EXPECT_FLOAT_EQ(c[0], 2 * 32365);
+  EXPECT_FLOAT_EQ(c[1], -2 * 205);
+  EXPECT_FLOAT_EQ(c[2], 25857);  // row 1 not touched by a one-row product
+}
+
+// Off the grid: within the bound stated in quantized.h, computed from each row's and column's
+// step, against a plain double-precision product; and not exact (the quantization is real).
+TEST(QuantizedGemm, WithinTheQuantizationBound) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  for (const auto& [m, k, n] : std::vector<std::array<size_t, 3>>{{5, 7, 9}, {33, 100, 400}}) {
+    std::vector<Real> a(m * k), b(k * n);
+    for (Real& v : a) v = static_cast<Real>(uniform(rng) + 0.3);  // asymmetric rows
+    for (Real& v : b) v = static_cast<Real>(uniform(rng) * 0.2);
+    const QuantizedMatrix q = QuantizeColumns(b.data(), k, n);
+    std::vector<Real> c(m * n);
+    QuantizedGemmScratch scratch;
+    QuantizedGemm(m, a.data(), k, q, false, c.data(), n, scratch);
+    double largest_error = 0;
+    for (size_t i = 0; i < m; ++i) {
+      double low = 0, high = 0;
+      for (size_t p = 0; p < k; ++p) {
+        low = std::min<double>(low, a[i * k + p]);
+        high = std::max<double>(high, a[i * k + p]);
+      }
+      const double s_a = (high - low) / 255;
+      for (size_t j = 0; j < n; ++j) {
+        double top = 0;
+        for (size_t p = 0; p < k; ++p) top = std::max(top, std::fabs(double(b[p * n + j])));
+        const double s_b = top / 127;
+        double exact = 0, bound = 0;
+        for (size_t p = 0; p < k; ++p) {
+          exact += double(a[i * k + p]) * b[p * n + j];
+          bound +=
+              std::fabs(a[i * k + p]) * s_b / 2 + std::fabs(b[p * n + j]) * s_a / 2 + s_a * s_b / 4;
+        }
+        const double error = std::fabs(c[i * n + j] - exact);
+        EXPECT_LE(error, bound * 1.001 + 1e-5) << "row " << i << " column " << j;
+        largest_error = std::max(largest_error, error);
+      }
+    }
+    EXPECT_GT(largest_error, 1e-6);
+  }
+}
+
+// Our VNNI kernel (QuantizedGemm where the processor has it) and oneDNN's u8s8s32 GEMM quantize
+// alike and sum exactly in int32: their results differ only by float rounding in dequantizing.
+TEST(QuantizedGemm, OursMatchesOneDnn) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  for (const auto& [m, k, n] :
+       std::vector<std::array<size_t, 3>>{{5, 7, 9}, {33, 100, 400}, {9, 32, 70}}) {
+    std::vector<Real> a(m * k), b(k * n);
+    for (Real& v : a) v = static_cast<Real>(uniform(rng) + 0.3);
+    for (Real& v : b) v = static_cast<Real>(uniform(rng) * 0.2);
+    const QuantizedMatrix q = QuantizeColumns(b.data(), k, n);
+    for (const bool accumulate : {false, true}) {
+      std::vector<Real> ours(m * n, Real(0.5)), theirs(m * n, Real(0.5));
+      QuantizedGemmScratch scratch;
+      QuantizedGemm(m, a.data(), k, q, accumulate, ours.data(), n, scratch);
+      QuantizedGemmOneDnn(m, a.data(), k, q, accumulate, theirs.data(), n, scratch);
+      for (size_t i = 0; i < m * n; ++i) {
+        EXPECT_NEAR(ours[i], theirs[i], 1e-4 + 1e-5 * std::fabs(double(theirs[i])))
+            << "element " << i << " of " << m << " x " << n << " x " << k;
+      }
+    }
+  }
+}
+
+TEST(QuantizeColumns, PerColumnScale) {
+  // Column 0 spans 0.5, column 1 spans 127: each gets its own step.
+  const std::vector<Real> b = {0.5, -127, -0.25, 63.5};
+  const QuantizedMatrix q = QuantizeColumns(b.data(), 2, 2);
+  EXPECT_FLOAT_EQ(q.scale[0], 0.5f / 127);
+  EXPECT_FLOAT_EQ(q.scale[1], 1.0f);
+  EXPECT_EQ(q.values[0], 127);
+  EXPECT_EQ(q.values[1], -127);
+  EXPECT_EQ(q.values[2], -64);  // -63.5 -> -64 (lrint: half to even)
+  EXPECT_EQ(q.values[3], 64);   // 63.5 -> 64 (round half to even)
+  EXPECT_EQ(q.column_sums[0], 63);
+  EXPECT_EQ(q.column_sums[1], -63);
+}
+
+}  // namespace
+}  // namespace autograd
