@@ -152,7 +152,8 @@ void ToBfloat16(const float* from, size_t rows, size_t columns, size_t stride,
 
 // One matmul primitive per shape, kept by each thread (the recurrent layers ask for the same few
 // shapes at every step; oneDNN's own cache would still build a descriptor per call).
-using MatmulKey = std::tuple<bool, bool, size_t, size_t, size_t, size_t, float, float>;
+// The thread count is part of the key: a primitive keeps the one it was made with.
+using MatmulKey = std::tuple<bool, bool, size_t, size_t, size_t, size_t, float, float, int>;
 
 struct Bfloat16Context {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
@@ -182,7 +183,7 @@ void Bfloat16Gemm(bool transpose_a, bool transpose_b, size_t m, size_t n, size_t
   const dnnl::memory::desc a_md({M, K}, dt::bf16, transpose_a ? dims{1, M} : dims{K, 1});
   const dnnl::memory::desc b_md({K, N}, dt::bf16, transpose_b ? dims{1, K} : dims{N, 1});
   const dnnl::memory::desc c_md({M, N}, dt::f32, dims{static_cast<dnnl::memory::dim>(ldc), 1});
-  const MatmulKey key{transpose_a, transpose_b, m, n, k, ldc, alpha, beta};
+  const MatmulKey key{transpose_a, transpose_b, m, n, k, ldc, alpha, beta, omp_get_max_threads()};
   auto found = context.primitives.find(key);
   if (found == context.primitives.end()) {
     if (context.primitives.size() >= 256) context.primitives.clear();

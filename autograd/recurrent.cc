@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <tuple>
 
@@ -212,15 +213,24 @@ struct Saved {
 };
 
 // Runs work(b0, b1, id) for each of `threads` contiguous shares [b0, b1) of the batch, each on its
-// own thread; one share runs on the calling thread without entering a parallel region.
+// own thread; one share runs on the calling thread without entering a parallel region. An
+// exception in a share (a failed allocation, a library's error) is rethrown here once all have
+// ended: one leaving the parallel region would end the process.
 template <typename Work>
 void InShares(size_t batch, int threads, const Work& work) {
   if (threads <= 1) return work(0, batch, 0);
+  std::exception_ptr failure;
 #pragma omp parallel num_threads(threads)
   {
     const size_t id = omp_get_thread_num(), count = omp_get_num_threads();
-    work(batch * id / count, batch * (id + 1) / count, static_cast<int>(id));
+    try {
+      work(batch * id / count, batch * (id + 1) / count, static_cast<int>(id));
+    } catch (...) {
+#pragma omp critical(in_shares_failure)
+      if (!failure) failure = std::current_exception();
+    }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 void CheckShape(const char* op, const Tensor& t, const Shape& expected, const char* what) {

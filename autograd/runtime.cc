@@ -11,9 +11,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "autograd/tensor.h"
 #include "oneapi/dnnl/dnnl.h"
 
 namespace autograd {
@@ -175,6 +177,12 @@ bool Bfloat16Products() { return Bfloat16Flag().load(std::memory_order_relaxed);
 bool HasNativeBfloat16() { return HasIsa(dnnl_cpu_isa_avx512_core_bf16); }
 
 std::string PrecisionFallback(Precision precision) {
+  if (precision != Precision::kFloat32 && std::is_same_v<Real, double>) {
+    return absl::StrFormat(
+        "%s: this build computes in double precision (AUTOGRAD_REAL=double); the products run in "
+        "double",
+        PrecisionName(precision));
+  }
   switch (precision) {
     case Precision::kFloat32:
       return "";

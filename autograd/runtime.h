@@ -24,8 +24,8 @@ enum class Precision {
   // BF16 or AMX). Elsewhere ConfigureRuntime says so in one line on stderr and runs float32.
   kMixedBfloat16,
   // The same numbers on any processor with AVX-512, where oneDNN emulates the bfloat16
-  // instructions it lacks (about 3x slower than float32 there): to check accuracy and test the
-  // path on a processor without them. Without AVX-512, as kMixedBfloat16.
+  // instructions it lacks (2.5x slower than float32 on a Cascade Lake): to check accuracy and test
+  // the path on a processor without them. Without AVX-512, as kMixedBfloat16.
   kMixedBfloat16Anywhere,
 };
 

@@ -12,9 +12,11 @@
 //     Sequential, the yardstick of how far two identical models differ on this machine;
 //  6. int8 inference (dynamic quantization) against float32 at batch 64 and 256:
 //     "imdb_lstm inference: int8 5200 reviews/s, float32 2450 reviews/s (2.12x) (batch 64; ...)"
+//     (format only: the figures are issue 22's targets)
 //     (--int8_only: only this);
 //  7. the imdb_lstm training step under Keras' mixed_bfloat16 policy against float32, in turns,
-//     with oneDNN's float32 LSTM layer beside them, and which path the bfloat16 products took:
+//     with oneDNN's float32 LSTM layer beside them, and which path the bfloat16 products took, in
+//     this format (the figures are issue 22's targets, not a measurement):
 //     "imdb_lstm train step: bfloat16 0.040 s, float32 0.084 s (0.48x); oneDNN LSTM layer alone
 //     (float32): 0.103 s" (--bfloat16_only: only this). Where the processor has neither
 //     AVX512-BF16 nor AMX it says so instead: the policy runs float32 there.
