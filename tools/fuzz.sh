@@ -21,12 +21,13 @@ TEXT="datasets/preprocessing.cc datasets/airline.cc datasets/imdb.cc datasets/te
 declare -A SOURCES=(
   [csv_fuzz]="datasets/csv.cc datasets/files.cc"
   [imdb_text_fuzz]="datasets/imdb.cc datasets/text.cc datasets/files.cc autograd/random.cc autograd/tensor.cc"
-  [flags_fuzz]="experiments/command_line.cc experiments/flagfiles.cc"
+  [flags_fuzz]="experiments/command_line.cc experiments/flagfiles.cc $AUTOGRAD"
   [model_file_fuzz]="$LAYERS $SAVING $AUTOGRAD $TEXT io/atomic_file.cc io/isolated.cc io/json_nesting.cc"
   [predict_lines_fuzz]="tools/predict_lines.cc $TEXT autograd/random.cc autograd/tensor.cc io/json_nesting.cc"
 )
 declare -A LIBS=(
   [model_file_fuzz]="-I/usr/include/hdf5/serial -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -ldnnl -fopenmp=libgomp"
+  [flags_fuzz]="-ldnnl -fopenmp=libgomp"
 )
 # Seconds one input may take: the model-file loader bounds HDF5 reading a file by 120 s in its
 # child before it calls the file damaged, and that bound must not count as our hang.
