@@ -79,29 +79,44 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
   __m512i acc[R][J];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
+#pragma GCC unroll 5
     for (int j = 0; j < J; ++j) acc[r][j] = _mm512_setzero_si512();
   }
   const int8_t* bp = b.packed.data() + j0 * 16 * 4;
   for (size_t g = 0; g < groups; ++g) {
     __m512i bv[J];
-#pragma GCC unroll 4
+#pragma GCC unroll 5
     for (int j = 0; j < J; ++j) bv[j] = _mm512_loadu_si512(bp + (g * P + j * 16) * 4);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       int32_t four;
       std::memcpy(&four, a + r * a_stride + 4 * g, 4);
       const __m512i av = _mm512_set1_epi32(four);
-#pragma GCC unroll 4
-      for (int j = 0; j < J; ++j) acc[r][j] = Dpbusd(acc[r][j], av, bv[j]);
+      if constexpr (J == 5) {
+        asm("vpdpbusd %[b0], %[a], %[c0]\n\t"
+            "vpdpbusd %[b1], %[a], %[c1]\n\t"
+            "vpdpbusd %[b2], %[a], %[c2]\n\t"
+            "vpdpbusd %[b3], %[a], %[c3]\n\t"
+            "vpdpbusd %[b4], %[a], %[c4]"
+            : [c0] "+v"(acc[r][0]), [c1] "+v"(acc[r][1]), [c2] "+v"(acc[r][2]),
+              [c3] "+v"(acc[r][3]), [c4] "+v"(acc[r][4])
+            : [a] "v"(av), [b0] "v"(bv[0]), [b1] "v"(bv[1]), [b2] "v"(bv[2]), [b3] "v"(bv[3]),
+              [b4] "v"(bv[4]));
+      } else {
+#pragma GCC unroll 5
+        for (int j = 0; j < J; ++j) acc[r][j] = Dpbusd(acc[r][j], av, bv[j]);
+      }
     }
   }
   const size_t n = b.columns;
+  // Unrolled, so that the accumulators stay in registers (a loop indexes them on the stack).
+#pragma GCC unroll 5
   for (int j = 0; j < J; ++j) {
     const size_t col = (j0 + j) * 16;
     const __mmask16 keep = col + 16 <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - col)) - 1);
     const __m512 scale = _mm512_loadu_ps(b.packed_scale.data() + col);
     const __m512 sums = _mm512_loadu_ps(b.scaled_sums.data() + col);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m512 s = _mm512_set1_ps(a_scale[r]);
       const __m512 z = _mm512_set1_ps(static_cast<float>(a_zero[r]));
@@ -114,22 +129,28 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
   }
 }
 
-template <int R>
-void VnniRows(const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
-              const QuantizedMatrix& b, bool accumulate, float* c, size_t ldc) {
-  const size_t blocks = b.padded_columns / 16;
-  size_t j = 0;
-  for (; j + 4 <= blocks; j += 4) {
-    VnniBlock<R, 4>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+// Columns [16 j0, 16 (j0 + J)) of every row of C. The column panel of B (J * 64 bytes per group of
+// 4 rows of B) stays in L1 while the row blocks pass; all of B, streamed once per row block,
+// would not fit.
+template <int J>
+void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_scale,
+                 const int32_t* a_zero, const QuantizedMatrix& b, size_t j0, bool accumulate,
+                 float* c, size_t ldc) {
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    VnniBlock<4, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate,
+                    c + i * ldc, ldc);
   }
-  for (; j < blocks; ++j) VnniBlock<R, 1>(a, a_stride, a_scale, a_zero, b, j, accumulate, c, ldc);
+  for (; i < m; ++i) {
+    VnniBlock<1, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate,
+                    c + i * ldc, ldc);
+  }
 }
 
-// Quantizes one row (see QuantizedGemm) into q, padding with zeros up to `padded`.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRow(const float* row, size_t k,
-                                                                      size_t padded, uint8_t* q,
-                                                                      float& scale_out,
-                                                                      int32_t& zero_out) {
+// One row's quantization (QuantizedRows): the AVX-512 form and the plain one give the same bytes
+// (a fused multiply-add, then round half to even).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRowAvx512(
+    const float* row, size_t k, size_t padded, uint8_t* q, float& scale_out, int32_t& zero_out) {
   __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
   for (size_t p = 0; p < k; p += 16) {
     const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
@@ -151,90 +172,96 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRow(const floa
         p + 16 <= padded ? __mmask16(0xFFFF) : __mmask16((1u << (padded - p)) - 1);
     __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(keep, row + p), inv, zv);
     v = _mm512_min_ps(_mm512_max_ps(v, bottom), top);
-    // Round to nearest (MXCSR's default), as the oneDNN path's v + 0.5 truncated.
-    const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));
+    const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));  // half to even
     _mm_mask_storeu_epi8(q + p, store, _mm512_cvtepi32_epi8(i));
   }
   scale_out = scale;
   zero_out = static_cast<int32_t>(zero);
 }
 
-[[maybe_unused]] void VnniGemm(size_t m, const float* a, size_t lda, const QuantizedMatrix& b,
-                               bool accumulate, float* c, size_t ldc,
-                               QuantizedGemmScratch& scratch) {
-  const size_t k = b.rows, padded = (k + 3) / 4 * 4;
-  scratch.a.resize(m * padded + 64);
-  scratch.a_scale.resize(m);
-  scratch.a_zero.resize(m);
-  for (size_t i = 0; i < m; ++i) {
-    QuantizeRow(a + i * lda, k, padded, scratch.a.data() + i * padded, scratch.a_scale[i],
-                scratch.a_zero[i]);
+void QuantizeRowPlain(const Real* row, size_t k, size_t padded, uint8_t* q, float& scale_out,
+                      int32_t& zero_out) {
+  float low = 0, high = 0;  // the range includes 0, so that 0 is exact
+  for (size_t p = 0; p < k; ++p) {
+    low = std::min(low, static_cast<float>(row[p]));
+    high = std::max(high, static_cast<float>(row[p]));
   }
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) {
-    VnniRows<4>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
-                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
+  const float scale = high > low ? (high - low) / 255.0f : 1.0f;
+  const float inverse = 1.0f / scale;
+  const float zero = std::nearbyint(-low * inverse);  // in [0, 255]
+  for (size_t p = 0; p < k; ++p) {
+    const float v = std::fma(static_cast<float>(row[p]), inverse, zero);
+    q[p] = static_cast<uint8_t>(std::nearbyint(std::clamp(v, 0.0f, 255.0f)));
   }
-  for (; i < m; ++i) {
-    VnniRows<1>(scratch.a.data() + i * padded, padded, scratch.a_scale.data() + i,
-                scratch.a_zero.data() + i, b, accumulate, c + i * ldc, ldc);
-  }
+  std::fill(q + k, q + padded, uint8_t{0});
+  scale_out = scale;
+  zero_out = static_cast<int32_t>(zero);
 }
 
-// Our kernel where the processor has AVX512-VNNI (float only: the double build uses oneDNN's).
+bool HasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
 template <typename T>
-bool TryVnniGemm(size_t m, const T* a, size_t lda, const QuantizedMatrix& b, bool accumulate, T* c,
-                 size_t ldc, QuantizedGemmScratch& scratch) {
+bool TryQuantizeRowAvx512(const T* row, size_t k, size_t padded, uint8_t* q, float& scale,
+                          int32_t& zero) {
   if constexpr (std::is_same_v<T, float>) {
-    if (!HasAvx512Vnni() || b.packed.empty()) return false;
-    VnniGemm(m, a, lda, b, accumulate, c, ldc, scratch);
+    if (!HasAvx512()) return false;
+    QuantizeRowAvx512(row, k, padded, q, scale, zero);
     return true;
   } else {
     return false;
   }
 }
 
-}  // namespace
-
-void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
-                   Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
-  if (m == 0 || b.columns == 0) return;
-  if (TryVnniGemm(m, a, lda, b, accumulate, c, ldc, scratch)) return;
-  QuantizedGemmOneDnn(m, a, lda, b, accumulate, c, ldc, scratch);
+// Our kernel where the processor has AVX512-VNNI (float only: the double build uses oneDNN's).
+template <typename T>
+bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
+                 bool accumulate, T* c, size_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!HasAvx512Vnni() || b.packed.empty()) return false;
+    const uint8_t* q = a.values.data() + first * a.stride;
+    const float* scale = a.scale.data() + first;
+    const int32_t* zero = a.zero.data() + first;
+    // Panels of 5 blocks of 16 columns (4 x 5 accumulators, 5 of B and 1 of A: 26 of the 32
+    // registers), then what is left.
+    const size_t blocks = b.padded_columns / 16;
+    size_t j = 0;
+    for (; j + 5 <= blocks; j += 5) {
+      VnniColumns<5>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+    }
+    switch (blocks - j) {
+      case 4:
+        VnniColumns<4>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        break;
+      case 3:
+        VnniColumns<3>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        break;
+      case 2:
+        VnniColumns<2>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        break;
+      case 1:
+        VnniColumns<1>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        break;
+    }
+    return true;
+  } else {
+    return false;
+  }
 }
 
-void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
-                         bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+void OneDnnGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
+                bool accumulate, Real* c, size_t ldc, std::vector<int32_t>& product) {
   const size_t k = b.rows, n = b.columns;
-  if (m == 0 || n == 0) return;
-  scratch.a.resize(m * k);
-  scratch.a_scale.resize(m);
-  scratch.a_zero.resize(m);
-  scratch.product.resize(m * n);
-  for (size_t i = 0; i < m; ++i) {
-    const Real* __restrict row = a + i * lda;
-    float low = 0, high = 0;  // the range includes 0, so that 0 is exact
-    for (size_t p = 0; p < k; ++p) {
-      low = std::min(low, static_cast<float>(row[p]));
-      high = std::max(high, static_cast<float>(row[p]));
-    }
-    const float scale = high > low ? (high - low) / 255.0f : 1.0f;
-    const float inverse = 1.0f / scale;
-    const float zero = std::nearbyint(-low * inverse);  // in [0, 255]
-    uint8_t* __restrict q = scratch.a.data() + i * k;
-    for (size_t p = 0; p < k; ++p) {
-      const float v = std::clamp(static_cast<float>(row[p]) * inverse + zero, 0.0f, 255.0f);
-      q[p] = static_cast<uint8_t>(static_cast<int>(v + 0.5f));
-    }
-    scratch.a_scale[i] = scale;
-    scratch.a_zero[i] = static_cast<int32_t>(zero);
-  }
+  product.resize(m * n);
   const int32_t offset = 0;
-  const dnnl_status_t status =
-      dnnl_gemm_u8s8s32('N', 'N', 'F', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
-                        static_cast<dnnl_dim_t>(k), 1.0f, scratch.a.data(),
-                        static_cast<dnnl_dim_t>(k), 0, b.values.data(), static_cast<dnnl_dim_t>(n),
-                        0, 0.0f, scratch.product.data(), static_cast<dnnl_dim_t>(n), &offset);
+  const dnnl_status_t status = dnnl_gemm_u8s8s32(
+      'N', 'N', 'F', static_cast<dnnl_dim_t>(m), static_cast<dnnl_dim_t>(n),
+      static_cast<dnnl_dim_t>(k), 1.0f, a.values.data() + first * a.stride,
+      static_cast<dnnl_dim_t>(a.stride), 0, b.values.data(), static_cast<dnnl_dim_t>(n), 0, 0.0f,
+      product.data(), static_cast<dnnl_dim_t>(n), &offset);
   if (status != dnnl_success) {
     throw std::runtime_error(absl::StrFormat("dnnl_gemm_u8s8s32 (%d x %d x %d) failed: status %d",
                                              m, n, k, static_cast<int>(status)));
@@ -242,20 +269,69 @@ void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMat
   const float* __restrict b_scale = b.scale.data();
   const int32_t* __restrict sums = b.column_sums.data();
   for (size_t i = 0; i < m; ++i) {
-    const int32_t* __restrict product = scratch.product.data() + i * n;
+    const int32_t* __restrict row = product.data() + i * n;
     Real* __restrict out = c + i * ldc;
-    const float s = scratch.a_scale[i];
-    const int32_t z = scratch.a_zero[i];
-    if (accumulate) {
-      for (size_t j = 0; j < n; ++j) {
-        out[j] += static_cast<Real>(s * b_scale[j] * static_cast<float>(product[j] - z * sums[j]));
-      }
-    } else {
-      for (size_t j = 0; j < n; ++j) {
-        out[j] = static_cast<Real>(s * b_scale[j] * static_cast<float>(product[j] - z * sums[j]));
-      }
+    const float s = a.scale[first + i];
+    const int32_t z = a.zero[first + i];
+    for (size_t j = 0; j < n; ++j) {
+      const Real v = static_cast<Real>(s * b_scale[j] * static_cast<float>(row[j] - z * sums[j]));
+      out[j] = accumulate ? out[j] + v : v;
     }
   }
+}
+
+void CheckRows(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b) {
+  if (a.k != b.rows || first + m > a.scale.size()) {
+    throw ShapeError(absl::StrFormat(
+        "int8: rows [%d, %d) of %d quantized rows of %d values times a [%d, %d] matrix", first,
+        first + m, a.scale.size(), a.k, b.rows, b.columns));
+  }
+}
+
+void QuantizeInto(size_t m, const Real* a, size_t lda, size_t k, QuantizedRows& rows) {
+  rows.Resize(m, k);
+  for (size_t i = 0; i < m; ++i) rows.Set(i, a + i * lda);
+}
+
+}  // namespace
+
+void QuantizedRows::Resize(size_t rows, size_t row_length) {
+  k = row_length;
+  stride = (k + 3) / 4 * 4;
+  values.resize(rows * stride);
+  scale.resize(rows);
+  zero.resize(rows);
+}
+
+void QuantizedRows::Set(size_t i, const Real* row) {
+  uint8_t* q = values.data() + i * stride;
+  if (!TryQuantizeRowAvx512(row, k, stride, q, scale[i], zero[i])) {
+    QuantizeRowPlain(row, k, stride, q, scale[i], zero[i]);
+  }
+}
+
+void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
+                   bool accumulate, Real* c, size_t ldc) {
+  if (m == 0 || b.columns == 0) return;
+  CheckRows(a, first, m, b);
+  if (TryVnniGemm(a, first, m, b, accumulate, c, ldc)) return;
+  std::vector<int32_t> product;
+  OneDnnGemm(a, first, m, b, accumulate, c, ldc, product);
+}
+
+void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
+                   Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  if (m == 0 || b.columns == 0) return;
+  QuantizeInto(m, a, lda, b.rows, scratch.rows);
+  if (TryVnniGemm(scratch.rows, 0, m, b, accumulate, c, ldc)) return;
+  OneDnnGemm(scratch.rows, 0, m, b, accumulate, c, ldc, scratch.product);
+}
+
+void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
+                         bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+  if (m == 0 || b.columns == 0) return;
+  QuantizeInto(m, a, lda, b.rows, scratch.rows);
+  OneDnnGemm(scratch.rows, 0, m, b, accumulate, c, ldc, scratch.product);
 }
 
 bool HasInt8Dot() {

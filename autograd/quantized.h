@@ -32,19 +32,34 @@ struct QuantizedMatrix {
 };
 QuantizedMatrix QuantizeColumns(const Real* b, size_t k, size_t n);
 
+// Rows of A quantized asymmetrically for QuantizedGemm: A[i, p] ~ scale[i] (q[i, p] - zero[i]), q
+// in [0, 255], with scale[i] = (max - min) / 255 over the row and 0 (so 0 is exact). Row i's values
+// start at i * stride (k rounded up to 4, the padding zero).
+struct QuantizedRows {
+  size_t k = 0, stride = 0;
+  std::vector<uint8_t> values;
+  std::vector<float> scale;
+  std::vector<int32_t> zero;
+
+  // Room for `rows` rows of k values (what was there is not kept).
+  void Resize(size_t rows, size_t k);
+  // Quantizes row[0, k) into row i.
+  void Set(size_t i, const Real* row);
+};
+
+// C[m, n] = rows [first, first + m) of a @ B (+ C when accumulate), C with row stride ldc. The
+// error of one element is at most sum_p (|A[i,p]| scale_B[j] / 2 + |B[p,j]| scale_A[i] / 2 +
+// scale_A[i] scale_B[j] / 4). Inside an OpenMP parallel region it runs on the calling thread alone.
+void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
+                   bool accumulate, Real* c, size_t ldc);
+
 // Per-thread buffers of QuantizedGemm, kept between calls.
 struct QuantizedGemmScratch {
-  std::vector<uint8_t> a;
-  std::vector<float> a_scale;
-  std::vector<int32_t> a_zero;
+  QuantizedRows rows;
   std::vector<int32_t> product;
 };
 
-// C[m, n] = A[m, k] @ B (+ C when accumulate), A float with row stride lda, C with row stride ldc.
-// Each row i of A is quantized asymmetrically: A[i, p] ~ s_i (q[i, p] - z_i), q in [0, 255], with
-// s_i = (max - min) / 255 over the row and 0 (exactly representable). The error of one element
-// is at most sum_p (|A[i,p]| scale[j] / 2 + |B[p,j]| s_i / 2 + s_i scale[j] / 4).
-// Inside an OpenMP parallel region it runs on the calling thread alone.
+// The same for A[m, k] float with row stride lda, quantized here.
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
                    Real* c, size_t ldc, QuantizedGemmScratch& scratch);
 

@@ -99,6 +99,37 @@ TEST(QuantizedGemm, OursMatchesOneDnn) {
   }
 }
 
+// Rows quantized once (as the recurrent ops quantize their inputs) and multiplied later from any
+// offset give what quantizing and multiplying those rows at once gives; a row of the wrong length
+// or a range past the end is refused.
+TEST(QuantizedRows, ProductFromAnOffset) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  const size_t m = 11, k = 30, n = 50;
+  std::vector<Real> a(m * k), b(k * n);
+  for (Real& v : a) v = static_cast<Real>(uniform(rng) - 0.2);
+  for (Real& v : b) v = static_cast<Real>(uniform(rng) * 0.3);
+  const QuantizedMatrix q = QuantizeColumns(b.data(), k, n);
+  QuantizedRows rows;
+  rows.Resize(m, k);
+  EXPECT_EQ(rows.stride, 32u);
+  for (size_t i = 0; i < m; ++i) rows.Set(i, a.data() + i * k);
+  for (size_t i = 0; i < m; ++i) {  // the zero point maps 0 to an integer
+    EXPECT_GE(rows.zero[i], 0);
+    EXPECT_LE(rows.zero[i], 255);
+    EXPECT_EQ(rows.values[i * rows.stride + 30], 0);  // padding
+  }
+  const size_t first = 3, count = 6;
+  std::vector<Real> from_rows(count * n), at_once(count * n);
+  QuantizedGemm(rows, first, count, q, false, from_rows.data(), n);
+  QuantizedGemmScratch scratch;
+  QuantizedGemm(count, a.data() + first * k, k, q, false, at_once.data(), n, scratch);
+  for (size_t i = 0; i < count * n; ++i) EXPECT_EQ(from_rows[i], at_once[i]) << i;
+  EXPECT_THROW(QuantizedGemm(rows, 6, 6, q, false, from_rows.data(), n), ShapeError);
+  const QuantizedMatrix wrong = QuantizeColumns(b.data(), k - 1, n);
+  EXPECT_THROW(QuantizedGemm(rows, 0, 1, wrong, false, from_rows.data(), n), ShapeError);
+}
+
 TEST(QuantizeColumns, PerColumnScale) {
   // Column 0 spans 0.5, column 1 spans 127: each gets its own step.
   const std::vector<Real> b = {0.5, -127, -0.25, 63.5};

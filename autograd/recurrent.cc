@@ -252,9 +252,27 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
   Array h_masked = Array::from_shape({mask != nullptr ? n * H : 0});
   Array recurrent_step = Array::from_shape({Cell::kSeparateRecurrent && !record ? n * G : 0});
   Array cell_step = Array::from_shape({record ? 0 : n * S});
-  Real* gates = s.activated.data();
+  // int8 runs inference only: each step's gates go to a buffer of this share's rows rather than to
+  // rows of the whole sequence's projection (B T G floats, written and read back from memory).
+  const bool int8 = W_int8 != nullptr;
+  Array int8_gates = Array::from_shape({int8 ? n * G : 0});
+  const auto gate_row = [&](size_t b, size_t t) {
+    return int8 ? int8_gates.data() + (b - b0) * G : s.activated.data() + (b * T + t) * G;
+  };
+  const size_t gate_stride = int8 ? G : T * G;
+  // int8: this share's inputs quantized once, step-major (row t n + b - b0), so that each step's
+  // product reads one block rather than n rows a sequence apart (a cache miss each, which the
+  // prefetcher does not foresee).
+  QuantizedRows int8_inputs;
+  if (int8) {
+    const size_t D = s.input_dim;
+    int8_inputs.Resize(T * n, D);
+    for (size_t b = b0; b < b1; ++b) {
+      for (size_t t = 0; t < T; ++t) int8_inputs.Set(t * n + b - b0, x_int8 + (b * T + t) * D);
+    }
+  }
   blas::RepeatedOperand<Real> recurrent_kernel(U, H, G, G);
-  QuantizedGemmScratch int8_scratch, int8_input_scratch;
+  QuantizedGemmScratch int8_scratch;
   for (size_t step = 0; step < T; ++step) {
     const size_t t = s.go_backwards ? T - 1 - step : step;
     const Real* h_used = h + b0 * H;
@@ -270,15 +288,11 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
       p = record ? s.recurrent.data() + (b0 * T + t) * G : recurrent_step.data();
       p_stride = record ? T * G : G;
     } else {
-      p = gates + (b0 * T + t) * G;
-      p_stride = T * G;
+      p = gate_row(b0, t);
+      p_stride = gate_stride;
     }
-    if (W_int8 != nullptr) {
-      // int8: this step's input projection here, while its rows of the gates are in cache (one
-      // product of every step at once wrote, and read back, twice the gates' whole size).
-      const size_t D = s.input_dim;
-      QuantizedGemm(n, x_int8 + (b0 * T + t) * D, T * D, *W_int8, false, gates + (b0 * T + t) * G,
-                    T * G, int8_input_scratch);
+    if (int8) {  // this step's input projection
+      QuantizedGemm(int8_inputs, t * n, n, *W_int8, false, gate_row(b0, t), gate_stride);
     }
     if (U_int8 != nullptr) {
       QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch);
@@ -304,7 +318,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
       Real* saved = record ? s.cell.data() + row * S : cell_step.data() + (b - b0) * S;
       // The biases are added here, while the row is in cache, rather than copied into every row
       // of the projection beforehand (a pass over the whole [B * T, G] buffer).
-      Real* __restrict z = gates + row * G;
+      Real* __restrict z = gate_row(b, t);
       Real* __restrict p_b = p + (b - b0) * p_stride;
       for (size_t k = 0; k < G; ++k) z[k] += input_bias[k];
       if constexpr (Cell::kSeparateRecurrent) {
@@ -422,7 +436,6 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
   }
 
   // Input projection of every step at once (the biases are added step by step).
-  s.activated = Array::from_shape({rows, G});
   const Real* b = bias.value().data();
   bool record = false;
   if (GradEnabled()) {
@@ -441,6 +454,7 @@ Tensor RecurrentSequence(const Tensor& x, const Tensor& h0, const Tensor* c0, co
         ShapeString({H, G}), W_int8->rows, W_int8->columns, U_int8->rows, U_int8->columns));
   }
   if (W_int8 == nullptr) {  // int8: step by step in ForwardShare
+    s.activated = Array::from_shape({rows, G});
     blas::Gemm(false, false, rows, G, D, Real(1), x.value().data(), D, kernel.value().data(), G,
                Real(0), s.activated.data(), G);
   }

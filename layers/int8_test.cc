@@ -6,6 +6,7 @@
 
 #include "autograd/quantized.h"
 #include "layers/dense.h"
+#include "layers/masking.h"
 #include "layers/recurrent.h"
 #include "layers/sequential.h"
 #include "xtensor/xbuilder.hpp"
@@ -107,6 +108,33 @@ TEST(Int8, GruAndSimpleRnnPredictNearFloat32) {
     EXPECT_LE(largest, 0.03) << (kind == 0 ? "GRU" : "SimpleRNN");
     EXPECT_GT(largest, 1e-6) << (kind == 0 ? "GRU" : "SimpleRNN");
   }
+}
+
+// Masked steps (Masking, steps of zeros at the start of some sequences and at the end of others)
+// and go_backwards (Bidirectional) take the same int8 path: a masked step carries the state, and
+// its output, over in both ways, so the masked outputs of int8 and float32 agree as the rest do.
+TEST(Int8, MaskedBidirectionalLstmNearFloat32) {
+  if (!autograd::HasInt8Dot()) GTEST_SKIP() << "no VNNI: int8 inference runs float32 here";
+  Sequential model(17);
+  model.Add(Masking(), {15, 6});
+  model.Add(Bidirectional(LSTM(LstmOptions(24).return_sequences(true))));
+  ASSERT_TRUE(model.Build().ok());
+  Array x = Uniform({37, 15, 6}, -1, 1, 21);
+  for (size_t i = 0; i < 37; ++i) {
+    const size_t masked = i % 5;  // steps of zeros: leading for even rows, trailing for odd
+    for (size_t step = 0; step < masked; ++step) {
+      const size_t t = i % 2 == 0 ? step : 14 - step;
+      for (size_t f = 0; f < 6; ++f) x(i, t, f) = 0;
+    }
+  }
+  const auto [float32, int8] = BothWays(model, x);
+  ASSERT_EQ(float32.shape(), int8.shape());
+  double largest = 0;
+  for (size_t k = 0; k < float32.size(); ++k) {
+    largest = std::max(largest, std::fabs(double(int8.data()[k]) - float32.data()[k]));
+  }
+  EXPECT_LE(largest, 0.03);
+  EXPECT_GT(largest, 1e-6) << "int8 gave float32's numbers: it did not run";
 }
 
 }  // namespace
