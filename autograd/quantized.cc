@@ -73,7 +73,7 @@ __attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i Dpbu
 // into C: C = s_i (scale_j acc - z_i scale_j sum_j).
 template <int R, int J>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
-    const uint8_t* a, size_t a_stride, const float* a_scale, const int32_t* a_zero,
+    const uint8_t* a, size_t a_stride, const float* a_scale, const float* a_zero,
     const QuantizedMatrix& b, size_t j0, bool accumulate, float* c, size_t ldc) {
   const size_t groups = (b.rows + 3) / 4, P = b.padded_columns;
   __m512i acc[R][J];
@@ -109,22 +109,35 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
     }
   }
   const size_t n = b.columns;
-  // Unrolled, so that the accumulators stay in registers (a loop indexes them on the stack).
+  const bool full = (j0 + J) * 16 <= n;
+  // In locals: a store through an __m512 pointer may alias anything, the vectors' own pointers too.
+  const float* column_scale = b.packed_scale.data();
+  const float* scaled_sums = b.scaled_sums.data();
+  __mmask16 keep[J];
 #pragma GCC unroll 5
   for (int j = 0; j < J; ++j) {
     const size_t col = (j0 + j) * 16;
-    const __mmask16 keep = col + 16 <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - col)) - 1);
-    const __m512 scale = _mm512_loadu_ps(b.packed_scale.data() + col);
-    const __m512 sums = _mm512_loadu_ps(b.scaled_sums.data() + col);
+    keep[j] = col + 16 <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - col)) - 1);
+  }
+  // Unrolled, so that the accumulators stay in registers (a loop indexes them on the stack). Row
+  // by row, so that the row's scale and zero point are broadcast once.
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 s = _mm512_set1_ps(a_scale[r]);
-      const __m512 z = _mm512_set1_ps(static_cast<float>(a_zero[r]));
-      __m512 v = _mm512_fnmadd_ps(z, sums, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(acc[r][j])));
-      v = _mm512_mul_ps(s, v);
+  for (int r = 0; r < R; ++r) {
+    const __m512 s = _mm512_set1_ps(a_scale[r]), z = _mm512_set1_ps(a_zero[r]);
+#pragma GCC unroll 5
+    for (int j = 0; j < J; ++j) {
+      const size_t col = (j0 + j) * 16;
+      __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), _mm512_loadu_ps(column_scale + col));
+      v = _mm512_fnmadd_ps(z, _mm512_loadu_ps(scaled_sums + col), v);
       float* out = c + r * ldc + col;
-      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, out));
-      _mm512_mask_storeu_ps(out, keep, v);
+      if (full) {  // plain loads and stores: masked ones cost more
+        v = accumulate ? _mm512_fmadd_ps(v, s, _mm512_loadu_ps(out)) : _mm512_mul_ps(v, s);
+        _mm512_storeu_ps(out, v);
+      } else {
+        v = accumulate ? _mm512_fmadd_ps(v, s, _mm512_maskz_loadu_ps(keep[j], out))
+                       : _mm512_mul_ps(v, s);
+        _mm512_mask_storeu_ps(out, keep[j], v);
+      }
     }
   }
 }
@@ -134,7 +147,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
 // would not fit.
 template <int J>
 void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_scale,
-                 const int32_t* a_zero, const QuantizedMatrix& b, size_t j0, bool accumulate,
+                 const float* a_zero, const QuantizedMatrix& b, size_t j0, bool accumulate,
                  float* c, size_t ldc) {
   size_t i = 0;
   for (; i + 4 <= m; i += 4) {
@@ -147,40 +160,62 @@ void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_sca
   }
 }
 
-// One row's quantization (QuantizedRows): the AVX-512 form and the plain one give the same bytes
-// (a fused multiply-add, then round half to even).
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRowAvx512(
-    const float* row, size_t k, size_t padded, uint8_t* q, float& scale_out, int32_t& zero_out) {
-  __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
-  for (size_t p = 0; p < k; p += 16) {
-    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
-    const __m512 v = _mm512_maskz_loadu_ps(keep, row + p);
-    low = _mm512_min_ps(low, v);
-    high = _mm512_max_ps(high, v);
+// Rows' quantization (QuantizedRows): the AVX-512 form and the plain one give the same bytes (the
+// same divisions, a fused multiply-add, then round half to even). Here 16 rows at a time: their
+// ranges, then their scales and zero points in one vector, then their values, so that one row's
+// chain of reductions and divisions overlaps the others'.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRowsAvx512(
+    const float* a, size_t lda, size_t m, size_t k, size_t padded, uint8_t* q, size_t q_stride,
+    float* scale, float* zero, size_t out_step) {
+  for (size_t i0 = 0; i0 < m; i0 += 16) {
+    const size_t rows = std::min<size_t>(16, m - i0);
+    alignas(64) float lows[16] = {}, highs[16] = {}, scales[16], inverses[16], zeros[16];
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = a + (i0 + r) * lda;
+      __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+      for (size_t p = 0; p < k; p += 16) {
+        const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(keep, row + p);
+        low = _mm512_min_ps(low, v);
+        high = _mm512_max_ps(high, v);
+      }
+      lows[r] = _mm512_reduce_min_ps(low);
+      highs[r] = _mm512_reduce_max_ps(high);
+    }
+    const __m512 low = _mm512_load_ps(lows), high = _mm512_load_ps(highs);
+    const __mmask16 spans = _mm512_cmp_ps_mask(high, low, _CMP_GT_OQ);
+    const __m512 s = _mm512_mask_div_ps(_mm512_set1_ps(1.0f), spans, _mm512_sub_ps(high, low),
+                                        _mm512_set1_ps(255.0f));
+    const __m512 inverse = _mm512_div_ps(_mm512_set1_ps(1.0f), s);
+    _mm512_store_ps(scales, s);
+    _mm512_store_ps(inverses, inverse);
+    _mm512_store_ps(
+        zeros, _mm512_roundscale_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), low), inverse),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m512 top = _mm512_set1_ps(255.0f), bottom = _mm512_setzero_ps();
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = a + (i0 + r) * lda;
+      uint8_t* out = q + (i0 + r) * out_step * q_stride;
+      const __m512 inv = _mm512_set1_ps(inverses[r]), zv = _mm512_set1_ps(zeros[r]);
+      for (size_t p = 0; p < padded; p += 16) {
+        const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF)
+                               : p >= k    ? __mmask16(0)
+                                           : __mmask16((1u << (k - p)) - 1);
+        const __mmask16 store =
+            p + 16 <= padded ? __mmask16(0xFFFF) : __mmask16((1u << (padded - p)) - 1);
+        __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(keep, row + p), inv, zv);
+        v = _mm512_min_ps(_mm512_max_ps(v, bottom), top);
+        const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));  // half to even
+        _mm_mask_storeu_epi8(out + p, store, _mm512_cvtepi32_epi8(i));
+      }
+      scale[(i0 + r) * out_step] = scales[r];
+      zero[(i0 + r) * out_step] = zeros[r];
+    }
   }
-  const float lo = _mm512_reduce_min_ps(low), hi = _mm512_reduce_max_ps(high);
-  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-  const float inverse = 1.0f / scale;
-  const float zero = std::nearbyint(-lo * inverse);
-  const __m512 inv = _mm512_set1_ps(inverse), zv = _mm512_set1_ps(zero);
-  const __m512 top = _mm512_set1_ps(255.0f), bottom = _mm512_setzero_ps();
-  for (size_t p = 0; p < padded; p += 16) {
-    const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF)
-                           : p >= k    ? __mmask16(0)
-                                       : __mmask16((1u << (k - p)) - 1);
-    const __mmask16 store =
-        p + 16 <= padded ? __mmask16(0xFFFF) : __mmask16((1u << (padded - p)) - 1);
-    __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(keep, row + p), inv, zv);
-    v = _mm512_min_ps(_mm512_max_ps(v, bottom), top);
-    const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));  // half to even
-    _mm_mask_storeu_epi8(q + p, store, _mm512_cvtepi32_epi8(i));
-  }
-  scale_out = scale;
-  zero_out = static_cast<int32_t>(zero);
 }
 
 void QuantizeRowPlain(const Real* row, size_t k, size_t padded, uint8_t* q, float& scale_out,
-                      int32_t& zero_out) {
+                      float& zero_out) {
   float low = 0, high = 0;  // the range includes 0, so that 0 is exact
   for (size_t p = 0; p < k; ++p) {
     low = std::min(low, static_cast<float>(row[p]));
@@ -195,7 +230,7 @@ void QuantizeRowPlain(const Real* row, size_t k, size_t padded, uint8_t* q, floa
   }
   std::fill(q + k, q + padded, uint8_t{0});
   scale_out = scale;
-  zero_out = static_cast<int32_t>(zero);
+  zero_out = zero;
 }
 
 bool HasAvx512() {
@@ -205,11 +240,11 @@ bool HasAvx512() {
 }
 
 template <typename T>
-bool TryQuantizeRowAvx512(const T* row, size_t k, size_t padded, uint8_t* q, float& scale,
-                          int32_t& zero) {
+bool TryQuantizeRowsAvx512(const T* a, size_t lda, size_t m, size_t k, size_t padded, uint8_t* q,
+                           size_t q_stride, float* scale, float* zero, size_t out_step) {
   if constexpr (std::is_same_v<T, float>) {
     if (!HasAvx512()) return false;
-    QuantizeRowAvx512(row, k, padded, q, scale, zero);
+    QuantizeRowsAvx512(a, lda, m, k, padded, q, q_stride, scale, zero, out_step);
     return true;
   } else {
     return false;
@@ -224,7 +259,7 @@ bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const Quantized
     if (!HasAvx512Vnni() || b.packed.empty()) return false;
     const uint8_t* q = a.values.data() + first * a.stride;
     const float* scale = a.scale.data() + first;
-    const int32_t* zero = a.zero.data() + first;
+    const float* zero = a.zero.data() + first;
     // Panels of 5 blocks of 16 columns (4 x 5 accumulators, 5 of B and 1 of A: 26 of the 32
     // registers), then what is left.
     const size_t blocks = b.padded_columns / 16;
@@ -272,7 +307,7 @@ void OneDnnGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedM
     const int32_t* __restrict row = product.data() + i * n;
     Real* __restrict out = c + i * ldc;
     const float s = a.scale[first + i];
-    const int32_t z = a.zero[first + i];
+    const int32_t z = static_cast<int32_t>(a.zero[first + i]);
     for (size_t j = 0; j < n; ++j) {
       const Real v = static_cast<Real>(s * b_scale[j] * static_cast<float>(row[j] - z * sums[j]));
       out[j] = accumulate ? out[j] + v : v;
@@ -290,7 +325,7 @@ void CheckRows(const QuantizedRows& a, size_t first, size_t m, const QuantizedMa
 
 void QuantizeInto(size_t m, const Real* a, size_t lda, size_t k, QuantizedRows& rows) {
   rows.Resize(m, k);
-  for (size_t i = 0; i < m; ++i) rows.Set(i, a + i * lda);
+  rows.Set(0, 1, m, a, lda);
 }
 
 }  // namespace
@@ -303,10 +338,19 @@ void QuantizedRows::Resize(size_t rows, size_t row_length) {
   zero.resize(rows);
 }
 
-void QuantizedRows::Set(size_t i, const Real* row) {
-  uint8_t* q = values.data() + i * stride;
-  if (!TryQuantizeRowAvx512(row, k, stride, q, scale[i], zero[i])) {
-    QuantizeRowPlain(row, k, stride, q, scale[i], zero[i]);
+void QuantizedRows::Set(size_t first, size_t step, size_t m, const Real* a, size_t lda) {
+  if (m == 0) return;
+  if (first + (m - 1) * step >= scale.size()) {
+    throw ShapeError(
+        absl::StrFormat("int8: row %d of %d quantized rows", first + (m - 1) * step, scale.size()));
+  }
+  if (TryQuantizeRowsAvx512(a, lda, m, k, stride, values.data() + first * stride, stride,
+                            scale.data() + first, zero.data() + first, step)) {
+    return;
+  }
+  for (size_t i = 0; i < m; ++i) {
+    const size_t row = first + i * step;
+    QuantizeRowPlain(a + i * lda, k, stride, values.data() + row * stride, scale[row], zero[row]);
   }
 }
 

@@ -39,12 +39,14 @@ struct QuantizedRows {
   size_t k = 0, stride = 0;
   std::vector<uint8_t> values;
   std::vector<float> scale;
-  std::vector<int32_t> zero;
+  std::vector<float> zero;  // integers in [0, 255]
 
   // Room for `rows` rows of k values (what was there is not kept).
   void Resize(size_t rows, size_t k);
+  // Quantizes a[i lda, i lda + k) into row first + i step, for i < m.
+  void Set(size_t first, size_t step, size_t m, const Real* a, size_t lda);
   // Quantizes row[0, k) into row i.
-  void Set(size_t i, const Real* row);
+  void Set(size_t i, const Real* row) { Set(i, 1, 1, row, k); }
 };
 
 // C[m, n] = rows [first, first + m) of a @ B (+ C when accumulate), C with row stride ldc. The

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -128,6 +129,45 @@ TEST(QuantizedRows, ProductFromAnOffset) {
   EXPECT_THROW(QuantizedGemm(rows, 6, 6, q, false, from_rows.data(), n), ShapeError);
   const QuantizedMatrix wrong = QuantizeColumns(b.data(), k - 1, n);
   EXPECT_THROW(QuantizedGemm(rows, 0, 1, wrong, false, from_rows.data(), n), ShapeError);
+}
+
+// Every byte, scale and zero point as the formula of quantized.h gives them, worked here in scalar
+// code: rows of several lengths (whole and partial vectors), 1 to 33 at once (the AVX-512 path
+// takes 16 at a time), written every third row.
+TEST(QuantizedRows, BytesAsTheFormulaGives) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<double> uniform(-2, 1);
+  for (const size_t k : {1, 5, 16, 17, 100}) {
+    for (const size_t m : {1, 15, 16, 17, 33}) {
+      std::vector<Real> a(m * k);
+      for (Real& v : a) v = static_cast<Real>(uniform(rng));
+      if (m > 2) std::fill(a.begin() + k, a.begin() + 2 * k, Real(0));  // a row of zeros
+      QuantizedRows rows;
+      rows.Resize(3 * m, k);
+      rows.Set(1, 3, m, a.data(), k);
+      for (size_t i = 0; i < m; ++i) {
+        float low = 0, high = 0;
+        for (size_t p = 0; p < k; ++p) {
+          low = std::min(low, static_cast<float>(a[i * k + p]));
+          high = std::max(high, static_cast<float>(a[i * k + p]));
+        }
+        const float scale = high > low ? (high - low) / 255.0f : 1.0f;
+        const float inverse = 1.0f / scale;
+        const float zero = std::nearbyint(-low * inverse);
+        const size_t row = 1 + 3 * i;
+        ASSERT_EQ(rows.scale[row], scale) << "k " << k << " m " << m << " row " << i;
+        ASSERT_EQ(rows.zero[row], zero) << "k " << k << " m " << m << " row " << i;
+        for (size_t p = 0; p < rows.stride; ++p) {
+          const int want =
+              p < k ? static_cast<int>(std::nearbyint(std::clamp(
+                          std::fma(static_cast<float>(a[i * k + p]), inverse, zero), 0.0f, 255.0f)))
+                    : 0;
+          ASSERT_EQ(rows.values[row * rows.stride + p], want)
+              << "k " << k << " m " << m << " row " << i << " value " << p;
+        }
+      }
+    }
+  }
 }
 
 TEST(QuantizeColumns, PerColumnScale) {

@@ -267,9 +267,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
   if (int8) {
     const size_t D = s.input_dim;
     int8_inputs.Resize(T * n, D);
-    for (size_t b = b0; b < b1; ++b) {
-      for (size_t t = 0; t < T; ++t) int8_inputs.Set(t * n + b - b0, x_int8 + (b * T + t) * D);
-    }
+    for (size_t b = b0; b < b1; ++b) int8_inputs.Set(b - b0, n, T, x_int8 + b * T * D, D);
   }
   blas::RepeatedOperand<Real> recurrent_kernel(U, H, G, G);
   QuantizedGemmScratch int8_scratch;

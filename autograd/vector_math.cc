@@ -40,24 +40,11 @@ void MapInPlace(Real* data, size_t n, const F& f) {
   std::copy(tail, tail + (n - k), data + k);
 }
 
-// 1 / d for d >= 1. In float, the processor's reciprocal estimate (rcp14: 14 bits) and one Newton
-// step (within an ulp or two), as division costs half of the sigmoid on AVX-512; in double, the
-// division. d = infinity gives 0.
-Batch ReciprocalOfAtLeastOne(Batch d) {
-  if constexpr (std::is_same_v<Real, float>) {
-    const Batch estimate = xsimd::reciprocal(d);
-    const Batch refined = xsimd::fma(estimate, xsimd::fnma(d, estimate, Batch(1.0f)), estimate);
-    return xsimd::select(d == Batch(std::numeric_limits<float>::infinity()), Batch(0.0f), refined);
-  } else {
-    return Batch(Real(1)) / d;
-  }
-}
-
 }  // namespace
 
 void SigmoidInPlace(Real* data, size_t n) {
-  MapInPlace(data, n,
-             [](Batch z) { return ReciprocalOfAtLeastOne(Batch(Real(1)) + xsimd::exp(-z)); });
+  const Batch one(Real(1));
+  MapInPlace(data, n, [&](Batch z) { return one / (one + xsimd::exp(-z)); });
 }
 
 void TanhInPlace(Real* data, size_t n) {
