@@ -74,7 +74,7 @@ __attribute__((target("avx512f,avx512vnni"), always_inline)) inline __m512i Dpbu
 template <int R, int J>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
     const uint8_t* a, size_t a_stride, const float* a_scale, const float* a_zero,
-    const QuantizedMatrix& b, size_t j0, bool accumulate, float* c, size_t ldc) {
+    const QuantizedMatrix& b, size_t j0, bool accumulate, const float* bias, float* c, size_t ldc) {
   const size_t groups = (b.rows + 3) / 4, P = b.padded_columns;
   __m512i acc[R][J];
 #pragma GCC unroll 4
@@ -130,12 +130,15 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
       __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), _mm512_loadu_ps(column_scale + col));
       v = _mm512_fnmadd_ps(z, _mm512_loadu_ps(scaled_sums + col), v);
       float* out = c + r * ldc + col;
-      if (full) {  // plain loads and stores: masked ones cost more
-        v = accumulate ? _mm512_fmadd_ps(v, s, _mm512_loadu_ps(out)) : _mm512_mul_ps(v, s);
+      // What the product adds to: C, the bias, both or neither. Plain loads and stores on whole
+      // panels: masked ones cost more.
+      __m512 base = _mm512_setzero_ps();
+      if (accumulate) base = full ? _mm512_loadu_ps(out) : _mm512_maskz_loadu_ps(keep[j], out);
+      if (bias != nullptr) base = _mm512_add_ps(base, _mm512_maskz_loadu_ps(keep[j], bias + col));
+      v = _mm512_fmadd_ps(v, s, base);
+      if (full) {
         _mm512_storeu_ps(out, v);
       } else {
-        v = accumulate ? _mm512_fmadd_ps(v, s, _mm512_maskz_loadu_ps(keep[j], out))
-                       : _mm512_mul_ps(v, s);
         _mm512_mask_storeu_ps(out, keep[j], v);
       }
     }
@@ -148,14 +151,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void VnniBlock(
 template <int J>
 void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_scale,
                  const float* a_zero, const QuantizedMatrix& b, size_t j0, bool accumulate,
-                 float* c, size_t ldc) {
+                 const float* bias, float* c, size_t ldc) {
   size_t i = 0;
   for (; i + 4 <= m; i += 4) {
-    VnniBlock<4, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate,
+    VnniBlock<4, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate, bias,
                     c + i * ldc, ldc);
   }
   for (; i < m; ++i) {
-    VnniBlock<1, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate,
+    VnniBlock<1, J>(a + i * a_stride, a_stride, a_scale + i, a_zero + i, b, j0, accumulate, bias,
                     c + i * ldc, ldc);
   }
 }
@@ -254,7 +257,7 @@ bool TryQuantizeRowsAvx512(const T* a, size_t lda, size_t m, size_t k, size_t pa
 // Our kernel where the processor has AVX512-VNNI (float only: the double build uses oneDNN's).
 template <typename T>
 bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
-                 bool accumulate, T* c, size_t ldc) {
+                 bool accumulate, const T* bias, T* c, size_t ldc) {
   if constexpr (std::is_same_v<T, float>) {
     if (!HasAvx512Vnni() || b.packed.empty()) return false;
     const uint8_t* q = a.values.data() + first * a.stride;
@@ -265,20 +268,20 @@ bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const Quantized
     const size_t blocks = b.padded_columns / 16;
     size_t j = 0;
     for (; j + 5 <= blocks; j += 5) {
-      VnniColumns<5>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+      VnniColumns<5>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
     }
     switch (blocks - j) {
       case 4:
-        VnniColumns<4>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        VnniColumns<4>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
         break;
       case 3:
-        VnniColumns<3>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        VnniColumns<3>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
         break;
       case 2:
-        VnniColumns<2>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        VnniColumns<2>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
         break;
       case 1:
-        VnniColumns<1>(m, q, a.stride, scale, zero, b, j, accumulate, c, ldc);
+        VnniColumns<1>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
         break;
     }
     return true;
@@ -288,7 +291,8 @@ bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const Quantized
 }
 
 void OneDnnGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
-                bool accumulate, Real* c, size_t ldc, std::vector<int32_t>& product) {
+                bool accumulate, const Real* bias, Real* c, size_t ldc,
+                std::vector<int32_t>& product) {
   const size_t k = b.rows, n = b.columns;
   product.resize(m * n);
   const int32_t offset = 0;
@@ -310,7 +314,7 @@ void OneDnnGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedM
     const int32_t z = static_cast<int32_t>(a.zero[first + i]);
     for (size_t j = 0; j < n; ++j) {
       const Real v = static_cast<Real>(s * b_scale[j] * static_cast<float>(row[j] - z * sums[j]));
-      out[j] = accumulate ? out[j] + v : v;
+      out[j] = (accumulate ? out[j] : Real(0)) + (bias != nullptr ? bias[j] : Real(0)) + v;
     }
   }
 }
@@ -355,27 +359,27 @@ void QuantizedRows::Set(size_t first, size_t step, size_t m, const Real* a, size
 }
 
 void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
-                   bool accumulate, Real* c, size_t ldc) {
+                   bool accumulate, Real* c, size_t ldc, const Real* bias) {
   if (m == 0 || b.columns == 0) return;
   CheckRows(a, first, m, b);
-  if (TryVnniGemm(a, first, m, b, accumulate, c, ldc)) return;
+  if (TryVnniGemm(a, first, m, b, accumulate, bias, c, ldc)) return;
   std::vector<int32_t> product;
-  OneDnnGemm(a, first, m, b, accumulate, c, ldc, product);
+  OneDnnGemm(a, first, m, b, accumulate, bias, c, ldc, product);
 }
 
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
-                   Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
+                   Real* c, size_t ldc, QuantizedGemmScratch& scratch, const Real* bias) {
   if (m == 0 || b.columns == 0) return;
   QuantizeInto(m, a, lda, b.rows, scratch.rows);
-  if (TryVnniGemm(scratch.rows, 0, m, b, accumulate, c, ldc)) return;
-  OneDnnGemm(scratch.rows, 0, m, b, accumulate, c, ldc, scratch.product);
+  if (TryVnniGemm(scratch.rows, 0, m, b, accumulate, bias, c, ldc)) return;
+  OneDnnGemm(scratch.rows, 0, m, b, accumulate, bias, c, ldc, scratch.product);
 }
 
 void QuantizedGemmOneDnn(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b,
                          bool accumulate, Real* c, size_t ldc, QuantizedGemmScratch& scratch) {
   if (m == 0 || b.columns == 0) return;
   QuantizeInto(m, a, lda, b.rows, scratch.rows);
-  OneDnnGemm(scratch.rows, 0, m, b, accumulate, c, ldc, scratch.product);
+  OneDnnGemm(scratch.rows, 0, m, b, accumulate, nullptr, c, ldc, scratch.product);
 }
 
 bool HasInt8Dot() {

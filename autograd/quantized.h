@@ -49,11 +49,12 @@ struct QuantizedRows {
   void Set(size_t i, const Real* row) { Set(i, 1, 1, row, k); }
 };
 
-// C[m, n] = rows [first, first + m) of a @ B (+ C when accumulate), C with row stride ldc. The
-// error of one element is at most sum_p (|A[i,p]| scale_B[j] / 2 + |B[p,j]| scale_A[i] / 2 +
-// scale_A[i] scale_B[j] / 4). Inside an OpenMP parallel region it runs on the calling thread alone.
+// C[m, n] = rows [first, first + m) of a @ B (+ C when accumulate) (+ bias[j] in column j where
+// bias is given), C with row stride ldc. The error of one element is at most sum_p (|A[i,p]|
+// scale_B[j] / 2 + |B[p,j]| scale_A[i] / 2 + scale_A[i] scale_B[j] / 4). Inside an OpenMP parallel
+// region it runs on the calling thread alone.
 void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
-                   bool accumulate, Real* c, size_t ldc);
+                   bool accumulate, Real* c, size_t ldc, const Real* bias = nullptr);
 
 // Per-thread buffers of QuantizedGemm, kept between calls.
 struct QuantizedGemmScratch {
@@ -63,7 +64,7 @@ struct QuantizedGemmScratch {
 
 // The same for A[m, k] float with row stride lda, quantized here.
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,
-                   Real* c, size_t ldc, QuantizedGemmScratch& scratch);
+                   Real* c, size_t ldc, QuantizedGemmScratch& scratch, const Real* bias = nullptr);
 
 // QuantizedGemm by oneDNN's dnnl_gemm_u8s8s32 always (QuantizedGemm runs our AVX512-VNNI kernel
 // where it can); the same quantization and result up to the order of the int32 sums.

@@ -290,10 +290,12 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
       p_stride = gate_stride;
     }
     if (int8) {  // this step's input projection
-      QuantizedGemm(int8_inputs, t * n, n, *W_int8, false, gate_row(b0, t), gate_stride);
+      QuantizedGemm(int8_inputs, t * n, n, *W_int8, false, gate_row(b0, t), gate_stride,
+                    input_bias);
     }
     if (U_int8 != nullptr) {
-      QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch);
+      QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch,
+                    Cell::kSeparateRecurrent ? recurrent_bias : nullptr);
     } else {
       blas::Gemm(n, Real(1), h_used, H, recurrent_kernel,
                  Cell::kSeparateRecurrent ? Real(0) : Real(1), p, p_stride);
@@ -318,9 +320,11 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
       // of the projection beforehand (a pass over the whole [B * T, G] buffer).
       Real* __restrict z = gate_row(b, t);
       Real* __restrict p_b = p + (b - b0) * p_stride;
-      for (size_t k = 0; k < G; ++k) z[k] += input_bias[k];
-      if constexpr (Cell::kSeparateRecurrent) {
-        for (size_t k = 0; k < G; ++k) p_b[k] += recurrent_bias[k];
+      if (!int8) {  // int8's products added them
+        for (size_t k = 0; k < G; ++k) z[k] += input_bias[k];
+        if constexpr (Cell::kSeparateRecurrent) {
+          for (size_t k = 0; k < G; ++k) p_b[k] += recurrent_bias[k];
+        }
       }
       Cell::Forward(s.activations, z, p_b, hb, c + b * H, saved, H);
       std::copy(hb, hb + H, output + (b * s.output_time + step) * H);
