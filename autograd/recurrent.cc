@@ -38,12 +38,18 @@ namespace {
 using vector_math::SigmoidInPlace;
 using vector_math::TanhInPlace;
 
-void ActivateInPlace(Activation activation, Real* __restrict x, size_t n) {
+// The cells' activations; approximate: sigmoid in its fast form (vector_math.h), for int8
+// inference, whose quantization errs far more.
+struct CellMath : CellActivations {
+  bool approximate = false;
+};
+
+void ActivateInPlace(const CellMath& math, Activation activation, Real* __restrict x, size_t n) {
   switch (activation) {
     case Activation::kTanh:
       return TanhInPlace(x, n);
     case Activation::kSigmoid:
-      return SigmoidInPlace(x, n);
+      return math.approximate ? vector_math::SigmoidInPlaceApproximate(x, n) : SigmoidInPlace(x, n);
     case Activation::kHardSigmoid:
       for (size_t k = 0; k < n; ++k)
         x[k] = std::clamp(Real(0.2) * x[k] + Real(0.5), Real(0), Real(1));
@@ -99,18 +105,18 @@ struct LstmCell {
   static constexpr size_t kGates = 4, kSaved = 2, kSlopes = 5;
   static constexpr bool kCellState = true, kSeparateRecurrent = false, kDirectPath = false;
 
-  static void Forward(const CellActivations& a, Real* __restrict z, const Real* /*p*/,
-                      Real* __restrict h, Real* __restrict c, Real* __restrict saved, size_t H) {
-    ActivateInPlace(a.recurrent_activation, z, 2 * H);      // i, f
-    ActivateInPlace(a.activation, z + 2 * H, H);            // g
-    ActivateInPlace(a.recurrent_activation, z + 3 * H, H);  // o
+  static void Forward(const CellMath& a, Real* __restrict z, const Real* /*p*/, Real* __restrict h,
+                      Real* __restrict c, Real* __restrict saved, size_t H) {
+    ActivateInPlace(a, a.recurrent_activation, z, 2 * H);      // i, f
+    ActivateInPlace(a, a.activation, z + 2 * H, H);            // g
+    ActivateInPlace(a, a.recurrent_activation, z + 3 * H, H);  // o
     Real* __restrict c_prev = saved;
     Real* __restrict tanh_c = saved + H;
     for (size_t j = 0; j < H; ++j) {
       c_prev[j] = c[j];
       tanh_c[j] = c[j] = z[H + j] * c[j] + z[j] * z[2 * H + j];
     }
-    ActivateInPlace(a.activation, tanh_c, H);
+    ActivateInPlace(a, a.activation, tanh_c, H);
     for (size_t j = 0; j < H; ++j) h[j] = z[3 * H + j] * tanh_c[j];
   }
 
@@ -143,9 +149,9 @@ struct SimpleRnnCell {
   static constexpr size_t kGates = 1, kSaved = 0, kSlopes = 1;  // the activated z is h itself
   static constexpr bool kCellState = false, kSeparateRecurrent = false, kDirectPath = false;
 
-  static void Forward(const CellActivations& a, Real* __restrict z, const Real* /*p*/,
-                      Real* __restrict h, Real* /*c*/, Real* /*saved*/, size_t H) {
-    ActivateInPlace(a.activation, z, H);
+  static void Forward(const CellMath& a, Real* __restrict z, const Real* /*p*/, Real* __restrict h,
+                      Real* /*c*/, Real* /*saved*/, size_t H) {
+    ActivateInPlace(a, a.activation, z, H);
     std::copy(z, z + H, h);
   }
 
@@ -166,12 +172,12 @@ struct GruCell {
   static constexpr size_t kGates = 3, kSaved = 0, kSlopes = 3;
   static constexpr bool kCellState = false, kSeparateRecurrent = true, kDirectPath = true;
 
-  static void Forward(const CellActivations& a, Real* __restrict g, const Real* __restrict p,
+  static void Forward(const CellMath& a, Real* __restrict g, const Real* __restrict p,
                       Real* __restrict h, Real* /*c*/, Real* /*saved*/, size_t H) {
     for (size_t k = 0; k < 2 * H; ++k) g[k] += p[k];
-    ActivateInPlace(a.recurrent_activation, g, 2 * H);
+    ActivateInPlace(a, a.recurrent_activation, g, 2 * H);
     for (size_t j = 0; j < H; ++j) g[2 * H + j] += g[H + j] * p[2 * H + j];
-    ActivateInPlace(a.activation, g + 2 * H, H);
+    ActivateInPlace(a, a.activation, g + 2 * H, H);
     for (size_t j = 0; j < H; ++j) h[j] = g[j] * h[j] + (Real(1) - g[j]) * g[2 * H + j];
   }
 
@@ -260,6 +266,9 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
     return int8 ? int8_gates.data() + (b - b0) * G : s.activated.data() + (b * T + t) * G;
   };
   const size_t gate_stride = int8 ? G : T * G;
+  CellMath math;
+  static_cast<CellActivations&>(math) = s.activations;
+  math.approximate = int8;
   // int8: this share's inputs quantized once, step-major (row t n + b - b0), so that each step's
   // product reads one block rather than n rows a sequence apart (a cache miss each, which the
   // prefetcher does not foresee).
@@ -326,7 +335,7 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
           for (size_t k = 0; k < G; ++k) p_b[k] += recurrent_bias[k];
         }
       }
-      Cell::Forward(s.activations, z, p_b, hb, c + b * H, saved, H);
+      Cell::Forward(math, z, p_b, hb, c + b * H, saved, H);
       std::copy(hb, hb + H, output + (b * s.output_time + step) * H);
     }
   }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -39,6 +40,29 @@ TEST(VectorMath, SigmoidWithinFourUlps) {
     ASSERT_LE(Ulps(y[k], want), 4.0) << "sigmoid(" << x[k] << ") = " << y[k];
   }
   RecordProperty("worst_ulps", std::to_string(worst));
+}
+
+// The fast form for int8 inference: within its stated 2^-11 everywhere (in double it is exact),
+// the ends clamped into [0, 1] and NaN kept; and not simply the exact one (float only).
+TEST(VectorMath, SigmoidApproximateWithinItsBound) {
+  std::vector<Real> x = Grid(), y = x;
+  const Real inf = std::numeric_limits<Real>::infinity();
+  for (Real end : {inf, -inf, Real(1e30), Real(-1e30), Real(100), Real(-100)}) x.push_back(end);
+  y = x;
+  SigmoidInPlaceApproximate(y.data(), y.size());
+  double worst = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    const long double want = 1.0L / (1.0L + std::exp(-static_cast<long double>(x[k])));
+    const double error = static_cast<double>(std::fabs(static_cast<long double>(y[k]) - want));
+    worst = std::max(worst, error);
+    ASSERT_LE(error, std::ldexp(1.0, -11)) << "sigmoid(" << x[k] << ") = " << y[k];
+    ASSERT_GE(y[k], Real(0));
+  }
+  if (std::is_same_v<Real, float>) EXPECT_GT(worst, 1e-7) << "the exact sigmoid ran";
+  RecordProperty("worst_error", std::to_string(worst));
+  std::vector<Real> nan = {std::numeric_limits<Real>::quiet_NaN()};
+  SigmoidInPlaceApproximate(nan.data(), 1);
+  EXPECT_TRUE(std::isnan(nan[0]));
 }
 
 TEST(VectorMath, TanhWithinFourUlps) {
