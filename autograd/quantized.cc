@@ -167,7 +167,7 @@ void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_sca
 // same divisions, a fused multiply-add, then round half to even). Here 16 rows at a time: their
 // ranges, then their scales and zero points in one vector, then their values, so that one row's
 // chain of reductions and divisions overlaps the others'.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRowsAvx512(
+[[maybe_unused]] __attribute__((target("avx512f,avx512bw,avx512vl"))) void QuantizeRowsAvx512(
     const float* a, size_t lda, size_t m, size_t k, size_t padded, uint8_t* q, size_t q_stride,
     float* scale, float* zero, size_t out_step) {
   for (size_t i0 = 0; i0 < m; i0 += 16) {
