@@ -163,6 +163,31 @@ void VnniColumns(size_t m, const uint8_t* a, size_t a_stride, const float* a_sca
   }
 }
 
+// C = A1 B1 + A2 B2 + bias over columns [16 j0, 16 (j0 + J)) of every row: for each block of rows
+// the second product right after the first, so that it adds to C's rows while they are in L1.
+template <int J>
+void VnniColumnsPair(size_t m, const QuantizedRows& a1, size_t first1, const QuantizedMatrix& b1,
+                     const QuantizedRows& a2, size_t first2, const QuantizedMatrix& b2, size_t j0,
+                     const float* bias, float* c, size_t ldc) {
+  const uint8_t* q1 = a1.values.data() + first1 * a1.stride;
+  const uint8_t* q2 = a2.values.data() + first2 * a2.stride;
+  const float *s1 = a1.scale.data() + first1, *z1 = a1.zero.data() + first1;
+  const float *s2 = a2.scale.data() + first2, *z2 = a2.zero.data() + first2;
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    VnniBlock<4, J>(q1 + i * a1.stride, a1.stride, s1 + i, z1 + i, b1, j0, false, bias, c + i * ldc,
+                    ldc);
+    VnniBlock<4, J>(q2 + i * a2.stride, a2.stride, s2 + i, z2 + i, b2, j0, true, nullptr,
+                    c + i * ldc, ldc);
+  }
+  for (; i < m; ++i) {
+    VnniBlock<1, J>(q1 + i * a1.stride, a1.stride, s1 + i, z1 + i, b1, j0, false, bias, c + i * ldc,
+                    ldc);
+    VnniBlock<1, J>(q2 + i * a2.stride, a2.stride, s2 + i, z2 + i, b2, j0, true, nullptr,
+                    c + i * ldc, ldc);
+  }
+}
+
 // Rows' quantization (QuantizedRows): the AVX-512 form and the plain one give the same bytes (the
 // same divisions, a fused multiply-add, then round half to even). Here 16 rows at a time: their
 // ranges, then their scales and zero points in one vector, then their values, so that one row's
@@ -290,6 +315,37 @@ bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const Quantized
   }
 }
 
+template <typename T>
+bool TryVnniGemmPair(const QuantizedRows& a1, size_t first1, const QuantizedMatrix& b1,
+                     const QuantizedRows& a2, size_t first2, const QuantizedMatrix& b2, size_t m,
+                     T* c, size_t ldc, const T* bias) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!HasAvx512Vnni() || b1.packed.empty() || b2.packed.empty()) return false;
+    const size_t blocks = b1.padded_columns / 16;
+    size_t j = 0;
+    for (; j + 5 <= blocks; j += 5) {
+      VnniColumnsPair<5>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+    }
+    switch (blocks - j) {
+      case 4:
+        VnniColumnsPair<4>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+        break;
+      case 3:
+        VnniColumnsPair<3>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+        break;
+      case 2:
+        VnniColumnsPair<2>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+        break;
+      case 1:
+        VnniColumnsPair<1>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+        break;
+    }
+    return true;
+  } else {
+    return false;
+  }
+}
+
 void OneDnnGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
                 bool accumulate, const Real* bias, Real* c, size_t ldc,
                 std::vector<int32_t>& product) {
@@ -365,6 +421,21 @@ void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const Quantiz
   if (TryVnniGemm(a, first, m, b, accumulate, bias, c, ldc)) return;
   std::vector<int32_t> product;
   OneDnnGemm(a, first, m, b, accumulate, bias, c, ldc, product);
+}
+
+void QuantizedGemmPair(const QuantizedRows& a1, size_t first1, const QuantizedMatrix& b1,
+                       const QuantizedRows& a2, size_t first2, const QuantizedMatrix& b2, size_t m,
+                       Real* c, size_t ldc, const Real* bias) {
+  if (m == 0 || b1.columns == 0) return;
+  CheckRows(a1, first1, m, b1);
+  CheckRows(a2, first2, m, b2);
+  if (b1.columns != b2.columns) {
+    throw ShapeError(
+        absl::StrFormat("int8: a product pair of %d and %d columns", b1.columns, b2.columns));
+  }
+  if (TryVnniGemmPair(a1, first1, b1, a2, first2, b2, m, c, ldc, bias)) return;
+  QuantizedGemm(a1, first1, m, b1, false, c, ldc, bias);
+  QuantizedGemm(a2, first2, m, b2, true, c, ldc);
 }
 
 void QuantizedGemm(size_t m, const Real* a, size_t lda, const QuantizedMatrix& b, bool accumulate,

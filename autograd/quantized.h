@@ -56,6 +56,13 @@ struct QuantizedRows {
 void QuantizedGemm(const QuantizedRows& a, size_t first, size_t m, const QuantizedMatrix& b,
                    bool accumulate, Real* c, size_t ldc, const Real* bias = nullptr);
 
+// C[m, n] = rows [first1, first1 + m) of a1 @ b1 + rows [first2, first2 + m) of a2 @ b2 (+ bias[j]
+// where given): the two products of a recurrent step (its input's and its state's) in one pass over
+// C, each within its own bound.
+void QuantizedGemmPair(const QuantizedRows& a1, size_t first1, const QuantizedMatrix& b1,
+                       const QuantizedRows& a2, size_t first2, const QuantizedMatrix& b2, size_t m,
+                       Real* c, size_t ldc, const Real* bias = nullptr);
+
 // Per-thread buffers of QuantizedGemm, kept between calls.
 struct QuantizedGemmScratch {
   QuantizedRows rows;

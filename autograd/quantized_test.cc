@@ -170,6 +170,37 @@ TEST(QuantizedRows, BytesAsTheFormulaGives) {
   }
 }
 
+// The pair (a recurrent step's two products in one pass) gives what the two products one after
+// the other give, the bias included, on whole and partial column panels and row blocks.
+TEST(QuantizedGemmPair, AsTheTwoProducts) {
+  std::mt19937 rng(14);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  for (const auto& [m, k1, k2, n] :
+       std::vector<std::array<size_t, 4>>{{7, 5, 9, 30}, {64, 32, 100, 400}, {6, 3, 20, 96}}) {
+    std::vector<Real> a1(m * k1), a2(m * k2), b1(k1 * n), b2(k2 * n), bias(n);
+    for (Real& v : a1) v = static_cast<Real>(uniform(rng));
+    for (Real& v : a2) v = static_cast<Real>(uniform(rng) * 0.5 + 0.2);
+    for (Real& v : b1) v = static_cast<Real>(uniform(rng) * 0.3);
+    for (Real& v : b2) v = static_cast<Real>(uniform(rng) * 0.1);
+    for (Real& v : bias) v = static_cast<Real>(uniform(rng));
+    const QuantizedMatrix q1 = QuantizeColumns(b1.data(), k1, n),
+                          q2 = QuantizeColumns(b2.data(), k2, n);
+    QuantizedRows r1, r2;
+    r1.Resize(m + 2, k1);
+    r2.Resize(m, k2);
+    r1.Set(2, 1, m, a1.data(), k1);
+    r2.Set(0, 1, m, a2.data(), k2);
+    std::vector<Real> pair(m * n, Real(9)), apart(m * n, Real(9));
+    QuantizedGemmPair(r1, 2, q1, r2, 0, q2, m, pair.data(), n, bias.data());
+    QuantizedGemm(r1, 2, m, q1, false, apart.data(), n, bias.data());
+    QuantizedGemm(r2, 0, m, q2, true, apart.data(), n);
+    for (size_t i = 0; i < m * n; ++i) {
+      ASSERT_EQ(pair[i], apart[i]) << "element " << i << " of " << m << " x " << n;
+    }
+    EXPECT_THROW(QuantizedGemmPair(r1, 2, q1, r2, 1, q2, m, pair.data(), n), ShapeError);
+  }
+}
+
 TEST(QuantizeColumns, PerColumnScale) {
   // Column 0 spans 0.5, column 1 spans 127: each gets its own step.
   const std::vector<Real> b = {0.5, -127, -0.25, 63.5};

@@ -298,13 +298,15 @@ void ForwardShare(Saved& s, bool record, const Real* U, const Real* x_int8,
       p = gate_row(b0, t);
       p_stride = gate_stride;
     }
-    if (int8) {  // this step's input projection
+    if (int8 && !Cell::kSeparateRecurrent) {  // both products into the gates, in one pass
+      int8_scratch.rows.Resize(n, H);
+      int8_scratch.rows.Set(0, 1, n, h_used, H);
+      QuantizedGemmPair(int8_inputs, t * n, *W_int8, int8_scratch.rows, 0, *U_int8, n,
+                        gate_row(b0, t), gate_stride, input_bias);
+    } else if (int8) {  // the input projection into the gates, the recurrent product into p
       QuantizedGemm(int8_inputs, t * n, n, *W_int8, false, gate_row(b0, t), gate_stride,
                     input_bias);
-    }
-    if (U_int8 != nullptr) {
-      QuantizedGemm(n, h_used, H, *U_int8, !Cell::kSeparateRecurrent, p, p_stride, int8_scratch,
-                    Cell::kSeparateRecurrent ? recurrent_bias : nullptr);
+      QuantizedGemm(n, h_used, H, *U_int8, false, p, p_stride, int8_scratch, recurrent_bias);
     } else {
       blas::Gemm(n, Real(1), h_used, H, recurrent_kernel,
                  Cell::kSeparateRecurrent ? Real(0) : Real(1), p, p_stride);
