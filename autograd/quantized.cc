@@ -267,6 +267,20 @@ bool HasAvx512() {
   return has;
 }
 
+// panel(std::integral_constant<int, J>(), j0) over the blocks of 16 columns in panels of J = 5
+// blocks (4 x 5 accumulators, 5 registers of B and 1 of A: 26 of the 32), then what is left.
+template <typename Panel>
+void ForEachPanel(size_t blocks, const Panel& panel) {
+  size_t j = 0;
+  for (; j + 5 <= blocks; j += 5) panel(std::integral_constant<int, 5>(), j);
+  switch (blocks - j) {
+    case 4: return panel(std::integral_constant<int, 4>(), j);
+    case 3: return panel(std::integral_constant<int, 3>(), j);
+    case 2: return panel(std::integral_constant<int, 2>(), j);
+    case 1: return panel(std::integral_constant<int, 1>(), j);
+  }
+}
+
 template <typename T>
 bool TryQuantizeRowsAvx512(const T* a, size_t lda, size_t m, size_t k, size_t padded, uint8_t* q,
                            size_t q_stride, float* scale, float* zero, size_t out_step) {
@@ -288,27 +302,10 @@ bool TryVnniGemm(const QuantizedRows& a, size_t first, size_t m, const Quantized
     const uint8_t* q = a.values.data() + first * a.stride;
     const float* scale = a.scale.data() + first;
     const float* zero = a.zero.data() + first;
-    // Panels of 5 blocks of 16 columns (4 x 5 accumulators, 5 of B and 1 of A: 26 of the 32
-    // registers), then what is left.
-    const size_t blocks = b.padded_columns / 16;
-    size_t j = 0;
-    for (; j + 5 <= blocks; j += 5) {
-      VnniColumns<5>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
-    }
-    switch (blocks - j) {
-      case 4:
-        VnniColumns<4>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
-        break;
-      case 3:
-        VnniColumns<3>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
-        break;
-      case 2:
-        VnniColumns<2>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
-        break;
-      case 1:
-        VnniColumns<1>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c, ldc);
-        break;
-    }
+    ForEachPanel(b.padded_columns / 16, [&](auto width, size_t j) {
+      VnniColumns<decltype(width)::value>(m, q, a.stride, scale, zero, b, j, accumulate, bias, c,
+                                          ldc);
+    });
     return true;
   } else {
     return false;
@@ -321,25 +318,9 @@ bool TryVnniGemmPair(const QuantizedRows& a1, size_t first1, const QuantizedMatr
                      T* c, size_t ldc, const T* bias) {
   if constexpr (std::is_same_v<T, float>) {
     if (!HasAvx512Vnni() || b1.packed.empty() || b2.packed.empty()) return false;
-    const size_t blocks = b1.padded_columns / 16;
-    size_t j = 0;
-    for (; j + 5 <= blocks; j += 5) {
-      VnniColumnsPair<5>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
-    }
-    switch (blocks - j) {
-      case 4:
-        VnniColumnsPair<4>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
-        break;
-      case 3:
-        VnniColumnsPair<3>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
-        break;
-      case 2:
-        VnniColumnsPair<2>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
-        break;
-      case 1:
-        VnniColumnsPair<1>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
-        break;
-    }
+    ForEachPanel(b1.padded_columns / 16, [&](auto width, size_t j) {
+      VnniColumnsPair<decltype(width)::value>(m, a1, first1, b1, a2, first2, b2, j, bias, c, ldc);
+    });
     return true;
   } else {
     return false;

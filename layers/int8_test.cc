@@ -35,6 +35,15 @@ std::pair<Array, Array> BothWays(Sequential& model, const Array& x) {
   return {*float32, *int8};
 }
 
+double LargestDifference(const Array& a, const Array& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double largest = 0;
+  for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) {
+    largest = std::max(largest, std::fabs(double(a.data()[k]) - b.data()[k]));
+  }
+  return largest;
+}
+
 // A linear Dense is one quantized product plus the bias: each output within the bound of
 // autograd/quantized.h, computed here from the inputs' rows and the kernel's columns.
 TEST(Int8, DenseWithinTheQuantizationBound) {
@@ -84,10 +93,7 @@ TEST(Int8, LstmPredictNearFloat32) {
   const Array x = Uniform({50, 12, 8}, -1, 1, 9);
   const auto [float32, int8] = BothWays(model, x);
   ASSERT_EQ(float32.shape(), int8.shape());
-  double largest = 0;
-  for (size_t k = 0; k < float32.size(); ++k) {
-    largest = std::max(largest, std::fabs(double(int8.data()[k]) - float32.data()[k]));
-  }
+  const double largest = LargestDifference(float32, int8);
   EXPECT_LE(largest, 0.03);
   EXPECT_GT(largest, 1e-6) << "int8 gave float32's numbers: it did not run";
 }
@@ -101,10 +107,7 @@ TEST(Int8, GruAndSimpleRnnPredictNearFloat32) {
     ASSERT_TRUE(model.Build().ok());
     const Array x = Uniform({50, 12, 8}, -1, 1, 4);
     const auto [float32, int8] = BothWays(model, x);
-    double largest = 0;
-    for (size_t k = 0; k < float32.size(); ++k) {
-      largest = std::max(largest, std::fabs(double(int8.data()[k]) - float32.data()[k]));
-    }
+    const double largest = LargestDifference(float32, int8);
     EXPECT_LE(largest, 0.03) << (kind == 0 ? "GRU" : "SimpleRNN");
     EXPECT_GT(largest, 1e-6) << (kind == 0 ? "GRU" : "SimpleRNN");
   }
@@ -129,10 +132,7 @@ TEST(Int8, MaskedBidirectionalLstmNearFloat32) {
   }
   const auto [float32, int8] = BothWays(model, x);
   ASSERT_EQ(float32.shape(), int8.shape());
-  double largest = 0;
-  for (size_t k = 0; k < float32.size(); ++k) {
-    largest = std::max(largest, std::fabs(double(int8.data()[k]) - float32.data()[k]));
-  }
+  const double largest = LargestDifference(float32, int8);
   EXPECT_LE(largest, 0.03);
   EXPECT_GT(largest, 1e-6) << "int8 gave float32's numbers: it did not run";
 }
