@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
@@ -198,17 +199,22 @@ void VnniColumnsPair(size_t m, const QuantizedRows& a1, size_t first1, const Qua
   for (size_t i0 = 0; i0 < m; i0 += 16) {
     const size_t rows = std::min<size_t>(16, m - i0);
     alignas(64) float lows[16] = {}, highs[16] = {}, scales[16], inverses[16], zeros[16];
+    bool finite[16];
     for (size_t r = 0; r < rows; ++r) {
       const float* row = a + (i0 + r) * lda;
       __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+      __mmask16 not_finite = 0;  // v - v is NaN for NaN and the infinities
       for (size_t p = 0; p < k; p += 16) {
         const __mmask16 keep = p + 16 <= k ? __mmask16(0xFFFF) : __mmask16((1u << (k - p)) - 1);
         const __m512 v = _mm512_maskz_loadu_ps(keep, row + p);
+        const __m512 d = _mm512_sub_ps(v, v);
+        not_finite |= _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
         low = _mm512_min_ps(low, v);
         high = _mm512_max_ps(high, v);
       }
       lows[r] = _mm512_reduce_min_ps(low);
       highs[r] = _mm512_reduce_max_ps(high);
+      finite[r] = not_finite == 0;
     }
     const __m512 low = _mm512_load_ps(lows), high = _mm512_load_ps(highs);
     const __mmask16 spans = _mm512_cmp_ps_mask(high, low, _CMP_GT_OQ);
@@ -236,8 +242,8 @@ void VnniColumnsPair(size_t m, const QuantizedRows& a1, size_t first1, const Qua
         const __m512i i = _mm512_maskz_mov_epi32(keep, _mm512_cvtps_epi32(v));  // half to even
         _mm_mask_storeu_epi8(out + p, store, _mm512_cvtepi32_epi8(i));
       }
-      scale[(i0 + r) * out_step] = scales[r];
-      zero[(i0 + r) * out_step] = zeros[r];
+      scale[(i0 + r) * out_step] = finite[r] ? scales[r] : std::numeric_limits<float>::quiet_NaN();
+      zero[(i0 + r) * out_step] = finite[r] ? zeros[r] : 0.0f;
     }
   }
 }
@@ -245,9 +251,17 @@ void VnniColumnsPair(size_t m, const QuantizedRows& a1, size_t first1, const Qua
 void QuantizeRowPlain(const Real* row, size_t k, size_t padded, uint8_t* q, float& scale_out,
                       float& zero_out) {
   float low = 0, high = 0;  // the range includes 0, so that 0 is exact
+  bool finite = true;
   for (size_t p = 0; p < k; ++p) {
     low = std::min(low, static_cast<float>(row[p]));
     high = std::max(high, static_cast<float>(row[p]));
+    finite = finite && std::isfinite(static_cast<float>(row[p]));
+  }
+  if (!finite) {
+    std::fill(q, q + padded, uint8_t{0});
+    scale_out = std::numeric_limits<float>::quiet_NaN();
+    zero_out = 0;
+    return;
   }
   const float scale = high > low ? (high - low) / 255.0f : 1.0f;
   const float inverse = 1.0f / scale;

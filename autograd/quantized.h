@@ -34,7 +34,9 @@ QuantizedMatrix QuantizeColumns(const Real* b, size_t k, size_t n);
 
 // Rows of A quantized asymmetrically for QuantizedGemm: A[i, p] ~ scale[i] (q[i, p] - zero[i]), q
 // in [0, 255], with scale[i] = (max - min) / 255 over the row and 0 (so 0 is exact). Row i's values
-// start at i * stride (k rounded up to 4, the padding zero).
+// start at i * stride (k rounded up to 4, the padding zero). A row holding a NaN or an infinity
+// gets scale NaN, so that its products are NaN, as float32's would be (not finite numbers made of
+// a range that has no meaning).
 struct QuantizedRows {
   size_t k = 0, stride = 0;
   std::vector<uint8_t> values;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -172,6 +173,37 @@ TEST(QuantizedRows, BytesAsTheFormulaGives) {
 
 // The pair (a recurrent step's two products in one pass) gives what the two products one after
 // the other give, the bias included, on whole and partial column panels and row blocks.
+// A row holding a NaN or an infinity quantizes to scale NaN (its products NaN, as in float32); the
+// rows beside it, quantized in the same call, are untouched by it.
+TEST(QuantizedRows, NonFiniteRowsGiveNanProducts) {
+  const Real nan = std::numeric_limits<Real>::quiet_NaN(), inf = std::numeric_limits<Real>::infinity();
+  std::vector<Real> a(6 * 20, Real(0.25));
+  a[1 * 20 + 7] = nan;
+  a[3 * 20 + 19] = inf;
+  a[4 * 20] = -inf;
+  QuantizedRows rows;
+  rows.Resize(6, 20);
+  rows.Set(0, 1, 6, a.data(), 20);
+  for (size_t i = 0; i < 6; ++i) {
+    const bool finite = i != 1 && i != 3 && i != 4;
+    EXPECT_EQ(std::isnan(rows.scale[i]), !finite) << "row " << i;
+    if (finite) EXPECT_FLOAT_EQ(rows.scale[i], 0.25f / 255) << "row " << i;
+  }
+  std::vector<Real> b(20 * 3, Real(0.5)), c(6 * 3);
+  const QuantizedMatrix q = QuantizeColumns(b.data(), 20, 3);
+  QuantizedGemm(rows, 0, 6, q, false, c.data(), 3);
+  for (size_t i = 0; i < 6; ++i) {
+    const bool finite = i != 1 && i != 3 && i != 4;
+    for (size_t j = 0; j < 3; ++j) {
+      if (finite) {
+        EXPECT_FLOAT_EQ(c[i * 3 + j], 2.5f) << i;  // 20 x 0.25 x 0.5, both on their grids
+      } else {
+        EXPECT_TRUE(std::isnan(c[i * 3 + j])) << i;
+      }
+    }
+  }
+}
+
 TEST(QuantizedGemmPair, AsTheTwoProducts) {
   std::mt19937 rng(14);
   std::uniform_real_distribution<double> uniform(-1, 1);

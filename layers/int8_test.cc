@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "autograd/quantized.h"
@@ -135,6 +136,25 @@ TEST(Int8, MaskedBidirectionalLstmNearFloat32) {
   const double largest = LargestDifference(float32, int8);
   EXPECT_LE(largest, 0.03);
   EXPECT_GT(largest, 1e-6) << "int8 gave float32's numbers: it did not run";
+}
+
+// A NaN in a sequence's inputs makes that sequence's outputs NaN, as in float32, and leaves the
+// other sequences of the batch alone: quantizing hides nothing and spreads nothing.
+TEST(Int8, NanInputsGiveNanOutputsAsFloat32) {
+  if (!autograd::HasInt8Dot()) GTEST_SKIP() << "no VNNI: int8 inference runs float32 here";
+  Sequential model(5);
+  model.Add(LSTM(20), {12, 8});
+  model.Add(Dense(3));
+  ASSERT_TRUE(model.Build().ok());
+  Array x = Uniform({10, 12, 8}, -1, 1, 6);
+  x(3, 5, 2) = std::numeric_limits<Real>::quiet_NaN();
+  const auto [float32, int8] = BothWays(model, x);
+  for (size_t i = 0; i < 10; ++i) {
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(std::isnan(double(int8(i, j))), i == 3) << "row " << i << " column " << j;
+      EXPECT_EQ(std::isnan(double(float32(i, j))), i == 3) << "row " << i << " column " << j;
+    }
+  }
 }
 
 }  // namespace
